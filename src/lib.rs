@@ -1,1 +1,17 @@
+//! holdfast: a local policy daemon between AI coding agents and the machine.
+//!
+//! Agents' hooks propose shell commands; the daemon classifies them, answers
+//! allow, hold or deny, and records every decision in a sealed audit log.
 #![forbid(unsafe_code)]
+
+pub mod classify;
+pub mod daemon;
+pub mod paths;
+pub mod signals;
+pub mod transport;
+#[cfg(windows)]
+pub mod winsec;
+pub mod wire;
+
+/// This build's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

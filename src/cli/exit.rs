@@ -1,0 +1,34 @@
+//! Process exit codes, as documented in the README.
+
+use holdfast::transport::{BindError, ClientError};
+
+/// Every exit code holdfast uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success (for `propose`/`hook generic`: allowed).
+    Ok = 0,
+    /// A failure not covered below.
+    Failure = 1,
+    /// Bad command-line usage.
+    Usage = 2,
+    /// The daemon is not running or did not answer.
+    NotRunning = 3,
+    /// A daemon already runs on this endpoint.
+    AlreadyRunning = 7,
+}
+
+impl Exit {
+    /// Maps an error to its exit code.
+    pub fn from_error(e: &anyhow::Error) -> Exit {
+        if let Some(c) = e.downcast_ref::<ClientError>() {
+            return match c {
+                ClientError::NotRunning(_) | ClientError::Timeout => Exit::NotRunning,
+                _ => Exit::Failure,
+            };
+        }
+        if let Some(BindError::AlreadyRunning { .. }) = e.downcast_ref::<BindError>() {
+            return Exit::AlreadyRunning;
+        }
+        Exit::Failure
+    }
+}

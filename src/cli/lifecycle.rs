@@ -1,0 +1,202 @@
+//! `daemon`, `start`, `stop`, `status`, `ping`.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use holdfast::daemon::{self, DaemonOptions};
+use holdfast::paths::Paths;
+use holdfast::transport::{Client, ClientError};
+use holdfast::wire::{RequestBody, ResponseBody};
+
+use super::Exit;
+use super::output::{JsonFlag, print_json};
+
+/// How long `start` waits for the new daemon to answer.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Args, Debug)]
+pub struct DaemonArgs {
+    /// Milliseconds a peer has to deliver a whole frame.
+    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    frame_deadline_ms: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct StartArgs {
+    /// Milliseconds a peer has to deliver a whole frame.
+    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    frame_deadline_ms: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The client for the endpoint this environment resolves to.
+pub fn client() -> Result<Client> {
+    Ok(Client::new(Paths::from_env()?.endpoint))
+}
+
+/// The pid of the daemon answering on `client`'s endpoint, if one answers.
+pub fn running_pid(client: &Client) -> Option<u32> {
+    match client.request(RequestBody::Ping).ok()?.body {
+        ResponseBody::Pong(p) => Some(p.pid),
+        _ => None,
+    }
+}
+
+/// `holdfast daemon`: foreground.
+pub fn daemon(args: &DaemonArgs) -> Result<Exit> {
+    let paths = Paths::from_env()?;
+    let signals = holdfast::signals::install().context("cannot install signal handlers")?;
+    let options = DaemonOptions { frame_deadline: Duration::from_millis(args.frame_deadline_ms) };
+    daemon::run(paths, options, &signals)?;
+    Ok(Exit::Ok)
+}
+
+/// `holdfast start`: detached daemon, returns once it answers `ping`.
+pub fn start(args: &StartArgs) -> Result<Exit> {
+    let paths = Paths::from_env()?;
+    let client = Client::new(paths.endpoint.clone()).with_timeout(Duration::from_secs(2));
+    if let Some(pid) = running_pid(&client) {
+        bail!(holdfast::transport::BindError::AlreadyRunning { pid, endpoint: paths.endpoint.to_string() });
+    }
+    holdfast::paths::ensure_private_dir(&paths.data_dir)?;
+    let log_path = paths.data_dir.join("daemon.log");
+    let log = holdfast::paths::private_open_options()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let exe = std::env::current_exe().context("cannot find the holdfast executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("daemon")
+        .arg("--frame-deadline-ms")
+        .arg(args.frame_deadline_ms.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log));
+    detach(&mut cmd);
+    let mut child = cmd.spawn().context("cannot spawn the daemon")?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!("the daemon exited during start-up ({status}); see {}", log_path.display());
+        }
+        if let Some(pid) = running_pid(&client) {
+            if args.json {
+                let endpoint = paths.endpoint.to_string();
+                print_json(&serde_json::json!({"started": true, "pid": pid, "endpoint": endpoint, "log": log_path}));
+            } else {
+                println!("holdfast started (pid {pid}) on {}", paths.endpoint);
+            }
+            return Ok(Exit::Ok);
+        }
+        if Instant::now() > deadline {
+            bail!("the daemon did not answer within {START_TIMEOUT:?}; see {}", log_path.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(unix)]
+fn detach(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // Own process group: the terminal's Ctrl-C must not reach the background daemon.
+    cmd.process_group(0);
+}
+
+#[cfg(windows)]
+fn detach(cmd: &mut Command) {
+    use std::os::windows::process::CommandExt;
+    const DETACHED_PROCESS: u32 = 0x0000_0008;
+    const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+    cmd.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
+}
+
+/// `holdfast stop`.
+pub fn stop(args: &StopArgs) -> Result<Exit> {
+    let client = client()?;
+    let pid = match client.request(RequestBody::Ping)?.body {
+        ResponseBody::Pong(p) => p.pid,
+        other => bail!("unexpected answer to ping: {other:?}"),
+    };
+    match client.request(RequestBody::Shutdown(Default::default()))?.body {
+        ResponseBody::Ack(_) => {}
+        ResponseBody::Error(e) => bail!("the daemon refused to stop: {}", e.message),
+        other => bail!("unexpected answer to shutdown: {other:?}"),
+    }
+    // Wait until the endpoint is gone so that a following `start` finds it free.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        match client.request(RequestBody::Ping) {
+            Err(ClientError::NotRunning(_)) => break,
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    if args.json {
+        print_json(&serde_json::json!({"stopped": true, "pid": pid}));
+    } else {
+        println!("holdfast stopped (pid {pid})");
+    }
+    Ok(Exit::Ok)
+}
+
+/// `holdfast status`.
+pub fn status(args: &JsonFlag) -> Result<Exit> {
+    let client = client()?;
+    let status = match client.request(RequestBody::Status) {
+        Ok(r) => match r.body {
+            ResponseBody::Status(s) => s,
+            other => bail!("unexpected answer to status: {other:?}"),
+        },
+        Err(ClientError::NotRunning(endpoint)) => {
+            if args.json {
+                print_json(&serde_json::json!({"running": false, "endpoint": endpoint}));
+            } else {
+                println!("holdfast is not running (endpoint {endpoint})");
+            }
+            return Ok(Exit::NotRunning);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if args.json {
+        let mut v = serde_json::to_value(&status)?;
+        v["running"] = true.into();
+        print_json(&v);
+    } else {
+        println!("holdfast {} running", status.version);
+        println!("  pid        {}", status.pid);
+        println!("  endpoint   {}", status.endpoint);
+        println!("  uptime     {}s", status.uptime_s);
+        println!("  requests   {} ({} errors)", status.requests, status.errors);
+        if !status.unavailable.is_empty() {
+            println!("  not built  {}", status.unavailable.join(", "));
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// `holdfast ping`.
+pub fn ping(args: &JsonFlag) -> Result<Exit> {
+    let client = client()?;
+    let started = Instant::now();
+    let r = client.request(RequestBody::Ping)?;
+    let micros = started.elapsed().as_micros();
+    match r.body {
+        ResponseBody::Pong(p) if args.json => {
+            print_json(&serde_json::json!({"pong": true, "pid": p.pid, "version": p.version, "rtt_us": micros}))
+        }
+        ResponseBody::Pong(p) => println!("pong from pid {} in {micros} µs", p.pid),
+        other => bail!("unexpected answer to ping: {other:?}"),
+    }
+    Ok(Exit::Ok)
+}

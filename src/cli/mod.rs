@@ -1,0 +1,56 @@
+//! Command-line surface (DESIGN §8). Thin: parse, call the library, print.
+
+mod exit;
+mod lifecycle;
+mod output;
+
+use clap::{Parser, Subcommand};
+
+pub use exit::Exit;
+
+/// holdfast: the seatbelt between AI coding agents and your machine.
+#[derive(Parser, Debug)]
+#[command(name = "holdfast", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the daemon in the foreground (logs to stderr).
+    Daemon(lifecycle::DaemonArgs),
+    /// Start the daemon in the background; returns once it answers.
+    Start(lifecycle::StartArgs),
+    /// Stop the running daemon.
+    Stop(lifecycle::StopArgs),
+    /// Show whether the daemon runs, and its state.
+    Status(output::JsonFlag),
+    /// Check that the daemon answers.
+    Ping(output::JsonFlag),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Exit::Usage as i32 } else { Exit::Ok as i32 };
+        }
+    };
+    let result = match cli.command {
+        Command::Daemon(a) => lifecycle::daemon(&a),
+        Command::Start(a) => lifecycle::start(&a),
+        Command::Stop(a) => lifecycle::stop(&a),
+        Command::Status(a) => lifecycle::status(&a),
+        Command::Ping(a) => lifecycle::ping(&a),
+    };
+    match result {
+        Ok(code) => code as i32,
+        Err(e) => {
+            eprintln!("holdfast: {e:#}");
+            Exit::from_error(&e) as i32
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The daemon: all state, and one place per request kind (DESIGN §1).
+//!
+//! Single-threaded: [`Daemon::handle_frame`] is called for one connection at a
+//! time by the transport's serve loop, so no state here needs a lock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::paths::Paths;
+use crate::signals::Signals;
+use crate::transport::{FrameError, Server};
+use crate::wire::{self, ErrorCode, Incoming, Peer, Pong, RequestBody, Response, ResponseBody, Status, WireError};
+
+/// Settings the daemon starts with.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// Time a peer has to deliver a whole frame.
+    pub frame_deadline: Duration,
+}
+
+impl Default for DaemonOptions {
+    fn default() -> Self {
+        DaemonOptions { frame_deadline: crate::transport::DEFAULT_FRAME_DEADLINE }
+    }
+}
+
+/// All daemon state.
+pub struct Daemon {
+    paths: Paths,
+    started: Instant,
+    requests: u64,
+    errors: u64,
+    stop: Arc<AtomicBool>,
+}
+
+impl Daemon {
+    /// Opens the daemon's state under `paths`. `stop` is raised by a `shutdown` request.
+    pub fn open(paths: Paths, stop: Arc<AtomicBool>) -> Result<Self> {
+        crate::paths::ensure_private_dir(&paths.data_dir)?;
+        crate::paths::ensure_private_dir(&paths.config_dir)?;
+        Ok(Daemon { paths, started: Instant::now(), requests: 0, errors: 0, stop })
+    }
+
+    /// Handles one frame (or the reason it could not be read) and returns the reply bytes.
+    pub fn handle_frame(&mut self, frame: Result<Vec<u8>, FrameError>, peer: &Peer) -> Option<Vec<u8>> {
+        self.requests += 1;
+        let frame = match frame {
+            Ok(f) => f,
+            Err(FrameError::Empty) => return None,
+            Err(e) => {
+                self.errors += 1;
+                return Some(Response::error(None, e.to_wire()).to_frame());
+            }
+        };
+        let response = match wire::decode(&frame) {
+            Ok(Incoming::Text(line)) => return Some(self.text(&line).into_bytes()),
+            Ok(Incoming::Json(req)) => Response::new(req.id, self.handle(req.body, peer)),
+            Err((id, e)) => Response::error(id, e),
+        };
+        if matches!(response.body, ResponseBody::Error(_)) {
+            self.errors += 1;
+        }
+        Some(response.to_frame())
+    }
+
+    /// Handles one decoded request.
+    pub fn handle(&mut self, body: RequestBody, _peer: &Peer) -> ResponseBody {
+        match body {
+            RequestBody::Ping => ResponseBody::Pong(Pong { pid: std::process::id(), version: crate::VERSION.into() }),
+            RequestBody::Status => ResponseBody::Status(self.status()),
+            RequestBody::Shutdown(_) => {
+                self.stop.store(true, Ordering::SeqCst);
+                ResponseBody::Ack(wire::Ack { message: Some("shutting down".into()), ..Default::default() })
+            }
+            other => unavailable(other.kind()),
+        }
+    }
+
+    fn status(&self) -> Status {
+        Status {
+            version: crate::VERSION.into(),
+            pid: std::process::id(),
+            endpoint: self.paths.endpoint.to_string(),
+            uptime_s: self.started.elapsed().as_secs(),
+            requests: self.requests,
+            errors: self.errors,
+            unavailable: UNBUILT.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Text mode for humans with `socat`/`nc`.
+    fn text(&mut self, line: &str) -> String {
+        match line.to_ascii_uppercase().as_str() {
+            "PING" => "PONG\n".into(),
+            "STATUS" => {
+                let s = self.status();
+                format!(
+                    "holdfast {} running pid={} uptime={}s requests={} errors={}\n",
+                    s.version, s.pid, s.uptime_s, s.requests, s.errors
+                )
+            }
+            _ => {
+                self.errors += 1;
+                "ERR unknown text command; try PING or STATUS\n".into()
+            }
+        }
+    }
+}
+
+/// Request kinds whose feature is not built yet.
+const UNBUILT: &[&str] = &[
+    "propose",
+    "record",
+    "observe",
+    "resolve",
+    "list_pending",
+    "pending_status",
+    "approve",
+    "deny",
+    "auth_begin",
+    "pause",
+    "resume",
+    "reload",
+    "log_head",
+    "panic",
+    "release",
+];
+
+fn unavailable(kind: &str) -> ResponseBody {
+    ResponseBody::Error(WireError::new(ErrorCode::Unavailable, format!("`{kind}` is not available in this build yet")))
+}
+
+/// Runs the daemon in the foreground until a stop signal or a `shutdown` request.
+pub fn run(paths: Paths, options: DaemonOptions, signals: &Signals) -> Result<()> {
+    let server = Server::bind(&paths, options.frame_deadline)?;
+    let mut daemon = Daemon::open(paths, Arc::clone(&signals.stop))?;
+    eprintln!("holdfast: listening on {} (pid {})", server.endpoint(), std::process::id());
+    server.serve_until(|frame, peer| daemon.handle_frame(frame, peer), &signals.stop);
+    eprintln!("holdfast: stopped");
+    Ok(())
+}

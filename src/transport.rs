@@ -1,0 +1,421 @@
+//! Local-socket transport (DESIGN §7): bind with stale detection, the serve
+//! loop with a per-frame deadline, and the client.
+//!
+//! Unix: a socket file (parent 0700, socket 0600) polled with `poll(2)` so the
+//! loop wakes at once for a connection yet still sees the stop flag. Windows: a
+//! named pipe with an owner-only ACL, polled in nonblocking mode.
+
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use interprocess::local_socket::ListenerOptions;
+use interprocess::local_socket::traits::{Listener as _, Stream as _, StreamCommon as _};
+use thiserror::Error;
+
+use crate::paths::{self, Endpoint, Paths};
+use crate::wire::{self, ErrorCode, MAX_FRAME, Peer, Request, RequestBody, Response, ResponseBody, WireError};
+
+#[cfg(unix)]
+type OsListener = interprocess::os::unix::uds_local_socket::Listener;
+#[cfg(unix)]
+type OsStream = interprocess::os::unix::uds_local_socket::Stream;
+#[cfg(windows)]
+type OsListener = interprocess::os::windows::named_pipe::local_socket::Listener;
+#[cfg(windows)]
+type OsStream = interprocess::os::windows::named_pipe::local_socket::Stream;
+
+/// Default time a peer has to deliver a whole frame.
+pub const DEFAULT_FRAME_DEADLINE: Duration = Duration::from_millis(250);
+/// How often the serve loop looks at the stop flag when idle.
+const STOP_POLL: Duration = Duration::from_millis(100);
+/// How long a stale-endpoint probe waits for the old daemon to answer.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// Why a frame could not be read.
+#[derive(Debug, Error)]
+pub enum FrameError {
+    /// The peer closed without sending anything (not an error worth answering).
+    #[error("peer closed the connection without sending a frame")]
+    Empty,
+    #[error("connection closed before the end of the frame (no newline after {0} bytes)")]
+    Truncated(usize),
+    #[error("frame exceeds the 16 MiB limit")]
+    TooLarge,
+    #[error("the frame did not arrive within {0:?}")]
+    Timeout(Duration),
+    #[error("i/o error while reading the frame: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl FrameError {
+    /// The typed wire error this read failure answers with.
+    pub fn to_wire(&self) -> WireError {
+        let code = match self {
+            FrameError::Empty | FrameError::Truncated(_) | FrameError::Io(_) => ErrorCode::BadFrame,
+            FrameError::TooLarge => ErrorCode::FrameTooLarge,
+            FrameError::Timeout(_) => ErrorCode::Timeout,
+        };
+        WireError::new(code, self.to_string())
+    }
+}
+
+/// Failures to bind the endpoint.
+#[derive(Debug, Error)]
+pub enum BindError {
+    #[error("holdfast is already running (pid {pid}) on {endpoint}")]
+    AlreadyRunning { pid: u32, endpoint: String },
+    #[error("{endpoint} exists and answers, but not as holdfast; refusing to touch it")]
+    Occupied { endpoint: String },
+    #[error("{0} exists and is not a socket; refusing to remove it")]
+    NotASocket(String),
+    #[error("cannot bind {endpoint}: {source}")]
+    Io { endpoint: String, source: io::Error },
+    #[error(transparent)]
+    Paths(#[from] anyhow::Error),
+}
+
+/// A bound endpoint, ready to serve. Dropping it removes the socket and PID file.
+pub struct Server {
+    listener: OsListener,
+    endpoint: Endpoint,
+    pid_file: std::path::PathBuf,
+    frame_deadline: Duration,
+}
+
+impl Server {
+    /// Binds the endpoint of `paths`: probes a leftover endpoint, reclaims it when stale,
+    /// refuses when a daemon answers, then writes the PID file.
+    pub fn bind(paths: &Paths, frame_deadline: Duration) -> Result<Self, BindError> {
+        let endpoint = paths.endpoint.clone();
+        let shown = endpoint.to_string();
+        paths::ensure_private_dir(&paths.run_dir)
+            .map_err(|source| BindError::Io { endpoint: shown.clone(), source })?;
+        probe_existing(&endpoint)?;
+        let listener = listen(&endpoint).map_err(|source| BindError::Io { endpoint: shown.clone(), source })?;
+        let pid_file = paths.pid_file();
+        let contents = format!("{}\n{}\n", std::process::id(), shown);
+        paths::write_atomic(&pid_file, contents.as_bytes())
+            .map_err(|source| BindError::Io { endpoint: shown, source })?;
+        Ok(Server { listener, endpoint, pid_file, frame_deadline })
+    }
+
+    /// The endpoint this server listens on.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Serves connections until `stop` is set: one frame in, one frame out, per connection.
+    /// `handler` gets the frame (or why it could not be read) and the peer, and returns the
+    /// bytes to answer with (`None` sends nothing).
+    pub fn serve_until<H>(&self, mut handler: H, stop: &AtomicBool)
+    where
+        H: FnMut(Result<Vec<u8>, FrameError>, &Peer) -> Option<Vec<u8>>,
+    {
+        while !stop.load(Ordering::SeqCst) {
+            if !wait_readable(&self.listener, STOP_POLL) {
+                continue;
+            }
+            let stream = match self.listener.accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    eprintln!("holdfast: accept failed: {e}");
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            let deadline = Instant::now() + self.frame_deadline;
+            let peer = peer_of(&stream);
+            let frame = prepare(&stream, self.frame_deadline)
+                .map_err(FrameError::Io)
+                .and_then(|()| read_frame(&stream, deadline));
+            if let Some(reply) = handler(frame, &peer) {
+                // A peer that stopped reading only loses its own answer.
+                let _ = write_frame(&stream, &reply, deadline.max(Instant::now() + self.frame_deadline));
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // The listener unlinks its socket file itself (reclaim_name); the PID file is ours.
+        let _ = std::fs::remove_file(&self.pid_file);
+    }
+}
+
+#[cfg(unix)]
+fn listen(endpoint: &Endpoint) -> io::Result<OsListener> {
+    use interprocess::local_socket::{GenericFilePath, ListenerNonblockingMode, ToFsName};
+    use interprocess::os::unix::local_socket::ListenerOptionsExt;
+    let Endpoint::Socket(path) = endpoint else { unreachable!("Unix endpoints are sockets") };
+    if let Some(parent) = path.parent() {
+        paths::ensure_private_dir(parent)?;
+    }
+    let options = || {
+        ListenerOptions::new()
+            .name(path.as_path().to_fs_name::<GenericFilePath>().expect("absolute paths are valid names"))
+            .nonblocking(ListenerNonblockingMode::Accept)
+            .reclaim_name(true)
+    };
+    // 0600 set before bind(): no window in which another user could connect.
+    match options().mode(0o600).create_sync_as::<OsListener>() {
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => options().create_sync_as::<OsListener>(),
+        other => other,
+    }
+}
+
+#[cfg(windows)]
+fn listen(endpoint: &Endpoint) -> io::Result<OsListener> {
+    use interprocess::local_socket::{GenericNamespaced, ListenerNonblockingMode, ToNsName};
+    use interprocess::os::windows::local_socket::ListenerOptionsExt;
+    let Endpoint::Pipe(name) = endpoint else { unreachable!("Windows endpoints are pipes") };
+    ListenerOptions::new()
+        .name(name.as_str().to_ns_name::<GenericNamespaced>()?)
+        .nonblocking(ListenerNonblockingMode::Both)
+        .security_descriptor(crate::winsec::owner_only_descriptor()?)
+        .create_sync_as::<OsListener>()
+}
+
+/// Looks at a leftover endpoint: a live daemon means refuse; a dead socket is removed.
+fn probe_existing(endpoint: &Endpoint) -> Result<(), BindError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let Endpoint::Socket(path) = endpoint else { unreachable!() };
+        match std::fs::symlink_metadata(path) {
+            Err(_) => return Ok(()),
+            Ok(m) if !m.file_type().is_socket() => return Err(BindError::NotASocket(path.display().to_string())),
+            Ok(_) => {}
+        }
+    }
+    let client = Client::new(endpoint.clone()).with_timeout(PROBE_TIMEOUT);
+    match client.request(RequestBody::Ping) {
+        Ok(Response { body: ResponseBody::Pong(p), .. }) => {
+            Err(BindError::AlreadyRunning { pid: p.pid, endpoint: endpoint.to_string() })
+        }
+        Ok(_) | Err(ClientError::Protocol(_)) | Err(ClientError::Timeout) => {
+            Err(BindError::Occupied { endpoint: endpoint.to_string() })
+        }
+        Err(_) => {
+            #[cfg(unix)]
+            if let Endpoint::Socket(path) = endpoint {
+                // Refused: nobody listens. Reclaim the stale socket file.
+                std::fs::remove_file(path)
+                    .or_else(|e| if e.kind() == io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+                    .map_err(|source| BindError::Io { endpoint: endpoint.to_string(), source })?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(unix)]
+fn wait_readable(listener: &OsListener, timeout: Duration) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let mut fds = [PollFd::new(listener, PollFlags::IN)];
+    let ts = Timespec { tv_sec: timeout.as_secs() as i64, tv_nsec: i64::from(timeout.subsec_nanos()) };
+    matches!(poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
+}
+
+#[cfg(windows)]
+fn wait_readable(_listener: &OsListener, _timeout: Duration) -> bool {
+    // Pipes cannot be polled; the nonblocking accept is tried every millisecond.
+    std::thread::sleep(Duration::from_millis(1));
+    true
+}
+
+/// Puts an accepted stream back in blocking mode (BSD inherits O_NONBLOCK) with a send timeout.
+#[cfg(unix)]
+fn prepare(stream: &OsStream, deadline: Duration) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_send_timeout(Some(deadline))
+}
+
+#[cfg(windows)]
+fn prepare(stream: &OsStream, _deadline: Duration) -> io::Result<()> {
+    // Pipes have no timeouts: stay nonblocking and enforce the deadline in a loop.
+    stream.set_nonblocking(true)
+}
+
+fn peer_of(stream: &OsStream) -> Peer {
+    match stream.peer_creds() {
+        Ok(c) => Peer {
+            pid: c.pid().and_then(|p| u32::try_from(p).ok()),
+            #[cfg(unix)]
+            uid: c.euid(),
+            #[cfg(not(unix))]
+            uid: None,
+        },
+        Err(_) => Peer::default(),
+    }
+}
+
+/// Reads one newline-terminated frame, never buffering more than [`MAX_FRAME`] bytes
+/// and never waiting past `deadline`. Bytes after the newline are ignored.
+pub fn read_frame(stream: &OsStream, deadline: Instant) -> Result<Vec<u8>, FrameError> {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(FrameError::Timeout(deadline.saturating_duration_since(now)));
+        }
+        set_read_deadline(stream, deadline - now)?;
+        let n = match (&*stream).read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if is_timeout(&e) => {
+                if cfg!(windows) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+                return Err(FrameError::Timeout(DEFAULT_FRAME_DEADLINE));
+            }
+            Err(e) => return Err(FrameError::Io(e)),
+        };
+        if n == 0 {
+            return Err(if buf.is_empty() { FrameError::Empty } else { FrameError::Truncated(buf.len()) });
+        }
+        let got = &chunk[..n];
+        if let Some(pos) = got.iter().position(|&b| b == b'\n') {
+            if buf.len() + pos + 1 > MAX_FRAME {
+                return Err(FrameError::TooLarge);
+            }
+            buf.extend_from_slice(&got[..pos]);
+            return Ok(buf);
+        }
+        // Without a newline yet, the frame needs at least one more byte: refuse at the bound.
+        if buf.len() + n >= MAX_FRAME {
+            return Err(FrameError::TooLarge);
+        }
+        buf.extend_from_slice(got);
+    }
+}
+
+#[cfg(unix)]
+fn set_read_deadline(stream: &OsStream, remaining: Duration) -> io::Result<()> {
+    stream.set_recv_timeout(Some(remaining.max(Duration::from_millis(1))))
+}
+
+#[cfg(windows)]
+fn set_read_deadline(_stream: &OsStream, _remaining: Duration) -> io::Result<()> {
+    Ok(())
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+/// Writes a whole frame, giving up at `deadline`.
+fn write_frame(stream: &OsStream, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match (&*stream).write(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) && Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
+            Err(e) => return Err(e),
+        }
+    }
+    (&*stream).flush()
+}
+
+/// Why a client request failed.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// Nothing listens on the endpoint.
+    #[error("holdfast is not running (nothing answers on {0})")]
+    NotRunning(String),
+    #[error("the daemon did not answer in time")]
+    Timeout,
+    #[error("i/o error talking to the daemon: {0}")]
+    Io(#[from] io::Error),
+    #[error("{0}")]
+    Protocol(WireError),
+}
+
+/// A client of the daemon: one connection per request.
+#[derive(Debug, Clone)]
+pub struct Client {
+    endpoint: Endpoint,
+    timeout: Duration,
+}
+
+impl Client {
+    /// A client for `endpoint` with a 5 s response deadline.
+    pub fn new(endpoint: Endpoint) -> Self {
+        Client { endpoint, timeout: Duration::from_secs(5) }
+    }
+
+    /// Sets how long to wait for the connection and the response together.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The endpoint this client talks to.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Sends one request and reads its response.
+    pub fn request(&self, body: RequestBody) -> Result<Response, ClientError> {
+        let frame = Request::new(body).to_frame();
+        let reply = self.exchange(&frame)?;
+        wire::decode_response(&reply).map_err(ClientError::Protocol)
+    }
+
+    /// Sends raw bytes and returns the raw reply frame (without its newline).
+    pub fn exchange(&self, frame: &[u8]) -> Result<Vec<u8>, ClientError> {
+        let deadline = Instant::now() + self.timeout;
+        let stream = self.connect()?;
+        #[cfg(unix)]
+        stream.set_send_timeout(Some(self.timeout))?;
+        #[cfg(windows)]
+        stream.set_nonblocking(true)?;
+        write_frame(&stream, frame, deadline)?;
+        match read_frame(&stream, deadline) {
+            Ok(reply) => Ok(reply),
+            Err(FrameError::Timeout(_)) => Err(ClientError::Timeout),
+            Err(FrameError::Io(e)) => Err(ClientError::Io(e)),
+            Err(e) => Err(ClientError::Protocol(e.to_wire())),
+        }
+    }
+
+    fn connect(&self) -> Result<OsStream, ClientError> {
+        let not_running = |e: io::Error| match e.kind() {
+            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
+                ClientError::NotRunning(self.endpoint.to_string())
+            }
+            _ => ClientError::Io(e),
+        };
+        match &self.endpoint {
+            #[cfg(unix)]
+            Endpoint::Socket(path) => {
+                use interprocess::local_socket::{GenericFilePath, ToFsName};
+                let name = path.as_path().to_fs_name::<GenericFilePath>().map_err(ClientError::Io)?;
+                OsStream::connect(name).map_err(not_running)
+            }
+            #[cfg(windows)]
+            Endpoint::Pipe(pipe) => {
+                use interprocess::local_socket::{GenericNamespaced, ToNsName};
+                let name = pipe.as_str().to_ns_name::<GenericNamespaced>().map_err(ClientError::Io)?;
+                OsStream::connect(name).map_err(not_running)
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(ClientError::Io(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("endpoint {other} is not supported on this OS"),
+            ))),
+        }
+    }
+}
+
+/// Reads the PID file: the pid of the daemon that last bound this endpoint.
+pub fn read_pid_file(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.lines().next()?.trim().parse().ok()
+}
