@@ -1,0 +1,180 @@
+//! Test harness: the real `holdfast` binary serving a real socket in a temp `HOLDFAST_HOME`.
+//!
+//! Include with `#[path = "support/daemon.rs"] mod daemon;`.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use holdfast::paths::{Endpoint, Paths};
+use holdfast::transport::Client;
+use holdfast::wire::{RequestBody, Response, ResponseBody};
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_holdfast")
+}
+
+/// An isolated holdfast home (removed on drop) and helpers to run the CLI in it.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        // Short prefix under /tmp keeps socket paths well under sun_path.
+        let dir = tempfile::Builder::new().prefix("hf").tempdir_in(std::env::temp_dir()).unwrap();
+        Home { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn paths(&self) -> Paths {
+        let home = self.path().to_path_buf();
+        Paths::resolve(&move |k| (k == "HOLDFAST_HOME").then(|| home.clone().into_os_string())).unwrap()
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        self.paths().endpoint
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        match self.endpoint() {
+            Endpoint::Socket(p) => p,
+            Endpoint::Pipe(p) => PathBuf::from(p),
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(self.endpoint()).with_timeout(Duration::from_secs(10))
+    }
+
+    /// A `holdfast` command with this home and a clean environment.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.env_clear()
+            .env("HOLDFAST_HOME", self.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path());
+        c
+    }
+
+    /// Runs `holdfast args…` with `stdin` and returns its output.
+    pub fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child =
+            self.cmd().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Starts `holdfast daemon extra…` in the foreground as a child and waits until it answers.
+    pub fn daemon(&self, extra: &[&str]) -> Daemon {
+        let child = self
+            .cmd()
+            .arg("daemon")
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let d = Daemon { child, client: self.client() };
+        d.wait_ready();
+        d
+    }
+}
+
+/// A daemon child process. Killed on drop.
+pub struct Daemon {
+    pub child: Child,
+    pub client: Client,
+}
+
+impl Daemon {
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Response { body: ResponseBody::Pong(_), .. }) = self.client.request(RequestBody::Ping) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("daemon did not become ready");
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn request(&self, body: RequestBody) -> ResponseBody {
+        self.client.request(body).expect("request failed").body
+    }
+
+    /// Asserts the daemon still answers `ping` with its own pid.
+    pub fn assert_alive(&self) {
+        match self.request(RequestBody::Ping) {
+            ResponseBody::Pong(p) => assert_eq!(p.pid, self.pid()),
+            other => panic!("expected pong, got {other:?}"),
+        }
+    }
+
+    /// Sends SIGTERM (Unix) and waits for a clean exit; returns the exit status and stderr.
+    #[cfg(unix)]
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        let status = wait_timeout(&mut self.child, Duration::from_secs(10)).expect("daemon did not exit on SIGTERM");
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        (status, err)
+    }
+
+    /// SIGKILL: the crash case.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits up to `limit` for `child` to exit.
+pub fn wait_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// Sends raw bytes on a fresh connection and returns everything the daemon answers before closing.
+#[cfg(unix)]
+pub fn raw_exchange(socket: &Path, bytes: &[u8]) -> Vec<u8> {
+    let mut s = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = s.write_all(bytes);
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out
+}
+
+/// Parses a reply frame and returns its error code, if it is an error.
+pub fn error_code(reply: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(reply.strip_suffix(b"\n").unwrap_or(reply)).ok()?;
+    (v["kind"] == "error").then(|| v["code"].as_str().unwrap_or_default().to_string())
+}
