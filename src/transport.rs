@@ -126,14 +126,13 @@ impl Server {
                     continue;
                 }
             };
-            let deadline = Instant::now() + self.frame_deadline;
             let peer = peer_of(&stream);
             let frame = prepare(&stream, self.frame_deadline)
                 .map_err(FrameError::Io)
-                .and_then(|()| read_frame(&stream, deadline));
+                .and_then(|()| read_frame(&stream, self.frame_deadline));
             if let Some(reply) = handler(frame, &peer) {
                 // A peer that stopped reading only loses its own answer.
-                let _ = write_frame(&stream, &reply, deadline.max(Instant::now() + self.frame_deadline));
+                let _ = write_frame(&stream, &reply, Instant::now() + self.frame_deadline);
             }
         }
     }
@@ -254,14 +253,15 @@ fn peer_of(stream: &OsStream) -> Peer {
 }
 
 /// Reads one newline-terminated frame, never buffering more than [`MAX_FRAME`] bytes
-/// and never waiting past `deadline`. Bytes after the newline are ignored.
-pub fn read_frame(stream: &OsStream, deadline: Instant) -> Result<Vec<u8>, FrameError> {
+/// and never waiting longer than `budget` in all. Bytes after the newline are ignored.
+pub fn read_frame(stream: &OsStream, budget: Duration) -> Result<Vec<u8>, FrameError> {
+    let deadline = Instant::now() + budget;
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         let now = Instant::now();
         if now >= deadline {
-            return Err(FrameError::Timeout(deadline.saturating_duration_since(now)));
+            return Err(FrameError::Timeout(budget));
         }
         set_read_deadline(stream, deadline - now)?;
         let n = match (&*stream).read(&mut chunk) {
@@ -272,7 +272,7 @@ pub fn read_frame(stream: &OsStream, deadline: Instant) -> Result<Vec<u8>, Frame
                     std::thread::sleep(Duration::from_millis(1));
                     continue;
                 }
-                return Err(FrameError::Timeout(DEFAULT_FRAME_DEADLINE));
+                return Err(FrameError::Timeout(budget));
             }
             Err(e) => return Err(FrameError::Io(e)),
         };
@@ -378,7 +378,7 @@ impl Client {
         #[cfg(windows)]
         stream.set_nonblocking(true)?;
         write_frame(&stream, frame, deadline)?;
-        match read_frame(&stream, deadline) {
+        match read_frame(&stream, deadline.saturating_duration_since(Instant::now())) {
             Ok(reply) => Ok(reply),
             Err(FrameError::Timeout(_)) => Err(ClientError::Timeout),
             Err(FrameError::Io(e)) => Err(ClientError::Io(e)),

@@ -1,0 +1,214 @@
+//! Hostile and malformed input against the real daemon: every case ends in its typed
+//! error or a clean close, and the daemon answers the next `ping`.
+#![cfg(unix)]
+
+#[path = "support/daemon.rs"]
+mod daemon;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use daemon::{Home, error_code, raw_exchange};
+
+/// Far above the 250 ms frame deadline: only catches a hang, never measures speed.
+const HANG: Duration = Duration::from_secs(10);
+
+fn expect_code(home: &Home, bytes: &[u8], code: &str) {
+    let reply = raw_exchange(&home.socket(), bytes);
+    assert_eq!(error_code(&reply).as_deref(), Some(code), "reply: {}", String::from_utf8_lossy(&reply));
+    assert!(reply.ends_with(b"\n"), "reply is one newline-terminated frame");
+}
+
+#[test]
+fn malformed_frames_get_typed_errors_and_the_daemon_keeps_serving() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    let cases: &[(&[u8], &str)] = &[
+        (b"{\"kind\":\"ping\"\n", "bad_frame"),
+        (b"{nope}\n", "bad_frame"),
+        (b"{\"kind\":\"ping\",\"x\":\"\xff\xfe\"}\n", "bad_utf8"),
+        (b"{\"kind\":\"launch_missiles\"}\n", "unknown_kind"),
+        (b"{\"kind\":\"propose\",\"agent\":7,\"cwd\":\"/\",\"raw\":\"ls\"}\n", "invalid_field"),
+        (b"{\"kind\":\"pending_status\",\"pending\":[1]}\n", "invalid_field"),
+        (b"{\"kind\":\"ping\",\"id\":42}\n", "invalid_field"),
+        (b"{\"v\":2,\"kind\":\"ping\"}\n", "unsupported_version"),
+        (b"{\"kind\":\"ping\"}", "bad_frame"), // bytes without a newline, then EOF
+    ];
+    for (bytes, code) in cases {
+        expect_code(&home, bytes, code);
+        d.assert_alive();
+    }
+}
+
+#[test]
+fn errors_echo_the_request_id() {
+    let home = Home::new();
+    let _d = home.daemon(&[]);
+    let reply = raw_exchange(&home.socket(), b"{\"v\":2,\"kind\":\"ping\",\"id\":\"abc\"}\n");
+    let v: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(v["id"], "abc");
+    assert_eq!(v["v"], 1);
+    assert!(v["message"].as_str().unwrap().contains("version"));
+}
+
+#[test]
+fn oversized_frame_is_refused_without_buffering_it_all() {
+    let home = Home::new();
+    // About size, not speed: a loaded debug build may need more than 250 ms for 16 MiB.
+    let d = home.daemon(&["--frame-deadline-ms", "10000"]);
+    let mut s = UnixStream::connect(home.socket()).unwrap();
+    s.set_read_timeout(Some(HANG)).unwrap();
+    let writer = {
+        let mut s = s.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let chunk = vec![b'a'; 1 << 20];
+            for _ in 0..17 {
+                if s.write_all(&chunk).is_err() {
+                    break; // the daemon stopped reading: expected
+                }
+            }
+            let _ = s.write_all(b"\n");
+        })
+    };
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    writer.join().unwrap();
+    assert_eq!(error_code(&reply).as_deref(), Some("frame_too_large"), "{}", String::from_utf8_lossy(&reply));
+    d.assert_alive();
+}
+
+#[test]
+fn a_frame_of_exactly_the_limit_is_accepted() {
+    let home = Home::new();
+    // This test is about size, not speed: give a debug build time to move 16 MiB.
+    let d = home.daemon(&["--frame-deadline-ms", "10000"]);
+    // {"kind":"ping","pad":"aaa…"}\n == 16 MiB exactly.
+    let head = b"{\"kind\":\"ping\",\"pad\":\"";
+    let tail = b"\"}\n";
+    let pad = holdfast::wire::MAX_FRAME - head.len() - tail.len();
+    let mut frame = head.to_vec();
+    frame.resize(head.len() + pad, b'a');
+    frame.extend_from_slice(tail);
+    assert_eq!(frame.len(), holdfast::wire::MAX_FRAME);
+    let reply = raw_exchange(&home.socket(), &frame);
+    let v: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(v["kind"], "pong", "{v}");
+    // One byte more is too large.
+    frame.insert(head.len(), b'a');
+    let reply = raw_exchange(&home.socket(), &frame);
+    assert_eq!(error_code(&reply).as_deref(), Some("frame_too_large"), "{}", String::from_utf8_lossy(&reply));
+    d.assert_alive();
+}
+
+#[test]
+fn silent_and_stalled_peers_time_out_without_stalling_the_daemon() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    for partial in [&b""[..], &b"{\"kind\":\"pi"[..]] {
+        let started = Instant::now();
+        let mut s = UnixStream::connect(home.socket()).unwrap();
+        s.write_all(partial).unwrap();
+        // While this peer stalls, others are served as soon as its deadline passes.
+        d.assert_alive();
+        s.set_read_timeout(Some(HANG)).unwrap();
+        let mut reply = Vec::new();
+        s.read_to_end(&mut reply).unwrap();
+        assert_eq!(error_code(&reply).as_deref(), Some("timeout"), "{}", String::from_utf8_lossy(&reply));
+        assert!(started.elapsed() < HANG);
+    }
+    d.assert_alive();
+}
+
+#[test]
+fn a_trickling_peer_cannot_extend_its_deadline() {
+    let home = Home::new();
+    let d = home.daemon(&["--frame-deadline-ms", "300"]);
+    let mut s = UnixStream::connect(home.socket()).unwrap();
+    s.set_read_timeout(Some(HANG)).unwrap();
+    let started = Instant::now();
+    // One byte every 50 ms would keep a per-read timeout alive forever.
+    let mut timed_out = false;
+    for b in b"{\"kind\":\"ping\"".iter().cycle().take(200) {
+        if s.write_all(&[*b]).is_err() {
+            timed_out = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        if started.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+    }
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    assert!(timed_out || !reply.is_empty(), "the daemon must cut the trickling peer off");
+    assert_eq!(error_code(&reply).as_deref(), Some("timeout"));
+    d.assert_alive();
+}
+
+#[test]
+fn a_thousand_connections_opened_and_dropped() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    let conns: Vec<_> = (0..1000).filter_map(|_| UnixStream::connect(home.socket()).ok()).collect();
+    assert!(conns.len() > 100, "could open only {} connections", conns.len());
+    drop(conns);
+    d.assert_alive();
+    let status = d.request(holdfast::wire::RequestBody::Status);
+    assert!(matches!(status, holdfast::wire::ResponseBody::Status(_)));
+}
+
+#[test]
+fn text_mode_for_humans() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    assert_eq!(raw_exchange(&home.socket(), b"PING\n"), b"PONG\n");
+    let status = String::from_utf8(raw_exchange(&home.socket(), b"STATUS\n")).unwrap();
+    assert!(status.starts_with("holdfast ") && status.contains(&format!("pid={}", d.pid())), "{status}");
+    let unknown = String::from_utf8(raw_exchange(&home.socket(), b"REBOOT\n")).unwrap();
+    assert!(unknown.starts_with("ERR "), "{unknown}");
+}
+
+#[test]
+fn unbuilt_kinds_answer_unavailable_never_fake_success() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    let status = match d.request(holdfast::wire::RequestBody::Status) {
+        holdfast::wire::ResponseBody::Status(s) => s,
+        other => panic!("{other:?}"),
+    };
+    for kind in &status.unavailable {
+        let reply = raw_exchange(&home.socket(), format!("{{\"kind\":\"{kind}\"}}\n").as_bytes());
+        let code = error_code(&reply);
+        // Either the kind is not built, or its body is incomplete: never a success.
+        assert!(matches!(code.as_deref(), Some("unavailable") | Some("invalid_field")), "{kind}: {code:?}");
+    }
+}
+
+#[test]
+fn rss_stays_bounded_while_huge_frames_arrive() {
+    let home = Home::new();
+    let d = home.daemon(&["--frame-deadline-ms", "10000"]);
+    let frame = {
+        let mut f = b"{\"kind\":\"ping\",\"pad\":\"".to_vec();
+        f.resize(15 << 20, b'a');
+        f.extend_from_slice(b"\"}\n");
+        f
+    };
+    let oversized = vec![b'x'; 20 << 20];
+    for i in 0..12 {
+        let bytes = if i % 2 == 0 { &frame } else { &oversized };
+        let _ = raw_exchange(&home.socket(), bytes);
+    }
+    d.assert_alive();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", d.pid())).unwrap();
+    let hwm_kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    // One 16 MiB frame buffer plus its parse; 12 frames of 15–20 MiB must not accumulate.
+    assert!(hwm_kib < 96 * 1024, "daemon peak RSS {hwm_kib} KiB");
+    eprintln!("daemon peak RSS after 12 huge frames: {hwm_kib} KiB");
+}
