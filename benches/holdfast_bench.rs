@@ -8,6 +8,9 @@ mod rig;
 
 #[cfg(unix)]
 fn main() {
+    if let Ok(path) = std::env::var(bench_ping::RAW_SERVER_ENV) {
+        return bench_ping::raw_server_main(&path);
+    }
     let mut rows = Vec::new();
     {
         let rig = rig::Rig::start(&[]);

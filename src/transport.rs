@@ -257,7 +257,7 @@ fn peer_of(stream: &OsStream) -> Peer {
 pub fn read_frame(stream: &OsStream, budget: Duration) -> Result<Vec<u8>, FrameError> {
     let deadline = Instant::now() + budget;
     let mut buf = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
+    let mut chunk = vec![0u8; 16 * 1024];
     loop {
         let now = Instant::now();
         if now >= deadline {
