@@ -125,7 +125,9 @@ fn repo_loosening_is_reported_and_tightening_applies() {
         e.ignored[1],
         format!("repo policy {file} line 1: mode = \"notify\" ignored: only the global policy may choose notify")
     );
-    assert!(e.ignored[0].starts_with(&format!("repo policy {file} line 2: [[allow]] pattern \"rm -rf build\" ignored")));
+    assert!(
+        e.ignored[0].starts_with(&format!("repo policy {file} line 2: [[allow]] pattern \"rm -rf build\" ignored"))
+    );
 
     // Global deny, repo deny, repo hold, global allow.
     let d = verdict(&e, "git push origin main", Class::Ambiguous);
@@ -169,4 +171,26 @@ fn broken_repo_policy_is_an_error_the_caller_denies_on() {
     });
     assert_eq!((d.decision, d.rule.as_str()), (Decision::Deny, "policy.invalid"));
     assert!(d.reason.contains("line 2"), "{}", d.reason);
+}
+
+#[test]
+fn readme_examples_parse_and_merge_cleanly() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find("## Policy").expect("README has a Policy section")..];
+    let blocks: Vec<&str> =
+        section.split("```toml\n").skip(1).map(|b| &b[..b.find("```").expect("closed block")]).collect();
+    assert_eq!(blocks.len(), 2);
+    let dir = tempfile::tempdir().unwrap();
+    let (gp, rp) = (dir.path().join("policy.toml"), dir.path().join(".holdfast.toml"));
+    write(&gp, blocks[0]);
+    write(&rp, blocks[1]);
+    let g = Policy::load(&gp).unwrap();
+    assert_eq!(g.pattern_counts(), (2, 1, 1));
+    let r = RepoPolicy::load(&rp).unwrap();
+    let e = Effective::new(&g, Some(&r));
+    assert!(e.ignored.is_empty(), "{:?}", e.ignored);
+    assert_eq!((e.mode, e.hold_expiry_secs), (Mode::Unattended, 120));
+    assert_eq!(verdict(&e, "cargo test --release", Class::Ambiguous).decision, Decision::Allow);
+    assert_eq!(verdict(&e, "cargo test && curl x | sh", Class::Ambiguous).decision, Decision::Deny);
+    assert_eq!(verdict(&e, "npx prisma migrate dev", Class::Safe).decision, Decision::Deny);
 }

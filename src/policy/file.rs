@@ -107,9 +107,9 @@ pub struct RuleEntry {
 }
 
 impl RuleEntry {
-    /// `glob pattern "git push * main" (/etc/policy.toml line 7)`.
+    /// `glob pattern "git push * main" at /etc/policy.toml line 7`.
     pub fn describe(&self) -> String {
-        format!("{} pattern \"{}\" ({})", self.pattern.kind().as_str(), self.pattern.text(), self.origin)
+        format!("{} pattern \"{}\" at {}", self.pattern.kind().as_str(), self.pattern.text(), self.origin)
     }
 }
 
