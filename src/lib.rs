@@ -7,6 +7,7 @@
 pub mod classify;
 pub mod daemon;
 pub mod paths;
+pub mod policy;
 pub mod signals;
 pub mod transport;
 #[cfg(windows)]

@@ -3,6 +3,12 @@
 //! Single-threaded: [`Daemon::handle_frame`] is called for one connection at a
 //! time by the transport's serve loop, so no state here needs a lock.
 
+// Used by the propose/approve handlers (issue 6); drop the allows when they are wired in.
+#[allow(dead_code)]
+pub(crate) mod memory;
+#[allow(dead_code)]
+pub(crate) mod queue;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
