@@ -211,7 +211,8 @@ fn degraded_vault_refuses_privileged_ops() {
     let good = std::fs::read_to_string(&path).unwrap();
     // Tests run as root, who reads any file whatever its mode, so "unreadable" is produced with a
     // directory named vault.json (open/read fails for everyone) rather than chmod 0000.
-    let cases: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Damage<'a> = Box<dyn Fn() + 'a>;
+    let cases: Vec<(&str, Damage)> = vec![
         ("garbage", Box::new(|| std::fs::write(&path, b"\x00\xffnot json").unwrap())),
         ("truncated", Box::new(|| std::fs::write(&path, &good[..good.len() / 2]).unwrap())),
         ("wrong version", Box::new(|| std::fs::write(&path, good.replace("\"v\":1", "\"v\":9")).unwrap())),
