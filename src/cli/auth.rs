@@ -27,7 +27,8 @@ pub struct PasswordArgs {
 /// Reads one password: the next line of stdin, or from the terminal after `prompt`.
 pub(crate) fn read_password(args: &PasswordArgs, prompt: &str) -> Result<Zeroizing<String>> {
     if !args.password_stdin {
-        let pw = rpassword::prompt_password(prompt).context("cannot read the password from the terminal")?;
+        let pw = rpassword::prompt_password(prompt)
+            .context("cannot read the password from the terminal (scripts: use --password-stdin)")?;
         return Ok(Zeroizing::new(pw));
     }
     // Room up front so the buffer is not reallocated (leaving unzeroized copies) while reading.
