@@ -2,6 +2,8 @@
 
 #[cfg(unix)]
 mod bench_ping;
+#[cfg(unix)]
+mod bench_vault;
 mod report;
 #[cfg(unix)]
 mod rig;
@@ -16,6 +18,7 @@ fn main() {
         let rig = rig::Rig::start(&[]);
         rows.extend(bench_ping::rows(&rig));
     }
+    rows.extend(bench_vault::rows());
     report::publish(&rows);
 }
 

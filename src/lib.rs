@@ -10,6 +10,7 @@ pub mod paths;
 pub mod policy;
 pub mod signals;
 pub mod transport;
+pub mod vault;
 #[cfg(windows)]
 pub mod winsec;
 pub mod wire;

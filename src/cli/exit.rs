@@ -1,6 +1,7 @@
 //! Process exit codes, as documented in the README.
 
 use holdfast::transport::{BindError, ClientError};
+use holdfast::wire::{ErrorCode, WireError};
 
 /// Every exit code holdfast uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +14,8 @@ pub enum Exit {
     Usage = 2,
     /// The daemon is not running or did not answer.
     NotRunning = 3,
+    /// The daemon refused a privileged operation: wrong or missing admin proof, locked out, or degraded vault.
+    Unauthorized = 6,
     /// A daemon already runs on this endpoint.
     AlreadyRunning = 7,
 }
@@ -25,6 +28,14 @@ impl Exit {
                 ClientError::NotRunning(_) | ClientError::Timeout => Exit::NotRunning,
                 _ => Exit::Failure,
             };
+        }
+        if let Some(w) = e.downcast_ref::<WireError>()
+            && matches!(w.code, ErrorCode::Unauthorized | ErrorCode::LockedOut)
+        {
+            return Exit::Unauthorized;
+        }
+        if let Some(holdfast::vault::VaultError::WrongPassword) = e.downcast_ref() {
+            return Exit::Unauthorized;
         }
         if let Some(BindError::AlreadyRunning { .. }) = e.downcast_ref::<BindError>() {
             return Exit::AlreadyRunning;

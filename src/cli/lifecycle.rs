@@ -11,6 +11,7 @@ use holdfast::transport::{Client, ClientError};
 use holdfast::wire::{RequestBody, ResponseBody};
 
 use super::Exit;
+use super::auth::{PasswordArgs, prove};
 use super::output::{JsonFlag, print_json};
 
 /// How long `start` waits for the new daemon to answer.
@@ -21,6 +22,9 @@ pub struct DaemonArgs {
     /// Milliseconds a peer has to deliver a whole frame.
     #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     frame_deadline_ms: u64,
+    /// Milliseconds an admin challenge stays answerable (tests only; can only shorten the 60 s default).
+    #[arg(long, hide = true, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    auth_nonce_ttl_ms: u64,
 }
 
 #[derive(Args, Debug)]
@@ -38,6 +42,8 @@ pub struct StopArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    password: PasswordArgs,
 }
 
 /// The client for the endpoint this environment resolves to.
@@ -57,7 +63,10 @@ pub fn running_pid(client: &Client) -> Option<u32> {
 pub fn daemon(args: &DaemonArgs) -> Result<Exit> {
     let paths = Paths::from_env()?;
     let signals = holdfast::signals::install().context("cannot install signal handlers")?;
-    let options = DaemonOptions { frame_deadline: Duration::from_millis(args.frame_deadline_ms) };
+    let options = DaemonOptions {
+        frame_deadline: Duration::from_millis(args.frame_deadline_ms),
+        auth_nonce_ttl: Duration::from_millis(args.auth_nonce_ttl_ms),
+    };
     daemon::run(paths, options, &signals)?;
     Ok(Exit::Ok)
 }
@@ -129,9 +138,10 @@ pub fn stop(args: &StopArgs) -> Result<Exit> {
         ResponseBody::Pong(p) => p.pid,
         other => bail!("unexpected answer to ping: {other:?}"),
     };
-    match client.request(RequestBody::Shutdown(Default::default()))?.body {
+    let proof = prove(&client, "shutdown", &args.password)?;
+    match client.request(RequestBody::Shutdown(proof))?.body {
         ResponseBody::Ack(_) => {}
-        ResponseBody::Error(e) => bail!("the daemon refused to stop: {}", e.message),
+        ResponseBody::Error(e) => return Err(anyhow::Error::new(e).context("the daemon refused to stop")),
         other => bail!("unexpected answer to shutdown: {other:?}"),
     }
     // Wait until the endpoint is gone so that a following `start` finds it free.
@@ -178,6 +188,7 @@ pub fn status(args: &JsonFlag) -> Result<Exit> {
         println!("  endpoint   {}", status.endpoint);
         println!("  uptime     {}s", status.uptime_s);
         println!("  requests   {} ({} errors)", status.requests, status.errors);
+        println!("  vault      {}", status.vault);
         if !status.unavailable.is_empty() {
             println!("  not built  {}", status.unavailable.join(", "));
         }

@@ -1,8 +1,10 @@
 //! Command-line surface (DESIGN §8). Thin: parse, call the library, print.
 
+mod auth;
 mod exit;
 mod lifecycle;
 mod output;
+mod vault;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +30,9 @@ enum Command {
     Status(output::JsonFlag),
     /// Check that the daemon answers.
     Ping(output::JsonFlag),
+    /// Manage the admin vault (the password that guards privileged operations).
+    #[command(subcommand)]
+    Vault(vault::VaultCommand),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -45,6 +50,7 @@ pub fn main() -> i32 {
         Command::Stop(a) => lifecycle::stop(&a),
         Command::Status(a) => lifecycle::status(&a),
         Command::Ping(a) => lifecycle::ping(&a),
+        Command::Vault(c) => vault::run(&c),
     };
     match result {
         Ok(code) => code as i32,

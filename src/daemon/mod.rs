@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+mod auth;
+
 use crate::paths::Paths;
 use crate::signals::Signals;
 use crate::transport::{FrameError, Server};
@@ -25,11 +27,13 @@ use crate::wire::{self, ErrorCode, Incoming, Peer, Pong, RequestBody, Response, 
 pub struct DaemonOptions {
     /// Time a peer has to deliver a whole frame.
     pub frame_deadline: Duration,
+    /// Lifetime of an admin challenge nonce; capped at 60 s (tests shorten it).
+    pub auth_nonce_ttl: Duration,
 }
 
 impl Default for DaemonOptions {
     fn default() -> Self {
-        DaemonOptions { frame_deadline: crate::transport::DEFAULT_FRAME_DEADLINE }
+        DaemonOptions { frame_deadline: crate::transport::DEFAULT_FRAME_DEADLINE, auth_nonce_ttl: auth::NONCE_TTL }
     }
 }
 
@@ -40,6 +44,7 @@ pub struct Daemon {
     requests: u64,
     errors: u64,
     stop: Arc<AtomicBool>,
+    auth: auth::AuthState,
 }
 
 impl Daemon {
@@ -47,7 +52,9 @@ impl Daemon {
     pub fn open(paths: Paths, stop: Arc<AtomicBool>) -> Result<Self> {
         crate::paths::ensure_private_dir(&paths.data_dir)?;
         crate::paths::ensure_private_dir(&paths.config_dir)?;
-        Ok(Daemon { paths, started: Instant::now(), requests: 0, errors: 0, stop })
+        // The vault is read once, from the daemon's own paths: a client's environment cannot redirect it.
+        let auth = auth::AuthState::load(&paths.vault());
+        Ok(Daemon { paths, started: Instant::now(), requests: 0, errors: 0, stop, auth })
     }
 
     /// Handles one frame (or the reason it could not be read) and returns the reply bytes.
@@ -73,14 +80,30 @@ impl Daemon {
     }
 
     /// Handles one decoded request.
-    pub fn handle(&mut self, body: RequestBody, _peer: &Peer) -> ResponseBody {
+    pub fn handle(&mut self, body: RequestBody, peer: &Peer) -> ResponseBody {
+        let kind = body.kind();
         match body {
             RequestBody::Ping => ResponseBody::Pong(Pong { pid: std::process::id(), version: crate::VERSION.into() }),
             RequestBody::Status => ResponseBody::Status(self.status()),
-            RequestBody::Shutdown(_) => {
-                self.stop.store(true, Ordering::SeqCst);
-                ResponseBody::Ack(wire::Ack { message: Some("shutting down".into()), ..Default::default() })
-            }
+            RequestBody::AuthBegin(req) => self.auth_begin(&req),
+            RequestBody::Shutdown(proof) => match self.authorize("shutdown", &proof, peer) {
+                Ok(()) => {
+                    self.stop.store(true, Ordering::SeqCst);
+                    ResponseBody::Ack(wire::Ack { message: Some("shutting down".into()), ..Default::default() })
+                }
+                Err(e) => ResponseBody::Error(e),
+            },
+            // Gated now; the operations themselves come with the propose path.
+            RequestBody::Pause(proof)
+            | RequestBody::Resume(proof)
+            | RequestBody::Reload(proof)
+            | RequestBody::Release(proof) => match self.authorize(kind, &proof, peer) {
+                Ok(()) => ResponseBody::Error(WireError::new(
+                    ErrorCode::Unavailable,
+                    format!("proof accepted, but `{kind}` is not available in this build yet"),
+                )),
+                Err(e) => ResponseBody::Error(e),
+            },
             other => unavailable(other.kind()),
         }
     }
@@ -93,6 +116,7 @@ impl Daemon {
             uptime_s: self.started.elapsed().as_secs(),
             requests: self.requests,
             errors: self.errors,
+            vault: self.auth.describe(Instant::now()),
             unavailable: UNBUILT.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
         }
@@ -127,7 +151,6 @@ const UNBUILT: &[&str] = &[
     "pending_status",
     "approve",
     "deny",
-    "auth_begin",
     "pause",
     "resume",
     "reload",
@@ -144,6 +167,8 @@ fn unavailable(kind: &str) -> ResponseBody {
 pub fn run(paths: Paths, options: DaemonOptions, signals: &Signals) -> Result<()> {
     let server = Server::bind(&paths, options.frame_deadline)?;
     let mut daemon = Daemon::open(paths, Arc::clone(&signals.stop))?;
+    daemon.auth.set_nonce_ttl(options.auth_nonce_ttl);
+    eprintln!("holdfast: admin vault: {}", daemon.auth.describe(Instant::now()));
     eprintln!("holdfast: listening on {} (pid {})", server.endpoint(), std::process::id());
     server.serve_until(|frame, peer| daemon.handle_frame(frame, peer), &signals.stop);
     eprintln!("holdfast: stopped");

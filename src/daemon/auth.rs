@@ -1,0 +1,426 @@
+//! Challenge-response for privileged operations (DESIGN §6): the vault state the daemon loaded at
+//! start, outstanding nonces, the failure throttle, and the one gate [`Daemon::authorize`].
+//!
+//! Time is passed in (`now`) so tests drive the clock; the daemon passes `Instant::now()` (monotonic).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::vault::{Vault, proof};
+use crate::wire::{AuthBegin, Challenge, ErrorCode, Peer, Proof, ResponseBody, WireError};
+
+use super::Daemon;
+
+/// How long a nonce may be answered (the daemon's `--auth-nonce-ttl-ms` may only shorten it).
+pub const NONCE_TTL: Duration = Duration::from_secs(60);
+/// Most challenges outstanding at once.
+pub const MAX_OUTSTANDING: usize = 16;
+/// Failures allowed before lockouts start.
+pub const FREE_FAILURES: u32 = 5;
+/// First lockout; each further failure doubles it.
+pub const LOCKOUT_BASE: Duration = Duration::from_secs(30);
+/// Longest lockout.
+pub const LOCKOUT_CAP: Duration = Duration::from_secs(3600);
+
+/// What the daemon found at start.
+#[derive(Debug)]
+pub(crate) enum VaultState {
+    /// No vault file: privileged ops need no proof.
+    Unprovisioned,
+    /// A vault: privileged ops need a proof.
+    Locked(Box<Vault>),
+    /// A vault file that cannot be used: privileged ops are refused.
+    Degraded(String),
+}
+
+/// How one attempt ended; recorded in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Ok,
+    NoVault,
+    Degraded,
+    BadProof,
+    Replay,
+    Expired,
+    WrongOp,
+    LockedOut,
+}
+
+impl Outcome {
+    /// The audit record's `outcome` string.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::NoVault => "no_vault",
+            Outcome::Degraded => "degraded",
+            Outcome::BadProof => "bad_proof",
+            Outcome::Replay => "replay",
+            Outcome::Expired => "expired",
+            Outcome::WrongOp => "wrong_op",
+            Outcome::LockedOut => "locked_out",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Outstanding {
+    nonce: [u8; 32],
+    op: String,
+    issued: Instant,
+}
+
+/// Authentication state: the vault, outstanding nonces and the throttle.
+#[derive(Debug)]
+pub(crate) struct AuthState {
+    vault: VaultState,
+    outstanding: Vec<Outstanding>,
+    nonce_ttl: Duration,
+    failures: u32,
+    locked_until: Option<Instant>,
+}
+
+impl AuthState {
+    /// Loads the vault at `path` once; any problem with an existing file degrades (fails closed).
+    pub(crate) fn load(path: &Path) -> Self {
+        let vault = match Vault::load(path) {
+            Ok(None) => VaultState::Unprovisioned,
+            Ok(Some(v)) => VaultState::Locked(Box::new(v)),
+            Err(e) => VaultState::Degraded(e.to_string()),
+        };
+        Self::with_vault(vault)
+    }
+
+    pub(crate) fn with_vault(vault: VaultState) -> Self {
+        AuthState { vault, outstanding: Vec::new(), nonce_ttl: NONCE_TTL, failures: 0, locked_until: None }
+    }
+
+    /// Shortens the nonce lifetime (tests); never lengthens it past [`NONCE_TTL`].
+    pub(crate) fn set_nonce_ttl(&mut self, ttl: Duration) {
+        self.nonce_ttl = ttl.min(NONCE_TTL);
+    }
+
+    /// `status.vault`.
+    pub(crate) fn describe(&self, now: Instant) -> String {
+        match &self.vault {
+            VaultState::Unprovisioned => "unlocked (no vault)".into(),
+            VaultState::Degraded(why) => format!("degraded: {why}"),
+            VaultState::Locked(_) => match self.lockout_left(now) {
+                Some(left) => format!("locked (locked out for {} s after failed proofs)", secs(left)),
+                None => "locked".into(),
+            },
+        }
+    }
+
+    fn lockout_left(&self, now: Instant) -> Option<Duration> {
+        self.locked_until.filter(|u| *u > now).map(|u| u - now)
+    }
+
+    fn locked_out_error(left: Duration) -> WireError {
+        WireError::new(ErrorCode::LockedOut, format!("too many failed admin proofs; try again in {} s", secs(left)))
+    }
+
+    /// Answers `auth_begin{op}`.
+    pub(crate) fn begin(&mut self, op: &str, now: Instant) -> Result<Challenge, WireError> {
+        proof::validate_op(op).map_err(|e| WireError::new(ErrorCode::InvalidField, e))?;
+        let vault = match &self.vault {
+            VaultState::Unprovisioned => {
+                return Ok(Challenge { op: op.into(), locked: false, nonce: None, salt: None, kdf: None });
+            }
+            VaultState::Degraded(why) => return Err(degraded_error(why)),
+            VaultState::Locked(v) => v,
+        };
+        if let Some(left) = self.lockout_left(now) {
+            return Err(Self::locked_out_error(left));
+        }
+        let ttl = self.nonce_ttl;
+        // Expired nonces are kept for one more lifetime so that a late answer reads "expired", not "replay".
+        self.outstanding.retain(|c| now.saturating_duration_since(c.issued) < ttl * 2);
+        let live = self.outstanding.iter().filter(|c| now.saturating_duration_since(c.issued) < ttl).count();
+        // When full, refuse the new challenge rather than evict: evicting would let a flood of
+        // auth_begin cancel another peer's recent challenge (DESIGN §6). A flood can at worst delay new
+        // challenges by one nonce lifetime, and says so.
+        if live >= MAX_OUTSTANDING {
+            let oldest = self.outstanding.iter().map(|c| c.issued).min().unwrap_or(now);
+            let wait = ttl.saturating_sub(now.saturating_duration_since(oldest));
+            return Err(WireError::new(
+                ErrorCode::Conflict,
+                format!("{MAX_OUTSTANDING} challenges are already outstanding; try again in {} s", secs(wait)),
+            ));
+        }
+        if self.outstanding.len() >= MAX_OUTSTANDING * 2 {
+            self.outstanding.remove(0); // oldest, and expired: live ones are fewer than MAX_OUTSTANDING
+        }
+        let mut nonce = [0u8; 32];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| WireError::new(ErrorCode::Internal, format!("cannot get random bytes: {e}")))?;
+        let challenge = Challenge {
+            op: op.into(),
+            locked: true,
+            nonce: Some(hex::encode(nonce)),
+            salt: Some(hex::encode(vault.salt)),
+            kdf: Some(vault.kdf.clone()),
+        };
+        self.outstanding.push(Outstanding { nonce, op: op.into(), issued: now });
+        Ok(challenge)
+    }
+
+    /// Checks `proof` for `op`. Consumes the nonce whatever the outcome.
+    pub(crate) fn check(&mut self, op: &str, p: &Proof, now: Instant) -> (Outcome, Result<(), WireError>) {
+        if let Err(e) = proof::validate_op(op) {
+            return (Outcome::WrongOp, Err(WireError::new(ErrorCode::InvalidField, e)));
+        }
+        let vault = match &self.vault {
+            VaultState::Unprovisioned => return (Outcome::NoVault, Ok(())),
+            VaultState::Degraded(why) => return (Outcome::Degraded, Err(degraded_error(why))),
+            VaultState::Locked(v) => v,
+        };
+        let nonce = p.nonce.as_deref().and_then(|n| {
+            let mut b = [0u8; 32];
+            hex::decode_to_slice(n, &mut b).ok().map(|()| b)
+        });
+        let found = nonce.and_then(|n| self.outstanding.iter().position(|c| c.nonce == n));
+        let entry = found.map(|i| self.outstanding.remove(i));
+        if let Some(left) = self.lockout_left(now) {
+            return (Outcome::LockedOut, Err(Self::locked_out_error(left)));
+        }
+        let unauthorized = |m: &str| Err(WireError::new(ErrorCode::Unauthorized, m));
+        let (outcome, result) = match (p.nonce.is_some() && p.proof.is_some(), entry) {
+            (false, _) => (
+                Outcome::BadProof,
+                unauthorized("this operation needs the admin password: answer an auth_begin challenge"),
+            ),
+            (true, None) => (Outcome::Replay, unauthorized("unknown or already used nonce; start a new challenge")),
+            (true, Some(c)) if now.saturating_duration_since(c.issued) >= self.nonce_ttl => {
+                (Outcome::Expired, unauthorized("the challenge expired; start a new one"))
+            }
+            (true, Some(c)) if c.op != op => {
+                (Outcome::WrongOp, unauthorized("the challenge was issued for another operation"))
+            }
+            (true, Some(c)) => {
+                let presented = p.proof.as_deref().and_then(|s| hex::decode(s).ok()).unwrap_or_default();
+                if proof::verify(&vault.auth_key, op, &c.nonce, &presented) {
+                    (Outcome::Ok, Ok(()))
+                } else {
+                    (Outcome::BadProof, unauthorized("wrong admin password"))
+                }
+            }
+        };
+        if outcome == Outcome::Ok {
+            self.failures = 0;
+            self.locked_until = None;
+        } else {
+            self.fail(now);
+        }
+        (outcome, result)
+    }
+
+    /// Counts a failure; from the [`FREE_FAILURES`]th on, locks out for 30 s doubling to 1 h.
+    fn fail(&mut self, now: Instant) {
+        self.failures = self.failures.saturating_add(1);
+        if self.failures >= FREE_FAILURES {
+            let doublings = (self.failures - FREE_FAILURES).min(16);
+            self.locked_until = Some(now + (LOCKOUT_BASE * (1 << doublings)).min(LOCKOUT_CAP));
+        }
+    }
+}
+
+fn degraded_error(why: &str) -> WireError {
+    WireError::new(
+        ErrorCode::Unauthorized,
+        format!(
+            "the admin vault is degraded ({why}); privileged operations are refused until it is repaired and the daemon restarted"
+        ),
+    )
+}
+
+/// Whole seconds, rounded up, so "0 s" is never shown while still locked.
+fn secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+impl Daemon {
+    /// `auth_begin{op}`: a challenge (or `locked:false` when no vault exists).
+    pub(crate) fn auth_begin(&mut self, req: &AuthBegin) -> ResponseBody {
+        match self.auth.begin(&req.op, Instant::now()) {
+            Ok(c) => ResponseBody::Challenge(c),
+            Err(e) => ResponseBody::Error(e),
+        }
+    }
+
+    /// The gate for every privileged op: `Ok` when `proof` answers a live challenge for exactly `op`
+    /// (or no vault exists). Every attempt is audited; if the audit record cannot be written the
+    /// attempt is refused.
+    pub(crate) fn authorize(&mut self, op: &str, proof: &Proof, peer: &Peer) -> Result<(), WireError> {
+        let (outcome, result) = self.auth.check(op, proof, Instant::now());
+        // An invalid op may come from a hostile request: record a bounded prefix of it.
+        let shown: String = op.chars().take(crate::vault::proof::MAX_OP_LEN).collect();
+        self.audit_admin(peer, &shown, outcome.as_str())?;
+        result
+    }
+
+    /// Records one admin attempt. Never records the password or the proof.
+    fn audit_admin(&mut self, peer: &Peer, op: &str, outcome: &str) -> Result<(), WireError> {
+        // TODO(merge): self.append("admin", peer, serde_json::json!({"op": op, "outcome": outcome, "peer": peer})).map(|_| ())
+        let _ = (peer, op, outcome);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::AuthKey;
+
+    const PW: &str = "correct horse battery";
+
+    fn state() -> (AuthState, AuthKey) {
+        let (v, k) = Vault::create(PW).unwrap();
+        (AuthState::with_vault(VaultState::Locked(Box::new(v))), k.auth_key())
+    }
+
+    fn answer(key: &AuthKey, c: &Challenge, op: &str) -> Proof {
+        let mut n = [0u8; 32];
+        hex::decode_to_slice(c.nonce.as_ref().unwrap(), &mut n).unwrap();
+        Proof { nonce: c.nonce.clone(), proof: Some(hex::encode(proof::proof(key, op, &n))) }
+    }
+
+    fn wrong(c: &Challenge) -> Proof {
+        answer(&AuthKey::from_bytes([0; 32]), c, &c.op)
+    }
+
+    #[test]
+    fn right_proof_once_then_replay() {
+        let (mut s, key) = state();
+        let t = Instant::now();
+        let c = s.begin("shutdown", t).unwrap();
+        assert!(c.locked && c.nonce.is_some() && c.salt.is_some() && c.kdf.is_some());
+        let p = answer(&key, &c, "shutdown");
+        assert_eq!(s.check("shutdown", &p, t).0, Outcome::Ok);
+        assert_eq!(s.check("shutdown", &p, t).0, Outcome::Replay);
+    }
+
+    #[test]
+    fn wrong_op_expired_missing() {
+        let (mut s, key) = state();
+        let t = Instant::now();
+        let c = s.begin("pause", t).unwrap();
+        assert_eq!(s.check("shutdown", &answer(&key, &c, "shutdown"), t).0, Outcome::WrongOp);
+        let c = s.begin("pause", t).unwrap();
+        let late = t + NONCE_TTL;
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), late).0, Outcome::Expired);
+        let c = s.begin("pause", t).unwrap();
+        let just_in_time = t + NONCE_TTL - Duration::from_millis(1);
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), just_in_time).0, Outcome::Ok);
+        assert_eq!(s.check("pause", &Proof::default(), t).0, Outcome::BadProof);
+        let (_, r) = s.check("pause", &Proof::default(), t);
+        assert_eq!(r.unwrap_err().code, ErrorCode::Unauthorized);
+    }
+
+    #[test]
+    fn lockout_doubles_caps_and_resets_on_success() {
+        let (mut s, key) = state();
+        let mut t = Instant::now();
+        for _ in 0..FREE_FAILURES - 1 {
+            let c = s.begin("pause", t).unwrap();
+            assert_eq!(s.check("pause", &wrong(&c), t).0, Outcome::BadProof);
+        }
+        assert!(s.lockout_left(t).is_none(), "the first failures are free");
+        let c = s.begin("pause", t).unwrap();
+        assert_eq!(s.check("pause", &wrong(&c), t).0, Outcome::BadProof);
+        assert_eq!(s.lockout_left(t), Some(LOCKOUT_BASE));
+        let e = s.begin("pause", t).unwrap_err();
+        assert_eq!(e.code, ErrorCode::LockedOut);
+        assert!(e.message.contains("30 s"), "{}", e.message);
+        let mut expected = LOCKOUT_BASE;
+        for _ in 0..10 {
+            t += expected;
+            let c = s.begin("pause", t).unwrap();
+            assert_eq!(s.check("pause", &wrong(&c), t).0, Outcome::BadProof);
+            expected = (expected * 2).min(LOCKOUT_CAP);
+            assert_eq!(s.lockout_left(t), Some(expected));
+        }
+        assert_eq!(expected, LOCKOUT_CAP);
+        t += LOCKOUT_CAP;
+        let c = s.begin("pause", t).unwrap();
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), t).0, Outcome::Ok);
+        assert_eq!(s.failures, 0);
+        assert!(s.describe(t) == "locked");
+    }
+
+    #[test]
+    fn locked_out_refuses_a_right_proof() {
+        let (mut s, key) = state();
+        let t = Instant::now();
+        let held = s.begin("pause", t).unwrap();
+        for _ in 0..FREE_FAILURES {
+            let c = s.begin("pause", t).unwrap();
+            assert_eq!(s.check("pause", &wrong(&c), t).0, Outcome::BadProof);
+        }
+        let (o, r) = s.check("pause", &answer(&key, &held, "pause"), t);
+        assert_eq!(o, Outcome::LockedOut);
+        assert_eq!(r.unwrap_err().code, ErrorCode::LockedOut);
+        assert!(s.describe(t).starts_with("locked (locked out for 30 s"));
+    }
+
+    #[test]
+    fn interleaved_challenges_and_full_table() {
+        let (mut s, key) = state();
+        let t = Instant::now();
+        let a = s.begin("pause", t).unwrap();
+        let b = s.begin("pause", t).unwrap();
+        assert_ne!(a.nonce, b.nonce);
+        assert_eq!(s.check("pause", &answer(&key, &b, "pause"), t).0, Outcome::Ok);
+        assert_eq!(s.check("pause", &answer(&key, &a, "pause"), t).0, Outcome::Ok);
+        // Fill the table: the new challenge is refused; the existing ones stay answerable.
+        let first = s.begin("resume", t).unwrap();
+        for _ in 1..MAX_OUTSTANDING {
+            s.begin("pause", t).unwrap();
+        }
+        assert_eq!(s.begin("pause", t).unwrap_err().code, ErrorCode::Conflict);
+        assert_eq!(s.check("resume", &answer(&key, &first, "resume"), t).0, Outcome::Ok);
+        assert!(s.begin("pause", t).is_ok(), "answering frees a slot");
+        // Once they expire, new challenges are issued again and the table stays bounded.
+        for i in 1..10u32 {
+            let later = t + NONCE_TTL * i;
+            for _ in 0..MAX_OUTSTANDING {
+                s.begin("pause", later).unwrap();
+            }
+            assert!(s.outstanding.len() <= MAX_OUTSTANDING * 2);
+        }
+    }
+
+    #[test]
+    fn no_vault_and_degraded() {
+        let mut s = AuthState::with_vault(VaultState::Unprovisioned);
+        let t = Instant::now();
+        let c = s.begin("shutdown", t).unwrap();
+        assert!(!c.locked && c.nonce.is_none());
+        assert_eq!(s.check("shutdown", &Proof::default(), t), (Outcome::NoVault, Ok(())));
+        assert_eq!(s.describe(t), "unlocked (no vault)");
+        let mut s = AuthState::with_vault(VaultState::Degraded("vault.json is not a valid vault: x".into()));
+        assert_eq!(s.begin("shutdown", t).unwrap_err().code, ErrorCode::Unauthorized);
+        let (o, r) = s.check("shutdown", &Proof::default(), t);
+        assert_eq!(o, Outcome::Degraded);
+        assert_eq!(r.unwrap_err().code, ErrorCode::Unauthorized);
+        assert!(s.describe(t).starts_with("degraded: "));
+    }
+
+    #[test]
+    fn bad_ops_and_nonces_are_typed() {
+        let (mut s, _) = state();
+        let t = Instant::now();
+        assert_eq!(s.begin("rm -rf /", t).unwrap_err().code, ErrorCode::InvalidField);
+        assert_eq!(s.begin(&"a".repeat(1 << 20), t).unwrap_err().code, ErrorCode::InvalidField);
+        let p = Proof { nonce: Some("zz".into()), proof: Some("00".into()) };
+        assert_eq!(s.check("pause", &p, t).0, Outcome::Replay);
+    }
+
+    #[test]
+    fn ttl_can_only_shrink() {
+        let (mut s, _) = state();
+        s.set_nonce_ttl(Duration::from_secs(3600));
+        assert_eq!(s.nonce_ttl, NONCE_TTL);
+        s.set_nonce_ttl(Duration::from_millis(5));
+        assert_eq!(s.nonce_ttl, Duration::from_millis(5));
+    }
+}

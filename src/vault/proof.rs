@@ -1,0 +1,84 @@
+//! Challenge proofs and the privileged op names they are bound to (DESIGN §6).
+//!
+//! `proof = HMAC-SHA256(auth_key, "holdfast proof v1" ‖ 0x00 ‖ op ‖ 0x00 ‖ nonce)` with the raw 32 nonce bytes.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use super::kdf::{AuthKey, hmac_sha256};
+
+const PROOF_LABEL: &[u8] = b"holdfast proof v1";
+/// Longest op string accepted (`resolve:` + a 64-hex command hash fits with room).
+pub const MAX_OP_LEN: usize = 128;
+/// Ops that take no argument.
+pub const BARE_OPS: &[&str] = &["shutdown", "pause", "resume", "reload", "release"];
+/// Ops that name a pending id (or, for `resolve`, a pending id or command hash).
+pub const ARG_OPS: &[&str] = &["approve", "deny", "resolve"];
+
+/// Checks that `op` is one of the privileged ops: a bare op, or `approve:<id>`, `deny:<id>`,
+/// `resolve:<id or command hash>` with an id of 1..=64 ASCII letters, digits, `-` or `_`.
+pub fn validate_op(op: &str) -> Result<(), String> {
+    if op.len() > MAX_OP_LEN {
+        return Err(format!("op is {} bytes, longer than {MAX_OP_LEN}", op.len()));
+    }
+    if BARE_OPS.contains(&op) {
+        return Ok(());
+    }
+    let shown: String = op.chars().take(32).flat_map(char::escape_default).collect();
+    let Some((name, arg)) = op.split_once(':') else {
+        return Err(format!("unknown privileged op `{shown}`"));
+    };
+    if !ARG_OPS.contains(&name) {
+        return Err(format!("unknown privileged op `{shown}`"));
+    }
+    let arg_ok =
+        (1..=64).contains(&arg.len()) && arg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if arg_ok { Ok(()) } else { Err(format!("bad argument in privileged op `{shown}`")) }
+}
+
+/// The proof for `op` and `nonce` under `auth_key`.
+pub fn proof(auth_key: &AuthKey, op: &str, nonce: &[u8; 32]) -> [u8; 32] {
+    hmac_sha256(auth_key.as_bytes(), &[PROOF_LABEL, &[0], op.as_bytes(), &[0], nonce])
+}
+
+/// Constant-time check of a presented proof.
+pub fn verify(auth_key: &AuthKey, op: &str, nonce: &[u8; 32], presented: &[u8]) -> bool {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(auth_key.as_bytes()).expect("HMAC accepts any key");
+    for part in [PROOF_LABEL, &[0], op.as_bytes(), &[0], nonce] {
+        mac.update(part);
+    }
+    mac.verify_slice(presented).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops() {
+        for ok in ["shutdown", "pause", "resume", "reload", "release", "approve:AB12", "deny:x-y_z", "resolve:ab"] {
+            assert!(validate_op(ok).is_ok(), "{ok}");
+        }
+        let hash = format!("resolve:{}", "a".repeat(64));
+        assert!(validate_op(&hash).is_ok());
+        let too_long = format!("resolve:{}", "a".repeat(65));
+        for bad in ["", "SHUTDOWN", "approve", "approve:", "approve:a b", "propose", "shutdown:1", &too_long, "deny:é"]
+        {
+            assert!(validate_op(bad).is_err(), "{bad}");
+        }
+        assert!(validate_op(&"x".repeat(10_000)).is_err());
+    }
+
+    #[test]
+    fn proof_binds_key_op_and_nonce() {
+        let k = AuthKey::from_bytes([3; 32]);
+        let p = proof(&k, "shutdown", &[9; 32]);
+        assert!(verify(&k, "shutdown", &[9; 32], &p));
+        assert!(!verify(&k, "pause", &[9; 32], &p));
+        assert!(!verify(&k, "shutdown", &[8; 32], &p));
+        assert!(!verify(&AuthKey::from_bytes([4; 32]), "shutdown", &[9; 32], &p));
+        assert!(!verify(&k, "shutdown", &[9; 32], &p[..31]));
+        // The 0x00 separators keep op and nonce from sliding into each other.
+        assert_ne!(proof(&k, "approve:a", &[0; 32]), proof(&k, "approve:", &[0; 32]));
+    }
+}
