@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod paths;
 pub mod signals;
 pub mod transport;
+pub mod watch;
 #[cfg(windows)]
 pub mod winsec;
 pub mod wire;

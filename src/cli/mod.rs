@@ -3,6 +3,7 @@
 mod exit;
 mod lifecycle;
 mod output;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,8 @@ enum Command {
     Status(output::JsonFlag),
     /// Check that the daemon answers.
     Ping(output::JsonFlag),
+    /// Watch trees for changes that bypass the hooks and report them to the daemon.
+    Watch(watch::WatchArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -45,6 +48,7 @@ pub fn main() -> i32 {
         Command::Stop(a) => lifecycle::stop(&a),
         Command::Status(a) => lifecycle::status(&a),
         Command::Ping(a) => lifecycle::ping(&a),
+        Command::Watch(a) => watch::watch(&a),
     };
     match result {
         Ok(code) => code as i32,
