@@ -87,10 +87,8 @@ impl Coalescer {
     pub fn push(&mut self, raw: RawChange, now: Instant) {
         self.opened.get_or_insert(now);
         let overflow = raw.change == Change::Overflow;
-        if !overflow {
-            if let Some(parent) = raw.path.parent() {
-                *self.per_dir.entry(parent.to_path_buf()).or_default() += 1;
-            }
+        if let Some(parent) = raw.path.parent().filter(|_| !overflow) {
+            *self.per_dir.entry(parent.to_path_buf()).or_default() += 1;
         }
         let key = (overflow, raw.path);
         match self.entries.get_mut(&key) {

@@ -53,10 +53,8 @@ impl IgnoreSet {
     /// Ignores `dir` and everything below it (an absolute path).
     pub fn add_dir(&mut self, dir: &Path) {
         self.prefixes.push(dir.to_path_buf());
-        if let Ok(real) = dir.canonicalize() {
-            if real != dir {
-                self.prefixes.push(real);
-            }
+        if let Some(real) = dir.canonicalize().ok().filter(|r| r != dir) {
+            self.prefixes.push(real);
         }
     }
 

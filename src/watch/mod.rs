@@ -199,11 +199,9 @@ pub fn run(paths: &Paths, opts: &WatchOptions, stop: &AtomicBool) -> Result<Watc
         sender.pump(now);
         if now >= next_pid_check {
             next_pid_check = now + Duration::from_millis(250);
-            if let Some(pid_file) = &opts.pid_file {
-                if crate::transport::read_pid_file(pid_file) != Some(std::process::id()) {
-                    eprintln!("holdfast watch: {} was taken away; stopping", pid_file.display());
-                    break;
-                }
+            if let Some(pid_file) = opts.pid_file.as_ref().filter(|f| !holds_our_pid(f)) {
+                eprintln!("holdfast watch: {} was taken away; stopping", pid_file.display());
+                break;
             }
         }
     }
@@ -218,13 +216,15 @@ pub fn run(paths: &Paths, opts: &WatchOptions, stop: &AtomicBool) -> Result<Watc
     feed(&mut coalescer, &ignore, &mut raw, now);
     sender.enqueue(stamp(coalescer.drain()));
     sender.shutdown(Instant::now() + STOP_FLUSH);
-    if let Some(pid_file) = &opts.pid_file {
-        if crate::transport::read_pid_file(pid_file) == Some(std::process::id()) {
-            let _ = std::fs::remove_file(pid_file);
-        }
+    if let Some(pid_file) = opts.pid_file.as_ref().filter(|f| holds_our_pid(f)) {
+        let _ = std::fs::remove_file(pid_file);
     }
     let (queued, spooled) = sender.backlog();
     Ok(WatchReport { stats: sender.stats.clone(), spooled: queued + spooled })
+}
+
+fn holds_our_pid(pid_file: &Path) -> bool {
+    crate::transport::read_pid_file(pid_file) == Some(std::process::id())
 }
 
 /// Filters ignored changes and feeds the rest to the coalescer.
