@@ -64,6 +64,11 @@ pub enum Delivery {
     Rejected(String),
 }
 
+/// The wire name of an error code (`unavailable`, …).
+fn code_name(code: ErrorCode) -> String {
+    serde_json::to_value(code).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
 /// Counters for the final report.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SendStats {
@@ -197,9 +202,9 @@ impl Sender {
             Ok(r) => match r.body {
                 ResponseBody::Ack(_) => Delivery::Delivered,
                 ResponseBody::Error(e) if matches!(e.code, ErrorCode::Unavailable | ErrorCode::Timeout) => {
-                    Delivery::Retry(format!("daemon answered {:?}: {}", e.code, e.message))
+                    Delivery::Retry(format!("daemon answered {}: {}", code_name(e.code), e.message))
                 }
-                ResponseBody::Error(e) => Delivery::Rejected(format!("{:?}: {}", e.code, e.message)),
+                ResponseBody::Error(e) => Delivery::Rejected(format!("{}: {}", code_name(e.code), e.message)),
                 other => Delivery::Rejected(format!("unexpected answer {other:?}")),
             },
             Err(e @ (ClientError::NotRunning(_) | ClientError::Timeout | ClientError::Io(_))) => {
