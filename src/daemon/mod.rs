@@ -3,6 +3,8 @@
 //! Single-threaded: [`Daemon::handle_frame`] is called for one connection at a
 //! time by the transport's serve loop, so no state here needs a lock.
 
+pub mod bypass;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
