@@ -11,6 +11,7 @@ pub mod policy;
 pub mod signals;
 pub mod transport;
 pub mod vault;
+pub mod watch;
 #[cfg(windows)]
 pub mod winsec;
 pub mod wire;

@@ -134,7 +134,7 @@ pub struct Proposal {
 }
 
 /// A filesystem change seen by the watcher.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     /// `create`, `modify`, `remove`, `rename` or `overflow`.
     pub change: String,
@@ -148,6 +148,10 @@ pub struct Observation {
     pub count: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ts: Option<String>,
+    /// True when `path` is a directory and this observation summarizes `count` changes of this kind
+    /// somewhere under it (a burst, or a backlog the watcher's rate limit folded together).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub summary: bool,
 }
 
 /// Allow or deny, as a human decided.

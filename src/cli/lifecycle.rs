@@ -1,5 +1,6 @@
 //! `daemon`, `start`, `stop`, `status`, `ping`.
 
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,9 @@ pub struct StartArgs {
     /// Milliseconds a peer has to deliver a whole frame.
     #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     frame_deadline_ms: u64,
+    /// Also start the backstop watcher on these trees (default: the current repository).
+    #[arg(long, num_args = 0.., value_name = "PATH")]
+    watch: Option<Vec<PathBuf>>,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -101,11 +105,22 @@ pub fn start(args: &StartArgs) -> Result<Exit> {
             bail!("the daemon exited during start-up ({status}); see {}", log_path.display());
         }
         if let Some(pid) = running_pid(&client) {
+            let watcher = match &args.watch {
+                Some(trees) => Some(start_watcher(&paths, trees)?),
+                None => None,
+            };
             if args.json {
                 let endpoint = paths.endpoint.to_string();
-                print_json(&serde_json::json!({"started": true, "pid": pid, "endpoint": endpoint, "log": log_path}));
+                let mut v = serde_json::json!({"started": true, "pid": pid, "endpoint": endpoint, "log": log_path});
+                if let Some(w) = watcher {
+                    v["watch_pid"] = w.into();
+                }
+                print_json(&v);
             } else {
                 println!("holdfast started (pid {pid}) on {}", paths.endpoint);
+                if let Some(w) = watcher {
+                    println!("watcher started (pid {w}); log {}", paths.data_dir.join("watch.log").display());
+                }
             }
             return Ok(Exit::Ok);
         }
@@ -114,6 +129,71 @@ pub fn start(args: &StartArgs) -> Result<Exit> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The watcher's PID file (written by the watcher; removing it stops the watcher).
+fn watch_pid_file(paths: &Paths) -> PathBuf {
+    paths.run_dir.join("watch.pid")
+}
+
+/// Starts a detached `holdfast watch` on `trees` and waits until it watches.
+fn start_watcher(paths: &Paths, trees: &[PathBuf]) -> Result<u32> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let roots = holdfast::watch::resolve_roots(trees, &[], &cwd)?;
+    let pid_file = watch_pid_file(paths);
+    let log_path = paths.data_dir.join("watch.log");
+    let log = holdfast::paths::private_open_options()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let exe = std::env::current_exe().context("cannot find the holdfast executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("watch").arg("--pid-file").arg(&pid_file).arg("--").args(&roots);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::from(log));
+    detach(&mut cmd);
+    let mut child = cmd.spawn().context("cannot spawn the watcher")?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!("the watcher exited during start-up ({status}); see {}", log_path.display());
+        }
+        // The watcher writes its pid once every tree is watched.
+        if holdfast::transport::read_pid_file(&pid_file) == Some(child.id()) {
+            return Ok(child.id());
+        }
+        if Instant::now() > deadline {
+            bail!("the watcher did not start within {START_TIMEOUT:?}; see {}", log_path.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Stops a watcher that `start --watch` began: taking its pid file away tells it to
+/// flush and exit (no signal to a pid that may have been reused). Returns its pid.
+fn stop_watcher(paths: &Paths) -> Option<u32> {
+    let pid_file = watch_pid_file(paths);
+    let pid = holdfast::transport::read_pid_file(&pid_file)?;
+    std::fs::remove_file(&pid_file).ok()?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && process_alive(pid) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(pid)
+}
+
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+    rustix::process::test_kill_process(pid).is_ok()
+}
+
+#[cfg(windows)]
+fn process_alive(_pid: u32) -> bool {
+    // No handle to wait on: the watcher checks its pid file every 250 ms and then
+    // flushes for at most 2 s; give it that long.
+    std::thread::sleep(Duration::from_millis(2500));
+    false
 }
 
 #[cfg(unix)]
@@ -133,7 +213,13 @@ fn detach(cmd: &mut Command) {
 
 /// `holdfast stop`.
 pub fn stop(args: &StopArgs) -> Result<Exit> {
-    let client = client()?;
+    let paths = Paths::from_env()?;
+    // The watcher first, so it can still hand its last changes to the daemon.
+    let watcher = stop_watcher(&paths);
+    if let Some(w) = watcher.filter(|_| !args.json) {
+        println!("watcher stopped (pid {w})");
+    }
+    let client = Client::new(paths.endpoint.clone());
     let pid = match client.request(RequestBody::Ping)?.body {
         ResponseBody::Pong(p) => p.pid,
         other => bail!("unexpected answer to ping: {other:?}"),
@@ -153,7 +239,11 @@ pub fn stop(args: &StopArgs) -> Result<Exit> {
         }
     }
     if args.json {
-        print_json(&serde_json::json!({"stopped": true, "pid": pid}));
+        let mut v = serde_json::json!({"stopped": true, "pid": pid});
+        if let Some(w) = watcher {
+            v["watch_pid"] = w.into();
+        }
+        print_json(&v);
     } else {
         println!("holdfast stopped (pid {pid})");
     }

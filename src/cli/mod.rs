@@ -5,6 +5,7 @@ mod exit;
 mod lifecycle;
 mod output;
 mod vault;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +34,8 @@ enum Command {
     /// Manage the admin vault (the password that guards privileged operations).
     #[command(subcommand)]
     Vault(vault::VaultCommand),
+    /// Watch trees for changes that bypass the hooks and report them to the daemon.
+    Watch(watch::WatchArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -51,6 +54,7 @@ pub fn main() -> i32 {
         Command::Status(a) => lifecycle::status(&a),
         Command::Ping(a) => lifecycle::ping(&a),
         Command::Vault(c) => vault::run(&c),
+        Command::Watch(a) => watch::watch(&a),
     };
     match result {
         Ok(code) => code as i32,

@@ -8,6 +8,7 @@
 pub(crate) mod memory;
 #[allow(dead_code)]
 pub(crate) mod queue;
+pub mod bypass;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,0 +1,149 @@
+//! Test support for watcher tests: a fake daemon on a Unix socket that records
+//! every frame it receives and acks it (`ack{seq: n}`), and a `holdfast watch`
+//! child whose stderr is collected.
+//!
+//! Include with `#[path = "support/fake_daemon.rs"] mod fake_daemon;` (Unix only).
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Frames received, in order, across restarts.
+pub type Frames = Arc<Mutex<Vec<serde_json::Value>>>;
+
+/// A fake daemon serving `path` on a thread.
+pub struct FakeDaemon {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+    path: PathBuf,
+}
+
+impl FakeDaemon {
+    /// Binds `path` (removing a leftover socket) and serves until stopped.
+    pub fn start(path: &Path, frames: Frames) -> Self {
+        let _ = std::fs::remove_file(path);
+        let listener = UnixListener::bind(path).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                let (stream, _) = match listener.accept() {
+                    Ok(s) => s,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    }
+                };
+                stream.set_nonblocking(false).unwrap();
+                stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut line = String::new();
+                if BufReader::new(&stream).read_line(&mut line).is_err() || line.is_empty() {
+                    continue;
+                }
+                let v: serde_json::Value = serde_json::from_str(line.trim_end()).unwrap();
+                let reply = if v["kind"] == "ping" {
+                    serde_json::json!({"v": 1, "kind": "pong", "pid": std::process::id(), "version": "fake"})
+                } else {
+                    let mut f = frames.lock().unwrap();
+                    f.push(v);
+                    serde_json::json!({"v": 1, "kind": "ack", "seq": f.len()})
+                };
+                let mut out = serde_json::to_vec(&reply).unwrap();
+                out.push(b'\n');
+                let _ = (&stream).write_all(&out);
+            }
+        });
+        FakeDaemon { stop, handle: Some(handle), path: path.to_path_buf() }
+    }
+
+    /// Stops serving and removes the socket: clients now get "not running".
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            h.join().unwrap();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Drop for FakeDaemon {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Polls `cond` until it holds or `limit` passes (a generous bound, not a timing assertion).
+pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// A running `holdfast watch` child with its stderr collected.
+pub struct WatchProc {
+    pub child: Child,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl WatchProc {
+    /// Spawns `cmd` (a prepared `holdfast watch …`) and waits until it watches.
+    pub fn spawn(mut cmd: Command) -> Self {
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let err = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let w = WatchProc { child, log };
+        wait_until(Duration::from_secs(30), "the watcher to start", || w.log().contains("holdfast watch: watching"));
+        w
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// SIGTERM, then wait for exit; returns the status and stderr.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                // Let the reader thread drain the pipe.
+                std::thread::sleep(Duration::from_millis(50));
+                return (s, self.log());
+            }
+            assert!(Instant::now() < deadline, "watcher did not exit on SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for WatchProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
