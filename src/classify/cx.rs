@@ -34,6 +34,10 @@ pub(crate) struct Cx<'i> {
     best: Option<(&'static Rule, Range<usize>)>,
     /// Simple commands evaluated so far (work bound).
     pub commands: u32,
+    /// Literal variable assignments seen so far in the line (`R=rm; $R -rf /`).
+    pub vars: Vec<(String, String)>,
+    /// Root of run-time paths bound to `$1…`/`$@` (`find / -exec sh -c '…' _ {} ;`).
+    pub positional: Option<String>,
 }
 
 impl<'i> Cx<'i> {
@@ -42,7 +46,54 @@ impl<'i> Cx<'i> {
             input,
             best: None,
             commands: 0,
+            vars: Vec::new(),
+            positional: None,
         }
+    }
+
+    /// Remember `NAME=value` assignments with literal values.
+    pub fn record_assignments(&mut self, words: &[Word<'_>]) {
+        for w in words {
+            if !w.assign || w.dynamic || self.vars.len() >= 64 {
+                continue;
+            }
+            if let Some((n, v)) = w.as_str().split_once('=') {
+                self.vars.retain(|(k, _)| k != n);
+                self.vars.push((n.to_string(), v.to_string()));
+            }
+        }
+    }
+
+    /// The program a dynamic word certainly names: `$R` with `R=rm` earlier
+    /// in the line, or `$(echo rm)`.
+    pub fn resolve_program(&self, w: &Word<'_>) -> Option<String> {
+        let t = w.as_str();
+        if let Some(code) = &w.subst {
+            if t == format!("$({code})") {
+                let code = code.trim();
+                let rest = code
+                    .strip_prefix("echo ")
+                    .or_else(|| code.strip_prefix("printf "))?;
+                let rest = rest.trim().trim_matches(['\'', '"']);
+                if !rest.is_empty()
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+                {
+                    return Some(rest.to_string());
+                }
+            }
+            return None;
+        }
+        let name = t.strip_prefix('$')?;
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return None;
+        }
+        self.vars
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 
     /// Record a rule hit; the first hit of the worst class wins.

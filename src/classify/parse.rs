@@ -609,10 +609,24 @@ impl Walker<'_, '_, '_> {
             ast::Command::Compound(cc, redirs) => {
                 self.compound(cc);
                 let redirs = self.redirect_list(redirs);
-                let span = redirs
-                    .first()
-                    .map(|r| r.target.span.clone())
-                    .unwrap_or_else(|| self.origin.map(0, 0));
+                let loc = match cc {
+                    ast::CompoundCommand::BraceGroup(b) => Some(b.loc.clone()),
+                    ast::CompoundCommand::Subshell(s) => Some(s.loc.clone()),
+                    ast::CompoundCommand::ForClause(f) => Some(f.loc.clone()),
+                    ast::CompoundCommand::IfClause(i) => Some(i.loc.clone()),
+                    ast::CompoundCommand::CaseClause(c) => Some(c.loc.clone()),
+                    ast::CompoundCommand::WhileClause(w) | ast::CompoundCommand::UntilClause(w) => {
+                        Some(w.2.clone())
+                    }
+                    _ => None,
+                };
+                let span = match loc {
+                    Some(l) => self.span_of(&Some(l)),
+                    None => redirs
+                        .first()
+                        .map(|r| r.target.span.clone())
+                        .unwrap_or_else(|| self.origin.map(0, 0)),
+                };
                 Cmd {
                     words: Vec::new(),
                     redirs,

@@ -342,6 +342,13 @@ pub(crate) fn kind(raw: &str) -> PathKind {
                 _ => PathKind::Tmp,
             };
         }
+        if top == "var" && second == Some("lib") {
+            return match r.split('/').nth(2) {
+                None => PathKind::SystemDir,
+                Some(_) if r.split('/').nth(3).is_none() => PathKind::SystemDir,
+                _ => PathKind::SystemPath,
+            };
+        }
         if SYSTEM_TOP.contains(&top) || is_globby(top) {
             return match second {
                 None => PathKind::SystemDir,
@@ -353,6 +360,14 @@ pub(crate) fn kind(raw: &str) -> PathKind {
                 }
                 _ => PathKind::SystemPath,
             };
+        }
+        // A top-level directory of the file system (`/data`, `/data/*`) is broad.
+        if second.is_none()
+            || (!deeper
+                && second
+                    .is_some_and(|s| s.is_empty() || s.bytes().all(|c| matches!(c, b'*' | b'.'))))
+        {
+            return PathKind::SystemDir;
         }
         return PathKind::OtherAbs;
     }
@@ -599,7 +614,6 @@ pub(crate) fn is_critical_file(raw: &str) -> bool {
             | "/etc/gshadow"
             | "/etc/sudoers"
             | "/etc/fstab"
-            | "/etc/hosts"
             | "/etc/resolv.conf"
             | "/etc/crontab"
             | "/etc/ld.so.preload"
@@ -613,7 +627,6 @@ pub(crate) fn is_critical_file(raw: &str) -> bool {
         || p.starts_with("/etc/pam.d/")
         || p.starts_with("/boot/")
         || p.starts_with("/etc/cron")
-        || p.starts_with("/etc/systemd/")
         || p.starts_with("/bin/")
         || p.starts_with("/sbin/")
         || p.starts_with("/usr/bin/")

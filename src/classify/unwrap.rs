@@ -63,6 +63,23 @@ pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
             return;
         }
         let w = &argv[i];
+        if w.dynamic && !w.fetch {
+            if let Some(v) = cx.resolve_program(w) {
+                let mut sub: Vec<Word<'_>> = Vec::with_capacity(argv.len() - i);
+                sub.push(Word {
+                    text: Cow::Owned(v),
+                    span: w.span.clone(),
+                    ..Default::default()
+                });
+                sub.extend(argv[i + 1..].iter().cloned());
+                let inner = Inv {
+                    depth: inv.depth + 1,
+                    ..inv.clone()
+                };
+                eval_argv(cx, &sub, &inner);
+                return;
+            }
+        }
         if w.dynamic || w.placeholder {
             if w.fetch {
                 cx.hit(&remote::EVAL_DOWNLOAD, w.span.clone());
@@ -280,6 +297,7 @@ pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
                     return;
                 }
                 let mut k = i + 1;
+                let mut repl: Option<String> = None;
                 while k < argv.len() {
                     let t = argv[k].as_str();
                     if t == "--" {
@@ -288,6 +306,18 @@ pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
                     }
                     if !t.starts_with('-') || t.len() == 1 {
                         break;
+                    }
+                    if t == "-I" {
+                        repl = argv.get(k + 1).map(|w| w.as_str().to_string());
+                    } else if let Some(r) = t
+                        .strip_prefix("-I")
+                        .or_else(|| t.strip_prefix("--replace="))
+                    {
+                        repl = Some(r.to_string());
+                        k += 1;
+                        continue;
+                    } else if t == "-i" {
+                        repl = Some("{}".to_string());
                     }
                     if matches!(
                         t,
@@ -315,7 +345,70 @@ pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
                 if k >= argv.len() {
                     return; // default command: echo
                 }
+                // Arguments known from literal stdin (`echo / | xargs rm -rf`).
+                if let Stdin::Data(text, dw) = &inv.stdin {
+                    let items: Vec<&str> = text.split_whitespace().collect();
+                    if !items.is_empty() && items.len() <= 64 {
+                        let mk = |s: &str| Word {
+                            text: Cow::Owned(s.to_string()),
+                            span: dw.span.clone(),
+                            ..Default::default()
+                        };
+                        let mut sub: Vec<Word<'_>> = Vec::new();
+                        match &repl {
+                            Some(r) => {
+                                for w in &argv[k..] {
+                                    if w.as_str().contains(r.as_str()) {
+                                        for it in &items {
+                                            sub.push(mk(&w.as_str().replace(r.as_str(), it)));
+                                        }
+                                    } else {
+                                        sub.push(w.clone());
+                                    }
+                                }
+                            }
+                            None => {
+                                sub.extend(argv[k..].iter().cloned());
+                                sub.extend(items.iter().map(|s| mk(s)));
+                            }
+                        }
+                        let inner = Inv {
+                            stdin: Stdin::Tty,
+                            runtime_args: false,
+                            depth: inv.depth + 1,
+                            ..inv.clone()
+                        };
+                        eval_argv(cx, &sub, &inner);
+                        return;
+                    }
+                }
                 i = k;
+            }
+            "npx" | "bunx" | "pnpx" | "uvx" => {
+                i = skip_opts(argv, i + 1, &["-p", "--package", "--from", "--with"]);
+            }
+            "bundle" | "poetry" | "uv" | "pipenv" | "pdm" | "hatch" | "rye" | "pixi" | "pnpm"
+            | "npm" | "yarn" | "pipx" | "conda" | "mamba" | "micromamba"
+                if args
+                    .first()
+                    .is_some_and(|a| matches!(a.as_str(), "exec" | "run" | "dlx" | "x"))
+                    && !(matches!(name, "npm" | "pnpm" | "yarn") && args[0].as_str() == "run") =>
+            {
+                i = skip_opts(
+                    argv,
+                    i + 2,
+                    &[
+                        "-p",
+                        "--package",
+                        "--with",
+                        "--python",
+                        "-n",
+                        "--name",
+                        "-e",
+                        "--env",
+                        "--from",
+                    ],
+                );
             }
             "watch" | "entr" | "nodemon" | "retry" | "hyperfine" => {
                 let exec_mode = argv[i + 1..]
@@ -511,7 +604,14 @@ fn shell(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
                 return;
             }
             let origin = cx.origin_of(c, c.as_str());
+            let placeholder = args[k + 1..]
+                .iter()
+                .find(|a| a.placeholder)
+                .map(|a| a.as_str().to_string());
+            let new = placeholder.or_else(|| cx.positional.clone());
+            let saved = std::mem::replace(&mut cx.positional, new);
             cx.run_code(c.as_str(), &origin, inv.depth + 1);
+            cx.positional = saved;
         }
         return;
     }

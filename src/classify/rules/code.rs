@@ -269,13 +269,10 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
                 )
             });
             let home = HOME_EXPRS.iter().any(|h| args.contains(h))
-                && (lits.iter().all(|l| {
-                    l.is_empty()
-                        || l == "~"
-                        || l == "/"
-                        || l.starts_with("~/") && !l[2..].contains('/')
-                        || l == "HOME"
-                }));
+                && !lits.iter().any(|l| {
+                    l.trim_matches('/').contains('/')
+                        && !(l.starts_with("~/") && !l[2..].contains('/'))
+                });
             let receiver_broad = call.starts_with('.') && {
                 // `Path('/').rmdir()`, `Path.home().unlink()`
                 let recv = head.rsplit([' ', ';', '=', '\n']).next().unwrap_or("");

@@ -20,6 +20,8 @@ rules! {
     RM_GIT_DIR = ("fs.rm_git_dir", Catastrophic, "Deletes the repository's .git directory and with it all history.");
     RM_UNSET_VAR = ("fs.rm_var_root", Catastrophic, "Recursively deletes \"$VAR/\"-style paths that become / or /* when the variable is empty.");
     RM_SECRET = ("fs.rm_secret", Catastrophic, "Deletes private keys or credentials that cannot be recovered.");
+    RSYNC_DELETE = ("fs.rsync_delete", Ambiguous, "rsync deletes destination files that are missing from the source.");
+    RSYNC_DELETE_BROAD = ("fs.rsync_delete_broad", Catastrophic, "rsync with deletion targets the root, home or a system directory.");
     RM_RECURSIVE = ("fs.rm_recursive", Ambiguous, "Recursively deletes a directory that is not a known build artefact.");
     RM_WILDCARD = ("fs.rm_wildcard", Ambiguous, "Deletes every file matching a broad wildcard.");
     RM_SYSTEM_PATH = ("fs.rm_system_path", Ambiguous, "Deletes files inside a system directory.");
@@ -82,12 +84,7 @@ pub(crate) fn write_target(cx: &mut Cx<'_>, w: &Word<'_>, mode: Write) {
         _ => {}
     }
     if paths::is_critical_file(t) {
-        let r = if mode == Write::Edit {
-            &WRITE_SYSTEM
-        } else {
-            &WRITE_CRITICAL
-        };
-        return cx.hit(r, w.span.clone());
+        return cx.hit(&WRITE_CRITICAL, w.span.clone());
     }
     if paths::is_shell_rc(t) {
         let r = if mode == Write::Clobber {
@@ -139,6 +136,21 @@ pub(crate) fn check_redirects(cx: &mut Cx<'_>, cmd: &Cmd<'_>) {
 
 fn rm_target(cx: &mut Cx<'_>, w: &Word<'_>, recursive: bool, force: bool) {
     let t = w.as_str();
+    if let Some(root) = cx.positional.clone() {
+        let tb = t.as_bytes();
+        if tb.len() >= 2
+            && tb[0] == b'$'
+            && (tb[1].is_ascii_digit() || tb[1] == b'@' || tb[1] == b'*')
+        {
+            let p = Word {
+                text: std::borrow::Cow::Owned(root),
+                span: w.span.clone(),
+                placeholder: true,
+                ..Default::default()
+            };
+            return rm_target(cx, &p, recursive, force);
+        }
+    }
     if w.placeholder {
         let r = match paths::kind(t) {
             PathKind::Root | PathKind::Home | PathKind::HomeTop | PathKind::SystemDir => {
@@ -245,6 +257,35 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                 cx.hit(&RM_RUNTIME, argv[0].span.clone());
             } else if inv.runtime_args && (recursive || force) {
                 cx.hit(&RM_RUNTIME, argv[0].span.clone());
+            }
+        }
+        "rsync" => {
+            if args.iter().any(|a| {
+                a.as_str().starts_with("--delete") || a.as_str() == "--remove-source-files"
+            }) {
+                let dest = operands(args).last();
+                let broad = dest.is_some_and(|d| {
+                    let t = d.as_str();
+                    let t = t.rsplit_once(':').map_or(t, |(_, p)| p);
+                    matches!(
+                        paths::kind(t),
+                        PathKind::Root | PathKind::Home | PathKind::HomeTop | PathKind::SystemDir
+                    )
+                });
+                let span = dest.map_or(argv[0].span.clone(), |d| d.span.clone());
+                cx.hit(
+                    if broad {
+                        &RSYNC_DELETE_BROAD
+                    } else {
+                        &RSYNC_DELETE
+                    },
+                    span,
+                );
+            }
+            if let Some(d) = operands(args).last() {
+                if selfprot::guarded_path(d.as_str()) {
+                    selfprot::hit_path(cx, d.as_str(), d.span.clone());
+                }
             }
         }
         "unlink" => {
@@ -432,7 +473,10 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                 );
                 if broad && (recursive || world || matches!(kind, PathKind::Root)) {
                     cx.hit(&CHMOD_BROAD, w.span.clone());
-                } else if broad || kind == PathKind::SystemPath || paths::is_critical_file(t) {
+                } else if broad
+                    || kind == PathKind::SystemPath
+                    || (paths::is_critical_file(t) && world)
+                {
                     cx.hit(&CHMOD_SYSTEM, w.span.clone());
                 } else if recursive && !matches!(kind, PathKind::Tmp | PathKind::Artifact) {
                     cx.hit(&CHMOD_RECURSIVE, w.span.clone());

@@ -239,7 +239,13 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                         cx.hit(&COMPOSE_DOWN_VOLUMES, whole)
                     }
                 }
-                ("exec", _) => exec_after_dashdash(cx, args, inv, true),
+                ("exec", _) => {
+                    let p = args
+                        .iter()
+                        .position(|a| a.as_str() == "exec")
+                        .map_or(0, |p| p + 1);
+                    exec_after_dashdash(cx, &args[p..], inv, true)
+                }
                 _ => {}
             }
         }

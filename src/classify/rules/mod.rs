@@ -293,6 +293,9 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
             }
         }
         fs::check_redirects(cx, cmd);
+        if !cmd.words.is_empty() && cmd.words.iter().all(|w| w.assign) {
+            cx.record_assignments(&cmd.words);
+        }
         let stdin_copy = stdin.clone();
         if !cmd.words.is_empty() {
             let inv = Inv {
@@ -318,10 +321,10 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
 /// Family dispatch on the program name. `argv[0]` is the program word.
 pub(crate) fn dispatch(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
     match name {
-        "rm" | "rmdir" | "unlink" | "shred" | "truncate" | "mv" | "cp" | "chmod" | "chown"
-        | "chgrp" | "ln" | "install" | "tee" | "sed" | "gsed" | "vi" | "vim" | "nvim" | "nano"
-        | "emacs" | "ed" | "ex" | "dd" | "srm" | "wipe" | "trash" | "trash-put" | "setfacl"
-        | "chattr" => fs::check(cx, name, argv, inv),
+        "rm" | "rsync" | "rmdir" | "unlink" | "shred" | "truncate" | "mv" | "cp" | "chmod"
+        | "chown" | "chgrp" | "ln" | "install" | "tee" | "sed" | "gsed" | "vi" | "vim" | "nvim"
+        | "nano" | "emacs" | "ed" | "ex" | "dd" | "srm" | "wipe" | "trash" | "trash-put"
+        | "setfacl" | "chattr" => fs::check(cx, name, argv, inv),
         "mkfs" | "mke2fs" | "mkswap" | "newfs" | "fdisk" | "sfdisk" | "cfdisk" | "gdisk"
         | "sgdisk" | "cgdisk" | "parted" | "wipefs" | "blkdiscard" | "diskutil" | "hdparm"
         | "format" | "zpool" | "lvremove" | "vgremove" | "pvremove" | "cryptsetup"
@@ -341,11 +344,9 @@ pub(crate) fn dispatch(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv
         | "pulumi" | "cdk" | "eksctl" | "doctl" | "fly" | "flyctl" | "heroku" | "vercel"
         | "netlify" | "serverless" | "sls" | "kind" | "minikube" | "firebase" | "supabase"
         | "wrangler" | "s3cmd" | "rclone" | "gsutil.py" => infra::check(cx, name, argv, inv),
-        "curl" | "wget" | "nc" | "ncat" | "netcat" | "socat" | "scp" | "sftp" | "rsync" | "ftp"
-        | "http" | "https" | "xh" | "telnet" | "security" | "secret-tool" | "gpg" | "gpg2"
-        | "openssl" | "pass" | "op" | "aws-vault" | "keyring" => {
-            secrets::check(cx, name, argv, inv)
-        }
+        "curl" | "wget" | "nc" | "ncat" | "netcat" | "socat" | "scp" | "sftp" | "ftp" | "http"
+        | "https" | "xh" | "telnet" | "security" | "secret-tool" | "gpg" | "gpg2" | "openssl"
+        | "pass" | "op" | "aws-vault" | "keyring" => secrets::check(cx, name, argv, inv),
         "shutdown" | "reboot" | "halt" | "poweroff" | "init" | "telinit" | "kill" | "killall"
         | "pkill" | "killall5" | "crontab" | "systemctl" | "service" | "launchctl" | "useradd"
         | "userdel" | "usermod" | "passwd" | "chpasswd" | "groupdel" | "groupmod" | "adduser"

@@ -237,9 +237,9 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
     match name {
         "security" => {
             let verb = operands(args).next().map(|w| w.as_str()).unwrap_or("");
-            let reveal = args
-                .iter()
-                .any(|a| matches!(a.as_str(), "-w" | "-g" | "-d"));
+            let reveal = super::has_short(args, 'w')
+                || super::has_short(args, 'g')
+                || super::has_short(args, 'd');
             match verb {
                 "find-generic-password" | "find-internet-password" | "find-key" => {
                     cx.hit(if reveal { &KEYCHAIN } else { &KEYCHAIN_QUERY }, whole)
