@@ -12,7 +12,8 @@ pub(crate) struct Word<'a> {
     pub text: Cow<'a, str>,
     /// Byte range in the top-level input.
     pub span: Range<usize>,
-    /// Any quoting or escaping was present.
+    /// Any quoting or escaping was present (informational, for debugging).
+    #[allow(dead_code)]
     pub quoted: bool,
     /// Contains a parameter, command or arithmetic expansion.
     pub dynamic: bool,
@@ -29,14 +30,7 @@ pub(crate) struct Word<'a> {
     pub placeholder: bool,
 }
 
-impl<'a> Word<'a> {
-    pub fn plain(text: &'a str, span: Range<usize>) -> Self {
-        Word {
-            text: Cow::Borrowed(text),
-            span,
-            ..Default::default()
-        }
-    }
+impl Word<'_> {
     pub fn as_str(&self) -> &str {
         &self.text
     }

@@ -26,10 +26,8 @@ pub(crate) fn over_caps(s: &str) -> bool {
     let mut prev = 0u8;
     for &b in s.as_bytes() {
         match b {
-            b';' | b'|' | b'&' | b'\n' => {
-                if prev != b {
-                    ops += 1;
-                }
+            b';' | b'|' | b'&' | b'\n' if prev != b => {
+                ops += 1;
             }
             b'(' | b'{' => {
                 depth += 1;

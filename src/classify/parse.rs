@@ -196,14 +196,13 @@ fn unescape_backquoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut it = s.chars().peekable();
     while let Some(c) = it.next() {
-        if c == '\\' {
-            if let Some(&n) = it.peek() {
-                if matches!(n, '$' | '`' | '\\') {
-                    out.push(n);
-                    it.next();
-                    continue;
-                }
-            }
+        if c == '\\'
+            && let Some(&n) = it.peek()
+            && matches!(n, '$' | '`' | '\\')
+        {
+            out.push(n);
+            it.next();
+            continue;
         }
         out.push(c);
     }
@@ -506,14 +505,15 @@ impl Walker<'_, '_, '_> {
                     quoted: !doc.requires_expansion,
                     ..Default::default()
                 };
-                if doc.requires_expansion && (body.contains("$(") || body.contains('`')) {
-                    if let Ok(pieces) = word::parse_heredoc(body, &options()) {
-                        let mut r = Render::default();
-                        let base = if exact { Some(start) } else { None };
-                        self.render_pieces(&pieces, &mut r, true, base, &span);
-                        target.fetch = r.fetch;
-                        target.dynamic = true;
-                    }
+                if doc.requires_expansion
+                    && (body.contains("$(") || body.contains('`'))
+                    && let Ok(pieces) = word::parse_heredoc(body, &options())
+                {
+                    let mut r = Render::default();
+                    let base = if exact { Some(start) } else { None };
+                    self.render_pieces(&pieces, &mut r, true, base, &span);
+                    target.fetch = r.fetch;
+                    target.dynamic = true;
                 }
                 out.push(Redirect {
                     fd: fd(f),
@@ -605,11 +605,11 @@ impl Walker<'_, '_, '_> {
             }
         }
         // Fork bomb: a function calling itself.
-        if let Some(first) = cmd.words.iter().find(|w| !w.assign) {
-            if self.funcs.iter().any(|f| f == first.as_str()) {
-                let span = first.span.clone();
-                self.cx.hit(&system::FORK_BOMB, span);
-            }
+        if let Some(first) = cmd.words.iter().find(|w| !w.assign)
+            && self.funcs.iter().any(|f| f == first.as_str())
+        {
+            let span = first.span.clone();
+            self.cx.hit(&system::FORK_BOMB, span);
         }
         let mut start = usize::MAX;
         let mut end = 0;

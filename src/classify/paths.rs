@@ -161,12 +161,12 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
     let mut rest: &str = p;
     let mut prefix = "";
     for h in ["$HOME", "${HOME}", "$(echo ~)"] {
-        if let Some(r) = rest.strip_prefix(h) {
-            if r.is_empty() || r.starts_with('/') {
-                prefix = "~";
-                rest = r;
-                break;
-            }
+        if let Some(r) = rest.strip_prefix(h)
+            && (r.is_empty() || r.starts_with('/'))
+        {
+            prefix = "~";
+            rest = r;
+            break;
         }
     }
     if prefix.is_empty() {
@@ -192,22 +192,22 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
                     break;
                 }
             }
-            if prefix.is_empty() {
-                if let Some(r) = rest.strip_prefix("/root") {
-                    if r.is_empty() || r.starts_with('/') {
-                        prefix = "~";
-                        rest = r;
-                    }
-                }
+            if prefix.is_empty()
+                && let Some(r) = rest.strip_prefix("/root")
+                && (r.is_empty() || r.starts_with('/'))
+            {
+                prefix = "~";
+                rest = r;
             }
         }
     }
-    let simple = prefix.is_empty()
-        && !rest.contains("//")
-        && !rest.contains("/./")
-        && !rest.contains("/..")
-        && !rest.ends_with("/.")
-        && !(rest.len() > 1 && rest.ends_with('/'));
+    let needs_work = !prefix.is_empty()
+        || rest.contains("//")
+        || rest.contains("/./")
+        || rest.contains("/..")
+        || rest.ends_with("/.")
+        || (rest.len() > 1 && rest.ends_with('/'));
+    let simple = !needs_work;
     if simple {
         return Cow::Borrowed(p);
     }

@@ -63,22 +63,23 @@ pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
             return;
         }
         let w = &argv[i];
-        if w.dynamic && !w.fetch {
-            if let Some(v) = cx.resolve_program(w) {
-                let mut sub: Vec<Word<'_>> = Vec::with_capacity(argv.len() - i);
-                sub.push(Word {
-                    text: Cow::Owned(v),
-                    span: w.span.clone(),
-                    ..Default::default()
-                });
-                sub.extend(argv[i + 1..].iter().cloned());
-                let inner = Inv {
-                    depth: inv.depth + 1,
-                    ..inv.clone()
-                };
-                eval_argv(cx, &sub, &inner);
-                return;
-            }
+        if w.dynamic
+            && !w.fetch
+            && let Some(v) = cx.resolve_program(w)
+        {
+            let mut sub: Vec<Word<'_>> = Vec::with_capacity(argv.len() - i);
+            sub.push(Word {
+                text: Cow::Owned(v),
+                span: w.span.clone(),
+                ..Default::default()
+            });
+            sub.extend(argv[i + 1..].iter().cloned());
+            let inner = Inv {
+                depth: inv.depth + 1,
+                ..inv.clone()
+            };
+            eval_argv(cx, &sub, &inner);
+            return;
         }
         if w.dynamic || w.placeholder {
             if w.fetch {

@@ -270,8 +270,8 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
             });
             let home = HOME_EXPRS.iter().any(|h| args.contains(h))
                 && !lits.iter().any(|l| {
-                    l.trim_matches('/').contains('/')
-                        && !(l.starts_with("~/") && !l[2..].contains('/'))
+                    let home_child = l.starts_with("~/") && !l[2..].contains('/');
+                    l.trim_matches('/').contains('/') && !home_child
                 });
             let receiver_broad = call.starts_with('.') && {
                 // `Path('/').rmdir()`, `Path.home().unlink()`
@@ -333,14 +333,12 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
     }
     // SQL/Mongo strings executed through drivers.
     for l in &lits {
-        if l.len() > 6 {
-            if let Some(r) = db::sql_danger(l) {
-                if r.class == super::super::Class::Catastrophic
-                    || l.to_ascii_uppercase().starts_with("DROP")
-                {
-                    cx.hit(r, span.clone());
-                }
-            }
+        if l.len() > 6
+            && let Some(r) = db::sql_danger(l)
+            && (r.class == super::super::Class::Catastrophic
+                || l.to_ascii_uppercase().starts_with("DROP"))
+        {
+            cx.hit(r, span.clone());
         }
     }
 }

@@ -117,25 +117,17 @@ pub(crate) fn sql_danger(sql: &str) -> Option<&'static Rule> {
                 }
             }
             "TRUNCATE" => bump(&TRUNCATE),
-            "DELETE" => {
-                if !where_clause(&toks) {
-                    bump(&DELETE_ALL);
-                }
+            "DELETE" if !where_clause(&toks) => {
+                bump(&DELETE_ALL);
             }
-            "UPDATE" => {
-                if !where_clause(&toks) {
-                    bump(&UPDATE_ALL);
-                }
+            "UPDATE" if !where_clause(&toks) => {
+                bump(&UPDATE_ALL);
             }
-            "ALTER" => {
-                if toks.contains(&"DROP") {
-                    bump(&ALTER_DROP);
-                }
+            "ALTER" if toks.contains(&"DROP") => {
+                bump(&ALTER_DROP);
             }
-            "WITH" => {
-                if toks.contains(&"DELETE") && !where_clause(&toks) {
-                    bump(&DELETE_ALL);
-                }
+            "WITH" if toks.contains(&"DELETE") && !where_clause(&toks) => {
+                bump(&DELETE_ALL);
             }
             _ => {}
         }
@@ -275,27 +267,27 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
             }
             stdin_sql(cx);
         }
-        "dropdb" | "dropuser" => {
+        "dropdb" | "dropuser"
             if !args
                 .iter()
-                .any(|a| matches!(a.as_str(), "--help" | "-?" | "--version" | "-V"))
-            {
-                cx.hit(
-                    if name == "dropdb" {
-                        &DROPDB
-                    } else {
-                        &DROP_OBJECT
-                    },
-                    whole,
-                );
-            }
+                .any(|a| matches!(a.as_str(), "--help" | "-?" | "--version" | "-V")) =>
+        {
+            cx.hit(
+                if name == "dropdb" {
+                    &DROPDB
+                } else {
+                    &DROP_OBJECT
+                },
+                whole,
+            );
         }
-        "mysqladmin" => {
-            if operands(args).any(|w| matches!(w.as_str().to_ascii_lowercase().as_str(), "drop")) {
-                cx.hit(&DROPDB, whole);
-            }
+        "mysqladmin"
+            if operands(args)
+                .any(|w| matches!(w.as_str().to_ascii_lowercase().as_str(), "drop")) =>
+        {
+            cx.hit(&DROPDB, whole);
         }
-        "rails" | "rake" => {
+        "rails" | "rake"
             if operands(args).any(|w| {
                 matches!(
                     w.as_str(),
@@ -306,9 +298,9 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                         | "db:drop:all"
                         | "db:migrate:reset"
                 )
-            }) {
-                cx.hit(&FRAMEWORK_RESET, whole);
-            }
+            }) =>
+        {
+            cx.hit(&FRAMEWORK_RESET, whole);
         }
         "prisma" => {
             let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
@@ -321,7 +313,7 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                 cx.hit(&FRAMEWORK_RESET, whole);
             }
         }
-        "artisan" | "manage.py" => {
+        "artisan" | "manage.py"
             if operands(args).any(|w| {
                 matches!(
                     w.as_str(),
@@ -332,9 +324,9 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                         | "reset_db"
                         | "migrate:refresh"
                 )
-            }) {
-                cx.hit(&FRAMEWORK_RESET, whole);
-            }
+            }) =>
+        {
+            cx.hit(&FRAMEWORK_RESET, whole);
         }
         "influx" => {
             let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();

@@ -163,10 +163,11 @@ fn rm_target(cx: &mut Cx<'_>, w: &Word<'_>, recursive: bool, force: bool) {
     if selfprot::guarded_path(t) {
         return selfprot::hit_path(cx, t, w.span.clone());
     }
-    if let Some(s) = w.subst.as_deref() {
-        if s.contains("show-toplevel") && recursive {
-            return cx.hit(&RM_ROOT, w.span.clone());
-        }
+    if let Some(s) = w.subst.as_deref()
+        && s.contains("show-toplevel")
+        && recursive
+    {
+        return cx.hit(&RM_ROOT, w.span.clone());
     }
     if paths::secret(t) == Some(Secret::Key) {
         return cx.hit(&RM_SECRET, w.span.clone());
@@ -253,9 +254,7 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                 any = true;
                 rm_target(cx, w, recursive, force);
             }
-            if inv.runtime_args && !any {
-                cx.hit(&RM_RUNTIME, argv[0].span.clone());
-            } else if inv.runtime_args && (recursive || force) {
+            if inv.runtime_args && (!any || recursive || force) {
                 cx.hit(&RM_RUNTIME, argv[0].span.clone());
             }
         }
@@ -282,10 +281,10 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                     span,
                 );
             }
-            if let Some(d) = operands(args).last() {
-                if selfprot::guarded_path(d.as_str()) {
-                    selfprot::hit_path(cx, d.as_str(), d.span.clone());
-                }
+            if let Some(d) = operands(args).last()
+                && selfprot::guarded_path(d.as_str())
+            {
+                selfprot::hit_path(cx, d.as_str(), d.span.clone());
             }
         }
         "unlink" => {
@@ -367,10 +366,10 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                             | "-g"
                             | "--group"
                     ) {
-                        if t == "-t" || t == "--target-directory" {
-                            if let Some(d) = args.get(k + 1) {
-                                write_target(cx, d, Write::Edit);
-                            }
+                        if (t == "-t" || t == "--target-directory")
+                            && let Some(d) = args.get(k + 1)
+                        {
+                            write_target(cx, d, Write::Edit);
                         }
                         k += 2;
                         continue;

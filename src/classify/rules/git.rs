@@ -230,10 +230,8 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                 cx.hit(&PUSH_DELETE, span);
             }
         }
-        "reset" => {
-            if has_long(args, "--hard") {
-                cx.hit(&RESET_HARD, span);
-            }
+        "reset" if has_long(args, "--hard") => {
+            cx.hit(&RESET_HARD, span);
         }
         "clean" => {
             let dry = flag(args, 'n', "--dry-run");
@@ -277,10 +275,8 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                 cx.hit(&SWITCH_DISCARD, span);
             }
         }
-        "switch" => {
-            if flag(args, 'f', "--force") || has_long(args, "--discard-changes") {
-                cx.hit(&SWITCH_DISCARD, span);
-            }
+        "switch" if (flag(args, 'f', "--force") || has_long(args, "--discard-changes")) => {
+            cx.hit(&SWITCH_DISCARD, span);
         }
         "stash" => match ops.first().map(|w| w.as_str()) {
             Some("clear") => cx.hit(&STASH_CLEAR, span),
@@ -288,10 +284,8 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
             _ => {}
         },
         "filter-branch" | "filter-repo" => cx.hit(&FILTER_BRANCH, span),
-        "update-ref" => {
-            if flag(args, 'd', "--delete") || has_long(args, "--stdin") {
-                cx.hit(&UPDATE_REF_DELETE, span);
-            }
+        "update-ref" if (flag(args, 'd', "--delete") || has_long(args, "--stdin")) => {
+            cx.hit(&UPDATE_REF_DELETE, span);
         }
         "reflog" => match ops.first().map(|w| w.as_str()) {
             Some("expire") => {
@@ -364,10 +358,11 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                 }
             }
         }
-        "worktree" => {
-            if ops.first().is_some_and(|w| w.as_str() == "remove") && flag(args, 'f', "--force") {
-                cx.hit(&WORKTREE_FORCE, span);
-            }
+        "worktree"
+            if ops.first().is_some_and(|w| w.as_str() == "remove")
+                && flag(args, 'f', "--force") =>
+        {
+            cx.hit(&WORKTREE_FORCE, span);
         }
         _ => {}
     }

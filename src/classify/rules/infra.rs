@@ -121,6 +121,8 @@ fn exec_after_dashdash(cx: &mut Cx<'_>, args: &[Word<'_>], inv: &Inv<'_>, skip_c
     }
 }
 
+// One arm per CLI reads better than guards folded into the match.
+#[allow(clippy::collapsible_match)]
 pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
     let args = &argv[1..];
     let whole = argv[0].span.start..argv[argv.len() - 1].span.end;
@@ -189,14 +191,13 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                 )
             }
             "drain" | "cordon" | "taint" => cx.hit(&KUBE_DRAIN, whole),
-            "scale" => {
-                if args.iter().any(|a| a.as_str() == "--replicas=0")
+            "scale"
+                if (args.iter().any(|a| a.as_str() == "--replicas=0")
                     || args
                         .windows(2)
-                        .any(|w| w[0].as_str() == "--replicas" && w[1].as_str() == "0")
-                {
-                    cx.hit(&KUBE_SCALE_ZERO, whole)
-                }
+                        .any(|w| w[0].as_str() == "--replicas" && w[1].as_str() == "0")) =>
+            {
+                cx.hit(&KUBE_SCALE_ZERO, whole)
             }
             "replace" if has_long(args, "--force") => cx.hit(&KUBE_DELETE, whole),
             "exec" => exec_after_dashdash(cx, args, inv, false),
@@ -234,10 +235,8 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
                         cx.hit(&DOCKER_RM_FORCE, whole)
                     }
                 }
-                ("compose", "down" | "rm") => {
-                    if flag(args, 'v', "--volumes") {
-                        cx.hit(&COMPOSE_DOWN_VOLUMES, whole)
-                    }
+                ("compose", "down" | "rm") if flag(args, 'v', "--volumes") => {
+                    cx.hit(&COMPOSE_DOWN_VOLUMES, whole)
                 }
                 ("exec", _) => {
                     let p = args
@@ -341,9 +340,9 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
             }
         }
         "pulumi" | "cdk" | "serverless" | "sls" | "eksctl" | "kind" | "minikube" => {
-            if matches!(op(0), "destroy" | "remove" | "delete") {
-                cx.hit(&PLATFORM_DESTROY, whole)
-            } else if name == "pulumi" && op(0) == "stack" && op(1) == "rm" {
+            if matches!(op(0), "destroy" | "remove" | "delete")
+                || (name == "pulumi" && op(0) == "stack" && op(1) == "rm")
+            {
                 cx.hit(&PLATFORM_DESTROY, whole)
             }
         }

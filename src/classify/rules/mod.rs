@@ -89,12 +89,11 @@ pub(crate) fn program_name(raw: &str) -> &str {
     for stem in [
         "python", "pip", "perl", "ruby", "node", "php", "lua", "pypy", "gem", "irb", "tclsh",
     ] {
-        if let Some(r) = base.strip_prefix(stem) {
-            if r.bytes()
+        if let Some(r) = base.strip_prefix(stem)
+            && r.bytes()
                 .all(|c| c.is_ascii_digit() || c == b'.' || c == b'-')
-            {
-                return stem;
-            }
+        {
+            return stem;
         }
     }
     base
@@ -147,10 +146,10 @@ pub(crate) fn opt_value<'a, 'w>(
             if t == *o {
                 return args.get(k + 1).map(|w| (Cow::Borrowed(w.as_str()), w));
             }
-            if o.starts_with("--") {
-                if let Some(v) = t.strip_prefix(o).and_then(|r| r.strip_prefix('=')) {
-                    return Some((Cow::Borrowed(v), &args[k]));
-                }
+            if o.starts_with("--")
+                && let Some(v) = t.strip_prefix(o).and_then(|r| r.strip_prefix('='))
+            {
+                return Some((Cow::Borrowed(v), &args[k]));
             }
         }
         k += 1;
@@ -310,10 +309,10 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
             fetch = Some(cmd.span.clone());
         }
         carried = None;
-        if let Stdin::Data(d, w) = &stdin_copy {
-            if passes_through(&cmd.words) {
-                carried = Some((d.clone(), *w));
-            }
+        if let Stdin::Data(d, w) = &stdin_copy
+            && passes_through(&cmd.words)
+        {
+            carried = Some((d.clone(), *w));
         }
     }
 }

@@ -133,10 +133,10 @@ fn secret_in(t: &str) -> Option<(Secret, &str)> {
     for sep in ['@', '=', '<', ':'] {
         if let Some(p) = t.rfind(sep) {
             let tail = &t[p + 1..];
-            if !tail.is_empty() {
-                if let Some(s) = paths::secret(tail) {
-                    return Some((s, tail));
-                }
+            if !tail.is_empty()
+                && let Some(s) = paths::secret(tail)
+            {
+                return Some((s, tail));
             }
         }
     }
@@ -155,12 +155,11 @@ pub(crate) fn read_path(cx: &mut Cx<'_>, w: &Word<'_>) {
 /// Reading or sending secret files, for any program in [`READERS`].
 pub(crate) fn check_reads(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
     let network = NETWORK.contains(&name);
-    if network {
-        if let Stdin::File(w) = &inv.stdin {
-            if paths::secret(w.as_str()).is_some() {
-                cx.hit(&EXFILTRATE, w.span.clone());
-            }
-        }
+    if network
+        && let Stdin::File(w) = &inv.stdin
+        && paths::secret(w.as_str()).is_some()
+    {
+        cx.hit(&EXFILTRATE, w.span.clone());
     }
     if !READERS.contains(&name) {
         return;
@@ -200,7 +199,7 @@ pub(crate) fn check_reads(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &
                 "cp" | "mv" | "install" | "tar" | "zip" | "7z" | "rsync" | "gzip" | "bzip2" | "xz"
             );
             let remote =
-                network && !(name == "rsync" && !args.iter().any(|x| x.as_str().contains(':')));
+                network && (name != "rsync" || args.iter().any(|x| x.as_str().contains(':')));
             if remote {
                 cx.hit(&EXFILTRATE, a.span.clone());
             } else if local_copy {
@@ -252,13 +251,12 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
                 _ => {}
             }
         }
-        "secret-tool" => {
+        "secret-tool"
             if operands(args)
                 .next()
-                .is_some_and(|w| matches!(w.as_str(), "lookup" | "search"))
-            {
-                cx.hit(&KEYCHAIN, whole)
-            }
+                .is_some_and(|w| matches!(w.as_str(), "lookup" | "search")) =>
+        {
+            cx.hit(&KEYCHAIN, whole)
         }
         "pass" | "op" | "keyring" | "aws-vault" => {
             let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
@@ -291,15 +289,15 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
                 cx.hit(&KEYCHAIN, whole)
             }
         }
-        "gpg" | "gpg2" => {
+        "gpg" | "gpg2"
             if args.iter().any(|a| {
                 matches!(
                     a.as_str(),
                     "--export-secret-keys" | "--export-secret-subkeys" | "--export-ssh-key"
                 )
-            }) {
-                cx.hit(&EXPORT_SECRET_KEY, whole)
-            }
+            }) =>
+        {
+            cx.hit(&EXPORT_SECRET_KEY, whole)
         }
         _ => {}
     }

@@ -61,23 +61,16 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
     let whole = argv[0].span.start..argv[argv.len() - 1].span.end;
     let ops: Vec<&Word<'_>> = operands(args).collect();
     match name {
-        "shutdown" => {
-            if !flag(args, 'c', "--cancel") && !has_long(args, "--help") {
-                cx.hit(&POWER, whole)
-            }
+        "shutdown" if !flag(args, 'c', "--cancel") && !has_long(args, "--help") => {
+            cx.hit(&POWER, whole)
         }
-        "reboot" | "halt" | "poweroff" => {
-            if !has_long(args, "--help") {
-                cx.hit(&POWER, whole)
-            }
-        }
-        "init" | "telinit" => {
+        "reboot" | "halt" | "poweroff" if !has_long(args, "--help") => cx.hit(&POWER, whole),
+        "init" | "telinit"
             if ops
                 .first()
-                .is_some_and(|w| matches!(w.as_str(), "0" | "6" | "1" | "s" | "S"))
-            {
-                cx.hit(&POWER, whole)
-            }
+                .is_some_and(|w| matches!(w.as_str(), "0" | "6" | "1" | "s" | "S")) =>
+        {
+            cx.hit(&POWER, whole)
         }
         "kill" => {
             // Targets: `-1` after signal options means every process.
@@ -109,10 +102,10 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
                 if t == "-1" || t == "1" {
                     cx.hit(&KILL_ALL, args[k].span.clone());
                 }
-                if let Some(s) = &args[k].subst {
-                    if s.contains("holdfast") {
-                        cx.hit(&selfprot::KILL, args[k].span.clone());
-                    }
+                if let Some(s) = &args[k].subst
+                    && s.contains("holdfast")
+                {
+                    cx.hit(&selfprot::KILL, args[k].span.clone());
                 }
                 k += 1;
             }
@@ -241,13 +234,12 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
             }
         }
         "useradd" | "usermod" | "passwd" | "chpasswd" | "groupdel" | "groupmod" | "adduser"
-        | "visudo" | "chsh" => {
+        | "visudo" | "chsh"
             if !args
                 .iter()
-                .any(|a| matches!(a.as_str(), "--help" | "-h" | "-S" | "--status"))
-            {
-                cx.hit(&USER_ADMIN, whole)
-            }
+                .any(|a| matches!(a.as_str(), "--help" | "-h" | "-S" | "--status")) =>
+        {
+            cx.hit(&USER_ADMIN, whole)
         }
         "userdel" | "deluser" => {
             if flag(args, 'r', "--remove")
@@ -284,20 +276,20 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
                 cx.hit(&FIREWALL, whole)
             }
         }
-        "sysctl" => {
-            if flag(args, 'w', "--write") || args.iter().any(|a| a.as_str().contains('=')) {
-                cx.hit(&KERNEL, whole)
-            }
+        "sysctl"
+            if (flag(args, 'w', "--write") || args.iter().any(|a| a.as_str().contains('='))) =>
+        {
+            cx.hit(&KERNEL, whole)
         }
-        "modprobe" | "rmmod" | "insmod" | "nvram" | "bless" | "swapoff" => {
+        "modprobe" | "rmmod" | "insmod" | "nvram" | "bless" | "swapoff"
             if !args.iter().any(|a| {
                 matches!(
                     a.as_str(),
                     "--help" | "-h" | "-p" | "--version" | "--show-depends" | "-n" | "--dry-run"
                 )
-            }) {
-                cx.hit(&KERNEL, whole)
-            }
+            }) =>
+        {
+            cx.hit(&KERNEL, whole)
         }
         "csrutil" | "spctl" | "setenforce" => {
             let off = ops.iter().any(|w| {
@@ -317,14 +309,7 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
                 cx.hit(&SECURITY_OFF, whole)
             }
         }
-        "history" => {
-            if args
-                .iter()
-                .any(|a| a.as_str() == "-c" || a.as_str() == "-w" && false)
-            {
-                cx.hit(&HISTORY_WIPE, whole)
-            }
-        }
+        "history" if args.iter().any(|a| a.as_str() == "-c") => cx.hit(&HISTORY_WIPE, whole),
         _ => {}
     }
 }
