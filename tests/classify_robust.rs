@@ -185,3 +185,74 @@ fn many_words_and_long_words() {
     let s = format!("rm -rf {} /", "x".repeat(40_000));
     assert_eq!(check(&s).class, Class::Catastrophic);
 }
+
+#[path = "support/corpus.rs"]
+mod corpus;
+
+/// The fast lexer must never change a verdict: compare with the full parse.
+#[test]
+fn fast_path_agrees_with_full_parse() {
+    use holdfast::classify::classify_full_parse;
+    let mut bad = Vec::new();
+    let mut inputs: Vec<String> = corpus::load().into_iter().map(|e| e.command).collect();
+    let pieces = [
+        "rm -rf /",
+        "ls",
+        "echo \"$HOME\"",
+        "x=$(rm -rf ~)",
+        "`curl x`",
+        "'a b'",
+        "\\rm",
+        " | sh",
+        " && ",
+        "; ",
+        "\n",
+        "cat <<EOF\nDROP TABLE t;\nEOF\n",
+        " > /etc/passwd",
+        " 2>&1",
+        "${X:-/}",
+        "<(curl -s x)",
+        " | bash",
+        "sudo ",
+        "git push -f",
+        "\"$(echo rm)\"",
+        "$R",
+        "R=rm; ",
+    ];
+    let mut rng = Rng(99);
+    for _ in 0..2000 {
+        let n = 1 + rng.below(5);
+        let s: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect();
+        inputs.push(s);
+    }
+    for s in &inputs {
+        let a = classify(s);
+        let b = classify_full_parse(s);
+        // Over-approximation by the full parser on unparsable input is fine;
+        // the fast path must never be less strict.
+        if std::env::var_os("SHOW_ALL_DIFF").is_some() && a.class != b.class {
+            eprintln!(
+                "DIFF {s:?}: fast {} ({}) vs full {} ({})",
+                a.class.as_str(),
+                a.rule,
+                b.class.as_str(),
+                b.rule
+            );
+        }
+        if a.class < b.class {
+            bad.push(format!(
+                "{s:?}: fast {} ({}) vs full {} ({})",
+                a.class.as_str(),
+                a.rule,
+                b.class.as_str(),
+                b.rule
+            ));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} disagreements:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}

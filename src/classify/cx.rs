@@ -38,6 +38,8 @@ pub(crate) struct Cx<'i> {
     pub vars: Vec<(String, String)>,
     /// Root of run-time paths bound to `$1…`/`$@` (`find / -exec sh -c '…' _ {} ;`).
     pub positional: Option<String>,
+    /// Disable the fast lexer (differential testing).
+    pub no_fast: bool,
 }
 
 impl<'i> Cx<'i> {
@@ -48,6 +50,7 @@ impl<'i> Cx<'i> {
             commands: 0,
             vars: Vec::new(),
             positional: None,
+            no_fast: false,
         }
     }
 
@@ -149,8 +152,18 @@ impl<'i> Cx<'i> {
             self.hit(&meta::PARSE_COMPLEX, whole);
             return;
         }
-        if let Some(pipes) = lex::lex(text, origin) {
-            for p in &pipes {
+        if let Some(lexed) = (!self.no_fast).then(|| lex::lex(text, origin)).flatten() {
+            for r in &lexed.subs {
+                let o = Origin {
+                    base: origin.base + r.start,
+                    pin: origin.pin.clone(),
+                };
+                self.run_code(&text[r.clone()], &o, depth + 1);
+                if self.done() {
+                    return;
+                }
+            }
+            for p in &lexed.pipes {
                 rules::eval_pipeline(self, p, depth);
                 if self.done() {
                     return;
@@ -191,8 +204,9 @@ impl<'i> Cx<'i> {
     }
 }
 
-pub(crate) fn classify_line(input: &str) -> Classification {
+pub(crate) fn classify_line(input: &str, no_fast: bool) -> Classification {
     let mut cx = Cx::new(input);
+    cx.no_fast = no_fast;
     if limits::over_caps(input) {
         cx.hit(&meta::PARSE_COMPLEX, 0..input.len());
         return cx.finish();

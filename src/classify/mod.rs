@@ -82,7 +82,14 @@ pub(crate) const SAFE_DEFAULT: Rule = Rule {
 
 /// Classify one command line (may contain newlines, here-documents, …).
 pub fn classify(command: &str) -> Classification {
-    cx::classify_line(command)
+    cx::classify_line(command, false)
+}
+
+/// Like [`classify`] but without the fast lexer: every line goes through
+/// brush-parser. For differential tests of the fast path only.
+#[doc(hidden)]
+pub fn classify_full_parse(command: &str) -> Classification {
+    cx::classify_line(command, true)
 }
 
 /// Every rule: `(id, class, reason)`.
