@@ -21,10 +21,31 @@ use super::cx::Origin;
 use super::ir::{Cmd, Pipeline, RedirOp, Redirect, Word};
 use super::parse::code_fetches;
 
-const RESERVED: &[&str] = &[
-    "if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for",
-    "in", "function", "select", "coproc", "[[", "]]", "{", "}", "!",
-];
+fn is_reserved(w: &str) -> bool {
+    matches!(
+        w,
+        "if" | "then"
+            | "else"
+            | "elif"
+            | "fi"
+            | "do"
+            | "done"
+            | "case"
+            | "esac"
+            | "while"
+            | "until"
+            | "for"
+            | "in"
+            | "function"
+            | "select"
+            | "coproc"
+            | "[["
+            | "]]"
+            | "{"
+            | "}"
+            | "!"
+    )
+}
 
 /// Result of a successful fast lex.
 pub(crate) struct Lexed<'t> {
@@ -159,14 +180,13 @@ impl<'t> Lexer<'t, '_> {
                         return None;
                     }
                     self.end_pipeline(c == b'\n')?;
-                    if c == b'\n' {
-                        if let Some((nl, resume)) = self.heredoc_skip {
-                            if nl == self.i {
-                                self.heredoc_skip = None;
-                                self.i = resume;
-                                continue;
-                            }
-                        }
+                    if c == b'\n'
+                        && let Some((nl, resume)) = self.heredoc_skip
+                        && nl == self.i
+                    {
+                        self.heredoc_skip = None;
+                        self.i = resume;
+                        continue;
                     }
                     self.i += 1;
                 }
@@ -342,16 +362,16 @@ impl<'t> Lexer<'t, '_> {
         if !quoted && body.bytes().any(|c| matches!(c, b'$' | b'`' | b'\\')) {
             return None;
         }
-        let text: Cow<'t, str> =
-            if strip_tabs && body.contains("\n\t") || strip_tabs && body.starts_with('\t') {
-                Cow::Owned(
-                    body.split_inclusive('\n')
-                        .map(|l| l.trim_start_matches('\t'))
-                        .collect(),
-                )
-            } else {
-                Cow::Borrowed(body)
-            };
+        let text: Cow<'t, str> = if strip_tabs && (body.contains("\n\t") || body.starts_with('\t'))
+        {
+            Cow::Owned(
+                body.split_inclusive('\n')
+                    .map(|l| l.trim_start_matches('\t'))
+                    .collect(),
+            )
+        } else {
+            Cow::Borrowed(body)
+        };
         let exact = matches!(text, Cow::Borrowed(_));
         let span = if exact {
             self.origin.map(body_start, body_end)
@@ -454,9 +474,10 @@ impl<'t> Lexer<'t, '_> {
         if self.cmd.words.iter().all(|w| w.assign) {
             if valid_assignment_prefix(&self.s[start..end]) {
                 w.assign = true;
-            } else if !w.quoted && RESERVED.contains(&w.as_str()) {
-                return None;
-            } else if self.b[start] == b'{' || self.b[start] == b'}' {
+            } else if (!w.quoted && is_reserved(w.as_str()))
+                || self.b[start] == b'{'
+                || self.b[start] == b'}'
+            {
                 return None;
             }
         }
@@ -596,9 +617,7 @@ impl<'t> Lexer<'t, '_> {
                 if matches!(c, b'{' | b'}') {
                     // Brace expansion needs a comma or `..` inside: keep it simple.
                     let rest = &self.s[i..];
-                    let end = rest
-                        .find(|ch: char| ch == ' ' || ch == '\t' || ch == '\n')
-                        .unwrap_or(rest.len());
+                    let end = rest.find([' ', '\t', '\n']).unwrap_or(rest.len());
                     check_braces(&rest[..end])?;
                 }
                 out.push(c as char);

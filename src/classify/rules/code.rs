@@ -188,6 +188,59 @@ fn word_boundary_before(code: &str, pos: usize) -> bool {
         .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
 }
 
+/// Patterns found by substring search rather than from call sites: those
+/// not ending in `(` and the one with a parenthesis inside.
+fn searched(call: &str) -> bool {
+    !call.ends_with('(') || call.starts_with("Runtime.")
+}
+
+/// Occurrences of `calls` in `code`, as `(pattern, byte position)`.
+/// Patterns ending in `(` are found from the call sites (one pass over the
+/// parentheses) instead of one substring search per pattern.
+fn find_calls(code: &str, calls: &[&'static str]) -> Vec<(&'static str, usize)> {
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    for (paren, _) in code.match_indices('(') {
+        let mut start = paren;
+        while start > 0
+            && (b[start - 1].is_ascii_alphanumeric()
+                || matches!(b[start - 1], b'_' | b'.' | b'$' | b'%' | b':'))
+        {
+            start -= 1;
+        }
+        let chain = &code[start..paren];
+        if chain.is_empty() && !(paren > 0 && matches!(b[paren - 1], b')' | b']')) {
+            continue;
+        }
+        let last = chain.as_bytes().last().copied();
+        for call in calls {
+            let cb = call.as_bytes();
+            // Cheap filter first: the byte before `(` must match the chain's last byte.
+            if cb.len() < 2 || cb[cb.len() - 1] != b'(' || Some(cb[cb.len() - 2]) != last {
+                continue;
+            }
+            let name = &call[..call.len() - 1];
+            if searched(call) {
+                continue;
+            }
+            if chain.ends_with(name) {
+                out.push((*call, paren - name.len()));
+            }
+        }
+    }
+    for call in calls.iter().filter(|c| searched(c)) {
+        if let Some(first) = call.as_bytes().first()
+            && !b.contains(first)
+        {
+            continue;
+        }
+        for (pos, _) in code.match_indices(call) {
+            out.push((*call, pos));
+        }
+    }
+    out
+}
+
 /// Scan interpreter code. `span` is where the code sits in the input.
 pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) {
     let pin = Origin {
@@ -195,8 +248,8 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
         pin: Some(span.clone()),
     };
     // Shell-outs.
-    for call in SHELL_CALLS {
-        for (pos, _) in code.match_indices(call) {
+    for (call, pos) in find_calls(code, SHELL_CALLS) {
+        {
             if call.as_bytes()[0].is_ascii_alphabetic()
                 && !call.contains('.')
                 && !word_boundary_before(code, pos)
@@ -211,7 +264,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
             };
             let lits = literals(args);
             if lits.is_empty() {
-                if *call != "run(" && *call != "sh(" && *call != "exec(" && *call != "del(" {
+                if !matches!(call, "run(" | "sh(" | "exec(" | "del(") {
                     cx.hit(&SHELL_DYNAMIC, span.clone());
                 }
                 continue;
@@ -243,8 +296,8 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
         }
     }
     // Destructive file APIs.
-    for call in DESTRUCTIVE_CALLS {
-        for (pos, _) in code.match_indices(call) {
+    for (call, pos) in find_calls(code, DESTRUCTIVE_CALLS) {
+        {
             if !call.starts_with('.') && !word_boundary_before(code, pos) {
                 continue;
             }

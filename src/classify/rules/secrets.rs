@@ -15,115 +15,140 @@ rules! {
     ARCHIVE = ("secrets.archive", Ambiguous, "Copies or archives secret files.");
 }
 
-const READERS: &[&str] = &[
-    "cat",
-    "less",
-    "more",
-    "head",
-    "tail",
-    "bat",
-    "batcat",
-    "xxd",
-    "od",
-    "hexdump",
-    "strings",
-    "base64",
-    "base32",
-    "grep",
-    "rg",
-    "ag",
-    "egrep",
-    "fgrep",
-    "awk",
-    "gawk",
-    "cut",
-    "sort",
-    "uniq",
-    "tac",
-    "nl",
-    "jq",
-    "yq",
-    "view",
-    "pr",
-    "fold",
-    "fmt",
-    "paste",
-    "diff",
-    "cmp",
-    "sed",
-    "perl",
-    "python",
-    "node",
-    "ruby",
-    "openssl",
-    "ssh-keygen",
-    "gpg",
-    "gpg2",
-    "xclip",
-    "pbcopy",
-    "wl-copy",
-    "tee",
-    "column",
-    "iconv",
-    "dd",
-    "zcat",
-    "gzip",
-    "bzip2",
-    "xz",
-    "zip",
-    "tar",
-    "7z",
-    "vim",
-    "vi",
-    "nvim",
-    "nano",
-    "emacs",
-    "code",
-    "open",
-    "cp",
-    "mv",
-    "install",
-    "rsync",
-    "scp",
-    "sftp",
-    "curl",
-    "wget",
-    "nc",
-    "ncat",
-    "netcat",
-    "socat",
-    "http",
-    "https",
-    "xh",
-    "mail",
-    "mailx",
-    "sendmail",
-    "ftp",
-    "telnet",
-    "ssh",
-    "wc",
-    "md5sum",
-    "sha256sum",
-    "shasum",
-    "file",
-    "stat",
-    "ls",
-    "source",
-    ".",
-    "printf",
-    "echo",
-    "env",
-    "export",
-    "rclone",
-    "aws",
-    "gsutil",
-];
+fn is_reader(name: &str) -> bool {
+    matches!(
+        name,
+        "cat"
+            | "less"
+            | "more"
+            | "head"
+            | "tail"
+            | "bat"
+            | "batcat"
+            | "xxd"
+            | "od"
+            | "hexdump"
+            | "strings"
+            | "base64"
+            | "base32"
+            | "grep"
+            | "rg"
+            | "ag"
+            | "egrep"
+            | "fgrep"
+            | "awk"
+            | "gawk"
+            | "cut"
+            | "sort"
+            | "uniq"
+            | "tac"
+            | "nl"
+            | "jq"
+            | "yq"
+            | "view"
+            | "pr"
+            | "fold"
+            | "fmt"
+            | "paste"
+            | "diff"
+            | "cmp"
+            | "sed"
+            | "perl"
+            | "python"
+            | "node"
+            | "ruby"
+            | "openssl"
+            | "ssh-keygen"
+            | "gpg"
+            | "gpg2"
+            | "xclip"
+            | "pbcopy"
+            | "wl-copy"
+            | "tee"
+            | "column"
+            | "iconv"
+            | "dd"
+            | "zcat"
+            | "gzip"
+            | "bzip2"
+            | "xz"
+            | "zip"
+            | "tar"
+            | "7z"
+            | "vim"
+            | "vi"
+            | "nvim"
+            | "nano"
+            | "emacs"
+            | "code"
+            | "open"
+            | "cp"
+            | "mv"
+            | "install"
+            | "rsync"
+            | "scp"
+            | "sftp"
+            | "curl"
+            | "wget"
+            | "nc"
+            | "ncat"
+            | "netcat"
+            | "socat"
+            | "http"
+            | "https"
+            | "xh"
+            | "mail"
+            | "mailx"
+            | "sendmail"
+            | "ftp"
+            | "telnet"
+            | "ssh"
+            | "wc"
+            | "md5sum"
+            | "sha256sum"
+            | "shasum"
+            | "file"
+            | "stat"
+            | "ls"
+            | "source"
+            | "."
+            | "printf"
+            | "echo"
+            | "env"
+            | "export"
+            | "rclone"
+            | "aws"
+            | "gsutil"
+    )
+}
 
-const NETWORK: &[&str] = &[
-    "curl", "wget", "nc", "ncat", "netcat", "socat", "scp", "sftp", "rsync", "ftp", "http",
-    "https", "xh", "telnet", "mail", "mailx", "sendmail", "ssh", "rclone", "aws", "gsutil",
-    "s3cmd",
-];
+fn is_network(name: &str) -> bool {
+    matches!(
+        name,
+        "curl"
+            | "wget"
+            | "nc"
+            | "ncat"
+            | "netcat"
+            | "socat"
+            | "scp"
+            | "sftp"
+            | "rsync"
+            | "ftp"
+            | "http"
+            | "https"
+            | "xh"
+            | "telnet"
+            | "mail"
+            | "mailx"
+            | "sendmail"
+            | "ssh"
+            | "rclone"
+            | "aws"
+            | "gsutil"
+            | "s3cmd"
+    )
+}
 
 /// Secret path appearing in a word, including `@file`, `name=@file`, `--opt=file`.
 fn secret_in(t: &str) -> Option<(Secret, &str)> {
@@ -152,16 +177,16 @@ pub(crate) fn read_path(cx: &mut Cx<'_>, w: &Word<'_>) {
     }
 }
 
-/// Reading or sending secret files, for any program in [`READERS`].
+/// Reading or sending secret files, for any program [`is_reader`] accepts.
 pub(crate) fn check_reads(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
-    let network = NETWORK.contains(&name);
+    let network = is_network(name);
     if network
         && let Stdin::File(w) = &inv.stdin
         && paths::secret(w.as_str()).is_some()
     {
         cx.hit(&EXFILTRATE, w.span.clone());
     }
-    if !READERS.contains(&name) {
+    if !is_reader(name) {
         return;
     }
     let args = &argv[1..];
