@@ -1,5 +1,6 @@
 //! `make bench`: every figure of DESIGN §9 as a ratio to a raw baseline measured in the same run.
 
+mod bench_classify;
 #[cfg(unix)]
 mod bench_ping;
 #[cfg(unix)]
@@ -13,7 +14,7 @@ fn main() {
     if let Ok(path) = std::env::var(bench_ping::RAW_SERVER_ENV) {
         return bench_ping::raw_server_main(&path);
     }
-    let mut rows = Vec::new();
+    let mut rows = bench_classify::rows();
     {
         let rig = rig::Rig::start(&[]);
         rows.extend(bench_ping::rows(&rig));

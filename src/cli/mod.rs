@@ -1,6 +1,7 @@
 //! Command-line surface (DESIGN §8). Thin: parse, call the library, print.
 
 mod auth;
+mod classify;
 mod exit;
 mod lifecycle;
 mod output;
@@ -31,6 +32,8 @@ enum Command {
     Status(output::JsonFlag),
     /// Check that the daemon answers.
     Ping(output::JsonFlag),
+    /// Classify a command without a daemon: class, rule, reason and the part that triggered it.
+    Classify(classify::ClassifyArgs),
     /// Manage the admin vault (the password that guards privileged operations).
     #[command(subcommand)]
     Vault(vault::VaultCommand),
@@ -53,6 +56,7 @@ pub fn main() -> i32 {
         Command::Stop(a) => lifecycle::stop(&a),
         Command::Status(a) => lifecycle::status(&a),
         Command::Ping(a) => lifecycle::ping(&a),
+        Command::Classify(a) => classify::run(&a),
         Command::Vault(c) => vault::run(&c),
         Command::Watch(a) => watch::watch(&a),
     };

@@ -4,11 +4,11 @@
 //! time by the transport's serve loop, so no state here needs a lock.
 
 // Used by the propose/approve handlers (issue 6); drop the allows when they are wired in.
+pub mod bypass;
 #[allow(dead_code)]
 pub(crate) mod memory;
 #[allow(dead_code)]
 pub(crate) mod queue;
-pub mod bypass;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,0 +1,655 @@
+//! The prefilter / fast path: a conservative lexer for common command lines.
+//!
+//! It accepts only a subset of shell syntax whose word splitting it can do
+//! exactly like a shell: plain words, single quotes, double quotes,
+//! backslash escapes, simple parameter expansions (`$X`, `${X}`,
+//! `${X:-default}`), command substitutions (`$(…)`, backquotes without
+//! escapes) and process substitutions (`<(…)`) with simply nested content,
+//! the operators `;`, `&&`, `||`, `|`, `&`, newlines, redirections (`>`,
+//! `>>`, `<`, `2>&1`, `&>`, `<<<`), one here-document per line, and `#`
+//! comments. Anything else — arithmetic, brace expansion, ANSI-C quotes,
+//! reserved words in command position (`if`, `for`, `{`, `(`…) — returns
+//! `None` and the line goes to the full `brush-parser` walk. So the fast path
+//! never changes a verdict: it produces the same words the full parser would,
+//! faster. Substituted code is returned as byte ranges for the caller to
+//! classify recursively.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use super::cx::Origin;
+use super::ir::{Cmd, Pipeline, RedirOp, Redirect, Word};
+use super::parse::code_fetches;
+
+fn is_reserved(w: &str) -> bool {
+    matches!(
+        w,
+        "if" | "then"
+            | "else"
+            | "elif"
+            | "fi"
+            | "do"
+            | "done"
+            | "case"
+            | "esac"
+            | "while"
+            | "until"
+            | "for"
+            | "in"
+            | "function"
+            | "select"
+            | "coproc"
+            | "[["
+            | "]]"
+            | "{"
+            | "}"
+            | "!"
+    )
+}
+
+/// Result of a successful fast lex.
+pub(crate) struct Lexed<'t> {
+    pub pipes: Vec<Pipeline<'t>>,
+    /// Byte ranges (in the lexed text) of substituted code to classify.
+    pub subs: Vec<Range<usize>>,
+}
+
+#[inline]
+fn plain_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_'
+                | b'.'
+                | b'/'
+                | b'='
+                | b':'
+                | b','
+                | b'@'
+                | b'+'
+                | b'%'
+                | b'^'
+                | b'~'
+                | b'*'
+                | b'?'
+                | b'['
+                | b']'
+                | b'#'
+                | b'{'
+                | b'}'
+        )
+}
+
+struct Lexer<'t, 'o> {
+    s: &'t str,
+    b: &'t [u8],
+    i: usize,
+    origin: &'o Origin,
+    pipes: Vec<Pipeline<'t>>,
+    pipe: Pipeline<'t>,
+    cmd: Cmd<'t>,
+    redir: Option<(Option<u32>, RedirOp)>,
+    subs: Vec<Range<usize>>,
+    /// A here-document body to skip when the lexer reaches this newline: (newline index, resume index).
+    heredoc_skip: Option<(usize, usize)>,
+}
+
+pub(crate) fn lex<'t>(s: &'t str, origin: &Origin) -> Option<Lexed<'t>> {
+    let mut lx = Lexer {
+        s,
+        b: s.as_bytes(),
+        i: 0,
+        origin,
+        pipes: Vec::new(),
+        pipe: Pipeline::default(),
+        cmd: Cmd::default(),
+        redir: None,
+        subs: Vec::new(),
+        heredoc_skip: None,
+    };
+    lx.run()?;
+    Some(Lexed { pipes: lx.pipes, subs: lx.subs })
+}
+
+/// Index of the `)` closing a `$(`/`<(` whose content starts at `i`, for
+/// simply nested content only.
+fn close_paren(b: &[u8], mut i: usize) -> Option<usize> {
+    let mut depth = 1usize;
+    while i < b.len() {
+        match b[i] {
+            b'\'' => i += b[i + 1..].iter().position(|&c| c == b'\'')? + 1,
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    match b[i] {
+                        b'\\' => i += 1,
+                        b'$' | b'`' => return None,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                if i >= b.len() {
+                    return None;
+                }
+            }
+            b'\\' => i += 1,
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            b'`' | b'#' => return None,
+            b'<' if b.get(i + 1) == Some(&b'<') => return None,
+            b'c' if b[i..].starts_with(b"case") => return None,
+            c if !c.is_ascii() => return None,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+impl<'t> Lexer<'t, '_> {
+    fn run(&mut self) -> Option<()> {
+        let len = self.b.len();
+        loop {
+            while self.i < len {
+                match self.b[self.i] {
+                    b' ' | b'\t' => self.i += 1,
+                    b'\\' if self.b.get(self.i + 1) == Some(&b'\n') => self.i += 2,
+                    _ => break,
+                }
+            }
+            if self.i >= len {
+                break;
+            }
+            let c = self.b[self.i];
+            let next = self.b.get(self.i + 1).copied();
+            match c {
+                b'\n' | b';' => {
+                    if c == b';' && next == Some(b';') {
+                        return None;
+                    }
+                    // An empty command before `;` is a syntax error: let brush say so.
+                    if c == b';' && self.cmd_empty() {
+                        return None;
+                    }
+                    self.end_pipeline(c == b'\n')?;
+                    if c == b'\n'
+                        && let Some((nl, resume)) = self.heredoc_skip
+                        && nl == self.i
+                    {
+                        self.heredoc_skip = None;
+                        self.i = resume;
+                        continue;
+                    }
+                    self.i += 1;
+                }
+                b'&' => match next {
+                    Some(b'&') => {
+                        self.end_pipeline(false)?;
+                        self.i += 2;
+                        self.require_more()?;
+                    }
+                    Some(b'>') => {
+                        if self.b.get(self.i + 2) == Some(&b'>') {
+                            self.start_redir(None, RedirOp::Append, 3)?;
+                        } else {
+                            self.start_redir(None, RedirOp::Out, 2)?;
+                        }
+                    }
+                    _ => {
+                        self.end_pipeline(false)?;
+                        self.i += 1;
+                    }
+                },
+                b'|' => match next {
+                    Some(b'|') => {
+                        self.end_pipeline(false)?;
+                        self.i += 2;
+                        self.require_more()?;
+                    }
+                    Some(b'&') => return None,
+                    _ => {
+                        self.end_cmd(false)?;
+                        self.i += 1;
+                        self.require_more()?;
+                    }
+                },
+                b'<' | b'>' if next == Some(b'(') => self.proc_subst()?,
+                b'>' | b'<' => self.redirect_op(None)?,
+                b'#' => {
+                    // Comment to end of line.
+                    while self.i < len && self.b[self.i] != b'\n' {
+                        self.i += 1;
+                    }
+                }
+                _ => self.word()?,
+            }
+        }
+        if self.redir.is_some() || self.heredoc_skip.is_some() {
+            return None;
+        }
+        self.end_pipeline(true)?;
+        Some(())
+    }
+
+    fn cmd_empty(&self) -> bool {
+        self.cmd.words.is_empty() && self.cmd.redirs.is_empty()
+    }
+
+    /// After `|`, `&&`, `||` another command must follow (possibly after newlines).
+    fn require_more(&self) -> Option<()> {
+        let rest = &self.b[self.i..];
+        if rest.iter().all(|b| b.is_ascii_whitespace()) { None } else { Some(()) }
+    }
+
+    fn redirect_op(&mut self, fd: Option<u32>) -> Option<()> {
+        let c = self.b[self.i];
+        let n1 = self.b.get(self.i + 1).copied();
+        let n2 = self.b.get(self.i + 2).copied();
+        match (c, n1) {
+            (b'<', Some(b'<')) if n2 == Some(b'<') => self.start_redir(fd, RedirOp::HereString, 3),
+            (b'<', Some(b'<')) => self.heredoc(fd),
+            (b'>', Some(b'>')) => self.start_redir(fd, RedirOp::Append, 2),
+            (b'>', Some(b'|')) => self.start_redir(fd, RedirOp::Out, 2),
+            (b'>', Some(b'&')) | (b'<', Some(b'&')) => self.start_redir(fd, RedirOp::Dup, 2),
+            (b'>', Some(b'(')) | (b'<', Some(b'(')) => None,
+            (b'<', Some(b'>')) => self.start_redir(fd, RedirOp::ReadWrite, 2),
+            (b'>', _) => self.start_redir(fd, RedirOp::Out, 1),
+            (b'<', _) => self.start_redir(fd, RedirOp::In, 1),
+            _ => None,
+        }
+    }
+
+    /// `<<DELIM`, `<<-DELIM`, `<<'DELIM'`, `<<"DELIM"`: the body starts after
+    /// the current line. Only one here-document per line, on a line without
+    /// other quoting or expansions after the operator.
+    fn heredoc(&mut self, fd: Option<u32>) -> Option<()> {
+        if self.redir.is_some() || self.heredoc_skip.is_some() {
+            return None;
+        }
+        let b = self.b;
+        let mut i = self.i + 2;
+        let strip_tabs = b.get(i) == Some(&b'-');
+        if strip_tabs {
+            i += 1;
+        }
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        let (delim, quoted, after) = match b.get(i)? {
+            q @ (b'\'' | b'"') => {
+                let end = b[i + 1..].iter().position(|c| c == q)? + i + 1;
+                (&self.s[i + 1..end], true, end + 1)
+            }
+            _ => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'-' || b[i] == b'.') {
+                    i += 1;
+                }
+                (&self.s[start..i], false, i)
+            }
+        };
+        if delim.is_empty() || !delim.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.')
+        {
+            return None;
+        }
+        if after < b.len() && !matches!(b[after], b' ' | b'\t' | b'\n' | b';' | b'|' | b'&' | b'>' | b'<') {
+            return None;
+        }
+        // Rest of the line: must be simple (no quotes, escapes, expansions, other here-docs).
+        let nl = after + b[after..].iter().position(|&c| c == b'\n')?;
+        if b[after..nl].iter().any(|&c| matches!(c, b'\'' | b'"' | b'\\' | b'$' | b'`' | b'(' | b')' | b'#'))
+            || self.s[after..nl].contains("<<")
+        {
+            return None;
+        }
+        // Find the delimiter line.
+        let body_start = nl + 1;
+        let mut line_start = body_start;
+        let body_end;
+        let resume;
+        loop {
+            if line_start > b.len() {
+                return None;
+            }
+            let line_end = b[line_start..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| line_start + p);
+            let line = &self.s[line_start..line_end];
+            let line = if strip_tabs { line.trim_start_matches('\t') } else { line };
+            if line == delim {
+                body_end = line_start;
+                resume = line_end;
+                break;
+            }
+            if line_end >= b.len() {
+                return None;
+            }
+            line_start = line_end + 1;
+        }
+        let body = &self.s[body_start..body_end];
+        if !quoted && body.bytes().any(|c| matches!(c, b'$' | b'`' | b'\\')) {
+            return None;
+        }
+        let text: Cow<'t, str> = if strip_tabs && (body.contains("\n\t") || body.starts_with('\t')) {
+            Cow::Owned(body.split_inclusive('\n').map(|l| l.trim_start_matches('\t')).collect())
+        } else {
+            Cow::Borrowed(body)
+        };
+        let exact = matches!(text, Cow::Borrowed(_));
+        let span = if exact {
+            self.origin.map(body_start, body_end)
+        } else {
+            let r = self.origin.map(body_start, body_end);
+            r.start..r.end
+        };
+        self.cmd.redirs.push(Redirect {
+            fd,
+            op: RedirOp::HereDoc,
+            target: Word { text, span, quoted, ..Default::default() },
+        });
+        // `resume` points at the newline ending the delimiter line (or EOF).
+        self.heredoc_skip = Some((nl, resume));
+        self.i = after;
+        Some(())
+    }
+
+    fn start_redir(&mut self, fd: Option<u32>, op: RedirOp, len: usize) -> Option<()> {
+        if self.redir.is_some() {
+            return None;
+        }
+        self.redir = Some((fd, op));
+        self.i += len;
+        Some(())
+    }
+
+    fn end_cmd(&mut self, allow_empty: bool) -> Option<()> {
+        if self.redir.is_some() {
+            return None;
+        }
+        if self.cmd_empty() {
+            if allow_empty && self.pipe.cmds.is_empty() {
+                return Some(());
+            }
+            return None;
+        }
+        let mut cmd = std::mem::take(&mut self.cmd);
+        let mut start = usize::MAX;
+        let mut end = 0;
+        for w in cmd.words.iter().chain(cmd.redirs.iter().map(|r| &r.target)) {
+            start = start.min(w.span.start);
+            end = end.max(w.span.end);
+        }
+        cmd.span = start.min(end)..end;
+        self.pipe.cmds.push(cmd);
+        Some(())
+    }
+
+    fn end_pipeline(&mut self, allow_empty: bool) -> Option<()> {
+        self.end_cmd(allow_empty)?;
+        if !self.pipe.cmds.is_empty() {
+            self.pipes.push(std::mem::take(&mut self.pipe));
+        }
+        Some(())
+    }
+
+    /// `<(…)` / `>(…)` as a word (or as a redirect target).
+    fn proc_subst(&mut self) -> Option<()> {
+        let start = self.i;
+        let close = close_paren(self.b, start + 2)?;
+        let inner = start + 2..close;
+        let code = &self.s[inner.clone()];
+        self.subs.push(inner);
+        let end = close + 1;
+        if end < self.b.len() && !matches!(self.b[end], b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b')')
+        {
+            return None;
+        }
+        self.i = end;
+        let w = Word {
+            text: Cow::Borrowed(if self.b[start] == b'<' { "<(…)" } else { ">(…)" }),
+            span: self.origin.map(start, end),
+            dynamic: true,
+            fetch: code_fetches(code),
+            subst: Some(code.to_string()),
+            ..Default::default()
+        };
+        self.push_word(w, start, end)
+    }
+
+    fn push_word(&mut self, mut w: Word<'t>, start: usize, end: usize) -> Option<()> {
+        if let Some((fd, op)) = self.redir.take() {
+            self.cmd.redirs.push(Redirect { fd, op, target: w });
+            return Some(());
+        }
+        if self.cmd.words.iter().all(|w| w.assign) {
+            if valid_assignment_prefix(&self.s[start..end]) {
+                w.assign = true;
+            } else if (!w.quoted && is_reserved(w.as_str())) || self.b[start] == b'{' || self.b[start] == b'}' {
+                return None;
+            }
+        }
+        self.cmd.words.push(w);
+        Some(())
+    }
+
+    /// `$…` at `i` (inside or outside double quotes). Appends the rendering to `out`.
+    fn dollar(&mut self, i: usize, out: &mut String, w: &mut Word<'t>) -> Option<usize> {
+        let b = self.b;
+        match b.get(i + 1).copied() {
+            Some(b'(') => {
+                if b.get(i + 2) == Some(&b'(') {
+                    return None; // arithmetic
+                }
+                let close = close_paren(b, i + 2)?;
+                let code = &self.s[i + 2..close];
+                self.subs.push(i + 2..close);
+                w.dynamic = true;
+                w.fetch |= code_fetches(code);
+                w.subst.get_or_insert_with(String::new).push_str(code);
+                out.push_str("$(");
+                out.push_str(code);
+                out.push(')');
+                Some(close + 1)
+            }
+            Some(b'{') => {
+                let close = b[i + 2..].iter().position(|&c| c == b'}')? + i + 2;
+                let inner = &self.s[i + 2..close];
+                let name_len = inner.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
+                if name_len == 0 || inner.as_bytes()[0].is_ascii_digit() && name_len > 1 {
+                    return None;
+                }
+                let rest = &inner[name_len..];
+                if !rest.is_empty() {
+                    let ok_op = [":-", ":=", ":+", ":?", "-", "=", "+", "?"].iter().any(|op| rest.starts_with(op));
+                    if !ok_op || rest.bytes().any(|c| matches!(c, b'$' | b'`' | b'\'' | b'"' | b'\\' | b'{')) {
+                        return None;
+                    }
+                }
+                w.dynamic = true;
+                out.push('$');
+                out.push_str(&inner[..name_len]);
+                Some(close + 1)
+            }
+            Some(c) if c.is_ascii_alphabetic() || c == b'_' => {
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                    j += 1;
+                }
+                w.dynamic = true;
+                out.push_str(&self.s[i..j]);
+                Some(j)
+            }
+            Some(c) if c.is_ascii_digit() || matches!(c, b'@' | b'*' | b'#' | b'?' | b'$' | b'!' | b'-') => {
+                w.dynamic = true;
+                out.push_str(&self.s[i..i + 2]);
+                Some(i + 2)
+            }
+            Some(b'\'' | b'"') => None,
+            _ => {
+                out.push('$');
+                Some(i + 1)
+            }
+        }
+    }
+
+    fn backquote(&mut self, i: usize, out: &mut String, w: &mut Word<'t>) -> Option<usize> {
+        let close = self.b[i + 1..].iter().position(|&c| c == b'`')? + i + 1;
+        let code = &self.s[i + 1..close];
+        if code.bytes().any(|c| c == b'\\' || !c.is_ascii()) {
+            return None;
+        }
+        self.subs.push(i + 1..close);
+        w.dynamic = true;
+        w.fetch |= code_fetches(code);
+        w.subst.get_or_insert_with(String::new).push_str(code);
+        out.push_str("$(");
+        out.push_str(code);
+        out.push(')');
+        Some(close + 1)
+    }
+
+    fn word(&mut self) -> Option<()> {
+        let b = self.b;
+        let start = self.i;
+        let mut i = self.i;
+        // Fast scan of a plain word: borrow it.
+        while i < b.len() && plain_byte(b[i]) {
+            i += 1;
+        }
+        let terminal = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>');
+        let mut w = Word::default();
+        if i == b.len() || terminal(b[i]) {
+            if i == start {
+                return None;
+            }
+            if i < b.len() && matches!(b[i], b'<' | b'>') && b[start..i].iter().all(u8::is_ascii_digit) {
+                let fd: u32 = self.s[start..i].parse().ok()?;
+                self.i = i;
+                return self.redirect_op(Some(fd));
+            }
+            let raw = &self.s[start..i];
+            check_braces(raw)?;
+            w.text = Cow::Borrowed(raw);
+            w.glob = raw.contains(['*', '?', '[']);
+            w.span = self.origin.map(start, i);
+            self.i = i;
+            return self.push_word(w, start, i);
+        }
+        // General case: build the text.
+        let mut out = String::with_capacity(i - start + 16);
+        out.push_str(&self.s[start..i]);
+        let mut glob = self.s[start..i].contains(['*', '?', '[']);
+        check_braces(&self.s[start..i])?;
+        while i < b.len() {
+            let c = b[i];
+            if plain_byte(c) {
+                if matches!(c, b'*' | b'?' | b'[') {
+                    glob = true;
+                }
+                if matches!(c, b'{' | b'}') {
+                    // Brace expansion needs a comma or `..` inside: keep it simple.
+                    let rest = &self.s[i..];
+                    let end = rest.find([' ', '\t', '\n']).unwrap_or(rest.len());
+                    check_braces(&rest[..end])?;
+                }
+                out.push(c as char);
+                i += 1;
+                continue;
+            }
+            match c {
+                b'\'' => {
+                    let close = b[i + 1..].iter().position(|&x| x == b'\'')? + i + 1;
+                    w.quoted = true;
+                    out.push_str(&self.s[i + 1..close]);
+                    i = close + 1;
+                }
+                b'"' => {
+                    w.quoted = true;
+                    i += 1;
+                    loop {
+                        let c = *b.get(i)?;
+                        match c {
+                            b'"' => {
+                                i += 1;
+                                break;
+                            }
+                            b'\\' => {
+                                let n = *b.get(i + 1)?;
+                                match n {
+                                    b'$' | b'`' | b'"' | b'\\' => out.push(n as char),
+                                    b'\n' => {}
+                                    _ if n.is_ascii() => {
+                                        out.push('\\');
+                                        out.push(n as char);
+                                    }
+                                    _ => return None,
+                                }
+                                i += 2;
+                            }
+                            b'$' => i = self.dollar(i, &mut out, &mut w)?,
+                            b'`' => i = self.backquote(i, &mut out, &mut w)?,
+                            b'!' => return None,
+                            _ => {
+                                // Copy a run of ordinary characters (may be non-ASCII).
+                                let run = b[i..]
+                                    .iter()
+                                    .position(|&x| matches!(x, b'"' | b'\\' | b'$' | b'`' | b'!'))
+                                    .map_or(b.len(), |p| i + p);
+                                out.push_str(&self.s[i..run]);
+                                i = run;
+                            }
+                        }
+                    }
+                }
+                b'\\' => {
+                    let n = *b.get(i + 1)?;
+                    if n == b'\n' {
+                        i += 2;
+                        continue;
+                    }
+                    if !n.is_ascii() {
+                        return None;
+                    }
+                    w.quoted = true;
+                    out.push(n as char);
+                    i += 2;
+                }
+                b'$' => i = self.dollar(i, &mut out, &mut w)?,
+                b'`' => i = self.backquote(i, &mut out, &mut w)?,
+                _ if terminal(c) => break,
+                _ => return None,
+            }
+        }
+        self.i = i;
+        w.text = Cow::Owned(out);
+        w.glob = glob;
+        w.span = self.origin.map(start, i);
+        self.push_word(w, start, i)
+    }
+}
+
+/// Reject words with brace expansion (`{a,b}`, `{1..3}`).
+fn check_braces(raw: &str) -> Option<()> {
+    if let Some(p) = raw.find('{') {
+        let rest = &raw[p..];
+        let end = rest.find('}').unwrap_or(rest.len());
+        let inner = &rest[..end];
+        if inner.contains(',') || inner.contains("..") {
+            return None;
+        }
+    }
+    Some(())
+}
+
+/// `NAME=…` where `NAME` is a valid, unquoted shell variable name.
+pub(crate) fn valid_assignment_prefix(raw: &str) -> bool {
+    let Some(eq) = raw.find('=') else {
+        return false;
+    };
+    let name = raw[..eq].strip_suffix('+').unwrap_or(&raw[..eq]);
+    !name.is_empty()
+        && name.bytes().enumerate().all(|(k, c)| c == b'_' || c.is_ascii_alphabetic() || (k > 0 && c.is_ascii_digit()))
+}

@@ -1,0 +1,43 @@
+//! Complexity caps checked before any parsing. Over-cap input is ambiguous
+//! (`parse.complex`), never safe, and never reaches the recursive parser
+//! (deep nesting could otherwise exhaust the stack).
+
+/// Largest command line we parse (bytes). Here-documents writing files can be
+/// large, hence generous.
+pub(crate) const MAX_BYTES: usize = 64 * 1024;
+/// Largest number of control operators (`;`, `&`, `|`, newline counted once per run).
+pub(crate) const MAX_OPERATORS: usize = 2_000;
+/// Deepest bracket nesting (`(`, `{`, `$(`, backticks) in the raw text.
+pub(crate) const MAX_NESTING: usize = 24;
+/// Deepest unwrap/recursion (`bash -c "bash -c …"`, `$($(…))`, `eval`).
+pub(crate) const MAX_DEPTH: u32 = 8;
+/// Most simple commands evaluated for one line (bounds total work).
+pub(crate) const MAX_COMMANDS: u32 = 4_000;
+
+/// Returns true when the raw text exceeds a cap.
+pub(crate) fn over_caps(s: &str) -> bool {
+    if s.len() > MAX_BYTES {
+        return true;
+    }
+    let mut ops = 0usize;
+    let mut depth = 0usize;
+    let mut max_depth = 0usize;
+    let mut backticks = 0usize;
+    let mut prev = 0u8;
+    for &b in s.as_bytes() {
+        match b {
+            b';' | b'|' | b'&' | b'\n' if prev != b => {
+                ops += 1;
+            }
+            b'(' | b'{' => {
+                depth += 1;
+                max_depth = max_depth.max(depth);
+            }
+            b')' | b'}' => depth = depth.saturating_sub(1),
+            b'`' => backticks += 1,
+            _ => {}
+        }
+        prev = b;
+    }
+    ops > MAX_OPERATORS || max_depth > MAX_NESTING || backticks > 4 * MAX_NESTING * 16
+}

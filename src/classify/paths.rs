@@ -1,0 +1,624 @@
+//! Lexical path normalisation and classification (no file system access).
+
+use std::borrow::Cow;
+
+/// What a path argument designates, from the point of view of deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PathKind {
+    /// `/`, `/*`, `/.*`
+    Root,
+    /// `~`, `~/`, `~/*`, `$HOME`, `/home/user`, `/Users/user`, `/root`
+    Home,
+    /// A direct child of the home directory: `~/Documents`, `~/.config`.
+    HomeTop,
+    /// A cache directory directly under home: `~/.cache`, `~/.npm`.
+    HomeCache,
+    /// Deeper under home: `~/src/app/lib`.
+    HomePath,
+    /// `.`, `./`, `*`, `./*`, `.*`
+    Cwd,
+    /// `..`, `../`, `../*`, `../..`
+    Parent,
+    /// A `.git` directory.
+    GitDir,
+    /// A top-level system directory or its direct children: `/etc`, `/usr/*`, `/usr/lib`.
+    SystemDir,
+    /// Deeper inside a system directory: `/etc/nginx/nginx.conf`.
+    SystemPath,
+    /// `/tmp`, `/tmp/*`, `/var/tmp`.
+    TmpRoot,
+    /// Inside a temporary directory: `/tmp/build-1234`.
+    Tmp,
+    /// A regenerable build artefact: `node_modules`, `target`, `./build`, `dist/*`.
+    Artifact,
+    /// Another relative path: `src/old`, `notes.txt`.
+    Relative,
+    /// Starts with an unknown variable: `$DIR/`, `${OUT}/x`.
+    Variable,
+    /// A block device: `/dev/sda`, `/dev/nvme0n1`.
+    Device,
+    /// A harmless device: `/dev/null`, `/dev/stdout`.
+    DevNull,
+    /// Some other absolute path: `/data/x`.
+    OtherAbs,
+}
+
+const SYSTEM_TOP: &[&str] = &[
+    "bin",
+    "boot",
+    "dev",
+    "etc",
+    "lib",
+    "lib32",
+    "lib64",
+    "libx32",
+    "opt",
+    "proc",
+    "sbin",
+    "sys",
+    "usr",
+    "var",
+    "srv",
+    "mnt",
+    "media",
+    "snap",
+    "System",
+    "Library",
+    "Applications",
+    "private",
+    "Volumes",
+    "nix",
+    "home",
+    "Users",
+    "run",
+    "cores",
+];
+
+const ARTIFACTS: &[&str] = &[
+    "node_modules",
+    "target",
+    "dist",
+    "build",
+    "out",
+    ".next",
+    ".nuxt",
+    ".output",
+    "coverage",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".venv",
+    "venv",
+    ".tox",
+    ".cache",
+    ".turbo",
+    ".parcel-cache",
+    ".gradle",
+    ".terraform",
+    "obj",
+    ".angular",
+    ".svelte-kit",
+    ".eggs",
+    "_build",
+    ".dart_tool",
+    ".expo",
+    "DerivedData",
+    "htmlcov",
+    ".nyc_output",
+    "storybook-static",
+    ".docusaurus",
+    ".sass-cache",
+    "tmp",
+    "temp",
+    "bin",
+    "pkg",
+    "deps",
+    ".webpack",
+    ".vite",
+    "site",
+    "_site",
+    "public/build",
+    "cmake-build-debug",
+    "cmake-build-release",
+    ".pnpm-store",
+    ".yarn",
+    "Pods",
+    "vendor",
+    ".bundle",
+    "logs",
+];
+
+const HOME_CACHES: &[&str] = &[
+    ".cache",
+    ".npm",
+    ".yarn",
+    ".pnpm-store",
+    ".m2",
+    ".gradle",
+    ".cargo",
+    ".rustup",
+    ".nvm",
+    ".pyenv",
+    ".local",
+    ".bun",
+    ".deno",
+    ".composer",
+    "go",
+    ".cocoapods",
+    ".node-gyp",
+    ".pip",
+    "Library/Caches",
+    ".Trash",
+    "tmp",
+    ".tmp",
+];
+
+/// Lexically normalise a path: `$HOME`/`/home/u`/`/root` become `~`,
+/// duplicate slashes, `.` segments and trailing slashes are removed and `..`
+/// is resolved for absolute and home paths.
+pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
+    let mut rest: &str = p;
+    let mut prefix = "";
+    for h in ["$HOME", "${HOME}", "$(echo ~)"] {
+        if let Some(r) = rest.strip_prefix(h)
+            && (r.is_empty() || r.starts_with('/'))
+        {
+            prefix = "~";
+            rest = r;
+            break;
+        }
+    }
+    if prefix.is_empty() {
+        if let Some(r) = rest.strip_prefix('~') {
+            // `~user/...` is some user's home too.
+            let end = r.find('/').unwrap_or(r.len());
+            if r[..end].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.') {
+                prefix = "~";
+                rest = &r[end..];
+            }
+        } else if rest.starts_with('/') {
+            for h in ["/home/", "/Users/"] {
+                if let Some(r) = rest.strip_prefix(h) {
+                    let end = r.find('/').unwrap_or(r.len());
+                    let user = &r[..end];
+                    if !user.is_empty() && !user.contains(['*', '?', '[']) && user != "Shared" {
+                        prefix = "~";
+                        rest = &r[end..];
+                    }
+                    break;
+                }
+            }
+            if prefix.is_empty()
+                && let Some(r) = rest.strip_prefix("/root")
+                && (r.is_empty() || r.starts_with('/'))
+            {
+                prefix = "~";
+                rest = r;
+            }
+        }
+    }
+    let needs_work = !prefix.is_empty()
+        || rest.contains("//")
+        || rest.contains("/./")
+        || rest.contains("/..")
+        || rest.ends_with("/.")
+        || (rest.len() > 1 && rest.ends_with('/'));
+    let simple = !needs_work;
+    if simple {
+        return Cow::Borrowed(p);
+    }
+    let absolute = !prefix.is_empty() || rest.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    let mut lead_dots: Vec<&str> = Vec::new();
+    for seg in rest.split('/') {
+        match seg {
+            "" | "." => {
+                if parts.is_empty() && lead_dots.is_empty() && seg == "." && !absolute {
+                    lead_dots.push(".");
+                }
+            }
+            ".." => {
+                if absolute {
+                    parts.pop();
+                } else if parts.is_empty() {
+                    lead_dots.retain(|d| *d != ".");
+                    lead_dots.push("..");
+                } else {
+                    parts.pop();
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let mut out = String::with_capacity(p.len());
+    if !prefix.is_empty() {
+        out.push('~');
+        for s in &parts {
+            out.push('/');
+            out.push_str(s);
+        }
+    } else if absolute {
+        for s in &parts {
+            out.push('/');
+            out.push_str(s);
+        }
+        if out.is_empty() {
+            out.push('/');
+        }
+    } else {
+        let all: Vec<&str> = lead_dots.iter().chain(parts.iter()).copied().collect();
+        out = all.join("/");
+        if out.is_empty() {
+            out.push('.');
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn is_globby(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Classify a (raw) path argument.
+pub(crate) fn kind(raw: &str) -> PathKind {
+    let n = normalize(raw);
+    let p: &str = &n;
+    if p.is_empty() {
+        return PathKind::Relative;
+    }
+    if p.starts_with('$') {
+        return PathKind::Variable;
+    }
+    if p == "/" || (p.starts_with('/') && p[1..].bytes().all(|c| matches!(c, b'*' | b'.' | b'/'))) {
+        return PathKind::Root;
+    }
+    if let Some(r) = p.strip_prefix('~') {
+        let r = r.trim_start_matches('/');
+        if r.is_empty() || r.bytes().all(|c| matches!(c, b'*' | b'.' | b'/')) {
+            return PathKind::Home;
+        }
+        let first = r.split('/').next().unwrap_or("");
+        if first.contains('*') {
+            return PathKind::Home;
+        }
+        let depth = r.split('/').count();
+        if HOME_CACHES.iter().any(|c| r == *c || (r.starts_with(c) && r[c.len()..].starts_with('/'))) {
+            return if depth == 1 || r == "Library/Caches" { PathKind::HomeCache } else { PathKind::Tmp };
+        }
+        if depth == 1 {
+            return PathKind::HomeTop;
+        }
+        if r.split('/').any(|s| s == ".git") {
+            return PathKind::GitDir;
+        }
+        if depth >= 2 && r.split('/').skip(1).any(|s| ARTIFACTS.contains(&s)) {
+            return PathKind::Artifact;
+        }
+        return PathKind::HomePath;
+    }
+    if let Some(r) = p.strip_prefix('/') {
+        let mut segs = r.split('/');
+        let top = segs.next().unwrap_or("");
+        let second = segs.next();
+        let deeper = segs.next().is_some();
+        if top == "dev" {
+            return match second {
+                Some("null" | "zero" | "stdout" | "stderr" | "stdin" | "tty" | "random" | "urandom" | "full") => {
+                    PathKind::DevNull
+                }
+                Some(s) if s.starts_with("fd") || s.starts_with("pts") || s == "shm" => PathKind::DevNull,
+                Some(_) => PathKind::Device,
+                None => PathKind::SystemDir,
+            };
+        }
+        if top == "tmp" || (top == "var" && second == Some("tmp")) || (top == "private" && second == Some("tmp")) {
+            let inner = if top == "tmp" { second } else { r.split('/').nth(2) };
+            return match inner {
+                None => PathKind::TmpRoot,
+                Some(s) if s.is_empty() || s.bytes().all(|c| matches!(c, b'*' | b'.')) => PathKind::TmpRoot,
+                _ => PathKind::Tmp,
+            };
+        }
+        if top == "var" && second == Some("lib") {
+            return match r.split('/').nth(2) {
+                None => PathKind::SystemDir,
+                Some(_) if r.split('/').nth(3).is_none() => PathKind::SystemDir,
+                _ => PathKind::SystemPath,
+            };
+        }
+        if SYSTEM_TOP.contains(&top) || is_globby(top) {
+            return match second {
+                None => PathKind::SystemDir,
+                Some(s) if is_globby(s) && !deeper => PathKind::SystemDir,
+                Some(_) if !deeper && matches!(top, "usr" | "etc" | "var" | "System" | "Library") => {
+                    PathKind::SystemDir
+                }
+                _ => PathKind::SystemPath,
+            };
+        }
+        // A top-level directory of the file system (`/data`, `/data/*`) is broad.
+        if second.is_none()
+            || (!deeper && second.is_some_and(|s| s.is_empty() || s.bytes().all(|c| matches!(c, b'*' | b'.'))))
+        {
+            return PathKind::SystemDir;
+        }
+        return PathKind::OtherAbs;
+    }
+    // Relative.
+    let r = p.strip_prefix("./").unwrap_or(p);
+    if r.is_empty()
+        || r == "."
+        || r == "*"
+        || r == ".*"
+        || r == "./*"
+        || r.bytes().all(|c| matches!(c, b'*' | b'.' | b'/')) && !r.starts_with("..")
+    {
+        return PathKind::Cwd;
+    }
+    if r == ".." || r.starts_with("../") || r.starts_with("..*") {
+        // `../x` leaves the project: treat a bare parent (or its glob) as broad.
+        let rest = r.trim_start_matches("../").trim_start_matches("..");
+        if rest.is_empty() || rest.bytes().all(|c| matches!(c, b'*' | b'.' | b'/')) {
+            return PathKind::Parent;
+        }
+        return PathKind::Relative;
+    }
+    if r == ".git" || r.starts_with(".git/") || r.ends_with("/.git") || r.contains("/.git/") {
+        return PathKind::GitDir;
+    }
+    if r.split('/').any(|s| ARTIFACTS.contains(&s)) || ARTIFACTS.contains(&r) {
+        return PathKind::Artifact;
+    }
+    PathKind::Relative
+}
+
+/// Kinds of secret material.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Secret {
+    /// Private keys, credential stores, password vaults.
+    Key,
+    /// `.env` style files of a project.
+    EnvFile,
+}
+
+/// Whether the path designates secret material.
+pub(crate) fn secret(raw: &str) -> Option<Secret> {
+    let n = normalize(raw);
+    let p: &str = &n;
+    let base = p.rsplit('/').next().unwrap_or(p);
+    if base.ends_with(".pub") {
+        return None;
+    }
+    if let Some(r) = p.strip_prefix("~/.ssh/") {
+        return match r {
+            "config" | "known_hosts" | "known_hosts.old" | "authorized_keys" | "config.d" => None,
+            _ => Some(Secret::Key),
+        };
+    }
+    if p == "~/.ssh"
+        || p == "~/.gnupg"
+        || p.starts_with("~/.gnupg/")
+        || p == "~/.aws"
+        || p == "~/.password-store"
+        || p.starts_with("~/.password-store/")
+    {
+        return Some(Secret::Key);
+    }
+    const KEY_FILES: &[&str] = &[
+        "~/.aws/credentials",
+        "~/.netrc",
+        "~/.git-credentials",
+        "~/.docker/config.json",
+        "~/.kube/config",
+        "~/.config/gh/hosts.yml",
+        "~/.npmrc",
+        "~/.pypirc",
+        "~/.vault-token",
+        "/etc/shadow",
+        "/etc/gshadow",
+        "/etc/sudoers",
+        "~/.config/gcloud/credentials.db",
+        "~/.config/gcloud/application_default_credentials.json",
+        "~/.azure/accessTokens.json",
+        "~/.terraform.d/credentials.tfrc.json",
+        "~/.cargo/credentials.toml",
+        "~/.cargo/credentials",
+        "~/.gem/credentials",
+        "~/.config/hub",
+        "~/.local/share/keyrings",
+        "~/.pgpass",
+        "~/.my.cnf",
+    ];
+    if KEY_FILES.iter().any(|k| p == *k || (p.starts_with(k) && p[k.len()..].starts_with('/'))) {
+        return Some(Secret::Key);
+    }
+    if p.contains("/Keychains/") || base.ends_with(".keychain") || base.ends_with(".keychain-db") {
+        return Some(Secret::Key);
+    }
+    if matches!(
+        base,
+        "id_rsa"
+            | "id_dsa"
+            | "id_ecdsa"
+            | "id_ed25519"
+            | "id_ecdsa_sk"
+            | "id_ed25519_sk"
+            | "vault.json"
+            | "credentials.json"
+            | "service-account.json"
+            | "secrets.json"
+    ) {
+        return Some(Secret::Key);
+    }
+    for ext in [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".ppk", ".asc", ".gpg", ".kdbx"] {
+        if base.len() > ext.len() && base.ends_with(ext) {
+            return Some(Secret::Key);
+        }
+    }
+    if base == ".env" || base.starts_with(".env.") || base.ends_with(".env") && base.len() > 4 && !base.contains('*') {
+        if base.ends_with(".example")
+            || base.ends_with(".sample")
+            || base.ends_with(".template")
+            || base.ends_with(".dist")
+        {
+            return None;
+        }
+        return Some(Secret::EnvFile);
+    }
+    None
+}
+
+/// Holdfast's own configuration, data, binary or service files.
+pub(crate) fn is_self_path(raw: &str) -> bool {
+    let n = normalize(raw);
+    let p: &str = &n;
+    let base = p.rsplit('/').next().unwrap_or(p);
+    if matches!(
+        base,
+        "audit.jsonl" | "vault.json" | "policy.toml" | ".holdfast.toml" | "holdfast.service" | "holdfast.toml"
+    ) || (base.contains("holdfast")
+        && (base.ends_with(".plist") || base.ends_with(".service") || base.ends_with(".sock")))
+    {
+        return true;
+    }
+    for dir in [
+        ".config/holdfast",
+        ".local/share/holdfast",
+        ".local/state/holdfast",
+        "Application Support/holdfast",
+        "/etc/holdfast",
+        "/var/lib/holdfast",
+        "/run/holdfast",
+        "AppData/Roaming/holdfast",
+        "AppData/Local/holdfast",
+        "Library/Preferences/holdfast",
+        "Library/Caches/holdfast",
+        "/bin/holdfast",
+        ".holdfast",
+    ] {
+        if let Some(i) = p.find(dir) {
+            let after = &p[i + dir.len()..];
+            if after.is_empty() || after.starts_with('/') || after.starts_with('*') {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The coding agents' hook configuration (where holdfast is wired in).
+pub(crate) fn is_hook_config(raw: &str) -> bool {
+    let n = normalize(raw);
+    let p: &str = &n;
+    let tail = |dir: &str| {
+        p == dir
+            || p.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+            || p.ends_with(&dir[1..])
+            || p.contains(&format!("{}/", &dir[1..]))
+    };
+    p.ends_with(".claude/settings.json")
+        || p.ends_with(".claude/settings.local.json")
+        || p.ends_with(".claude.json")
+        || p == "~/.claude"
+        || tail("~/.codex")
+        || p.ends_with(".gemini/settings.json")
+        || p == "~/.gemini"
+        || p.ends_with(".cursor/hooks.json")
+        || p == "~/.cursor"
+        || tail("~/.copilot")
+        || p.ends_with(".github/hooks") && p.starts_with('~')
+}
+
+/// Shell start-up files (persistence when written).
+pub(crate) fn is_shell_rc(raw: &str) -> bool {
+    let n = normalize(raw);
+    matches!(
+        &*n,
+        "~/.bashrc"
+            | "~/.bash_profile"
+            | "~/.profile"
+            | "~/.zshrc"
+            | "~/.zprofile"
+            | "~/.zshenv"
+            | "~/.bash_login"
+            | "~/.bash_logout"
+            | "~/.config/fish/config.fish"
+            | "~/.login"
+            | "~/.cshrc"
+            | "~/.tcshrc"
+            | "/etc/profile"
+            | "/etc/bash.bashrc"
+            | "/etc/zshrc"
+            | "/etc/environment"
+    )
+}
+
+/// Files whose clobbering breaks the system or grants access.
+pub(crate) fn is_critical_file(raw: &str) -> bool {
+    let n = normalize(raw);
+    let p: &str = &n;
+    matches!(
+        p,
+        "/etc/passwd"
+            | "/etc/shadow"
+            | "/etc/group"
+            | "/etc/gshadow"
+            | "/etc/sudoers"
+            | "/etc/fstab"
+            | "/etc/resolv.conf"
+            | "/etc/crontab"
+            | "/etc/ld.so.preload"
+            | "/etc/ssh/sshd_config"
+            | "/etc/pam.conf"
+            | "~/.ssh/authorized_keys"
+            | "~/.ssh/config"
+            | "/etc/rc.local"
+            | "/etc/inittab"
+    ) || p.starts_with("/etc/sudoers.d/")
+        || p.starts_with("/etc/pam.d/")
+        || p.starts_with("/boot/")
+        || p.starts_with("/etc/cron")
+        || p.starts_with("/bin/")
+        || p.starts_with("/sbin/")
+        || p.starts_with("/usr/bin/")
+        || p.starts_with("/usr/sbin/")
+        || p.starts_with("/lib/")
+        || p.starts_with("/usr/lib/")
+        || p.starts_with("~/.ssh/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn norm() {
+        assert_eq!(normalize("$HOME/"), "~");
+        assert_eq!(normalize("/home/bob/.ssh/id_rsa"), "~/.ssh/id_rsa");
+        assert_eq!(normalize("/tmp/../etc//passwd"), "/etc/passwd");
+        assert_eq!(normalize("./build/"), "./build");
+        assert_eq!(normalize("//"), "/");
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(kind("/"), PathKind::Root);
+        assert_eq!(kind("/*"), PathKind::Root);
+        assert_eq!(kind("~"), PathKind::Home);
+        assert_eq!(kind("$HOME/"), PathKind::Home);
+        assert_eq!(kind("."), PathKind::Cwd);
+        assert_eq!(kind("*"), PathKind::Cwd);
+        assert_eq!(kind(".."), PathKind::Parent);
+        assert_eq!(kind("/etc"), PathKind::SystemDir);
+        assert_eq!(kind("/usr/local/lib/x"), PathKind::SystemPath);
+        assert_eq!(kind("node_modules"), PathKind::Artifact);
+        assert_eq!(kind("./build/"), PathKind::Artifact);
+        assert_eq!(kind("src/old"), PathKind::Relative);
+        assert_eq!(kind("/tmp/x"), PathKind::Tmp);
+        assert_eq!(kind("/dev/sda"), PathKind::Device);
+        assert_eq!(kind("/dev/null"), PathKind::DevNull);
+        assert_eq!(kind(".git"), PathKind::GitDir);
+        assert_eq!(kind("~/Documents"), PathKind::HomeTop);
+    }
+}

@@ -1,0 +1,287 @@
+//! Databases: DROP/TRUNCATE, DELETE/UPDATE without WHERE, FLUSHALL, dropdb…
+
+use super::super::Rule;
+use super::super::cx::Cx;
+use super::super::ir::Word;
+use super::{Inv, Stdin, operands, opt_value};
+
+rules! {
+    DROP = ("db.drop", Catastrophic, "Drops a database, schema, table or collection.");
+    DROP_OBJECT = ("db.drop_object", Ambiguous, "Drops a database object (index, view, function, user…).");
+    TRUNCATE = ("db.truncate", Catastrophic, "Truncates a table, deleting all its rows.");
+    DELETE_ALL = ("db.delete_all", Catastrophic, "Deletes every row of a table (DELETE without WHERE).");
+    UPDATE_ALL = ("db.update_all", Catastrophic, "Updates every row of a table (UPDATE without WHERE).");
+    ALTER_DROP = ("db.alter_drop", Ambiguous, "Drops a column or constraint from a table.");
+    FLUSH = ("db.flush", Catastrophic, "Deletes every key of a Redis database (FLUSHALL/FLUSHDB).");
+    DROPDB = ("db.dropdb", Catastrophic, "Deletes a whole database with a client tool.");
+    FRAMEWORK_RESET = ("db.framework_reset", Ambiguous, "Drops or resets the application's database through the framework.");
+    SQL_FILE = ("db.sql_from_pipe", Ambiguous, "Feeds SQL of unknown content from a pipe to a database client.");
+}
+
+/// Strip comments and string literals, uppercase ASCII.
+fn normalize_sql(sql: &str) -> String {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            i += 2;
+            while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                i += 1;
+            }
+            i += 2;
+            out.push(' ');
+            continue;
+        }
+        if c == b'\'' || c == b'"' {
+            let q = c;
+            i += 1;
+            while i < b.len() && b[i] != q {
+                i += 1;
+            }
+            i += 1;
+            out.push_str(" 'S' ");
+            continue;
+        }
+        out.push(if c.is_ascii() { (c as char).to_ascii_uppercase() } else { ' ' });
+        i += 1;
+    }
+    out
+}
+
+/// Danger in SQL (or Mongo/Redis) text.
+pub(crate) fn sql_danger(sql: &str) -> Option<&'static Rule> {
+    let lower_js = sql;
+    if lower_js.contains("dropDatabase(") || lower_js.contains(".drop()") {
+        return Some(&DROP);
+    }
+    for api in [".deleteMany(", ".remove(", ".updateMany("] {
+        if let Some(p) = lower_js.find(api) {
+            let rest = lower_js[p + api.len()..].trim_start();
+            if rest.starts_with("{}") || rest.starts_with(')') || rest.starts_with("{ }") {
+                return Some(if api == ".updateMany(" { &UPDATE_ALL } else { &DELETE_ALL });
+            }
+        }
+    }
+    let n = normalize_sql(sql);
+    let mut worst: Option<&'static Rule> = None;
+    let mut bump = |r: &'static Rule| {
+        if worst.is_none_or(|w| w.class < r.class) {
+            worst = Some(r);
+        }
+    };
+    for stmt in n.split(';') {
+        let toks: Vec<&str> = stmt
+            .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
+            .filter(|t| !t.is_empty())
+            .collect();
+        let Some(&first) = toks.first() else { continue };
+        let first = if first == "EXPLAIN" { continue } else { first };
+        match first {
+            "FLUSHALL" | "FLUSHDB" => bump(&FLUSH),
+            "DROP" => {
+                let what = toks.get(1).copied().unwrap_or("");
+                let what =
+                    if what == "TEMPORARY" || what == "TEMP" { toks.get(2).copied().unwrap_or("") } else { what };
+                if matches!(what, "TABLE" | "DATABASE" | "SCHEMA" | "COLLECTION" | "KEYSPACE" | "OWNED" | "TABLESPACE")
+                {
+                    bump(&DROP);
+                } else {
+                    bump(&DROP_OBJECT);
+                }
+            }
+            "TRUNCATE" => bump(&TRUNCATE),
+            "DELETE" if !where_clause(&toks) => {
+                bump(&DELETE_ALL);
+            }
+            "UPDATE" if !where_clause(&toks) => {
+                bump(&UPDATE_ALL);
+            }
+            "ALTER" if toks.contains(&"DROP") => {
+                bump(&ALTER_DROP);
+            }
+            "WITH" if toks.contains(&"DELETE") && !where_clause(&toks) => {
+                bump(&DELETE_ALL);
+            }
+            _ => {}
+        }
+        // Statements after a keyword inside the same chunk (e.g. `BEGIN DROP TABLE x`).
+        for w in toks.windows(2).skip(1) {
+            if w[0] == "DROP" && matches!(w[1], "TABLE" | "DATABASE" | "SCHEMA") {
+                bump(&DROP);
+            }
+            if w[0] == "TRUNCATE" && w[1] == "TABLE" {
+                bump(&TRUNCATE);
+            }
+        }
+    }
+    worst
+}
+
+fn where_clause(toks: &[&str]) -> bool {
+    match toks.iter().position(|t| *t == "WHERE") {
+        None => false,
+        Some(p) => {
+            let rest = &toks[p + 1..];
+            // `WHERE 1=1`, `WHERE TRUE` match every row.
+            !matches!(rest, ["1=1", ..] | ["TRUE", ..] | ["1", "=", "1", ..] | [] | ["1"])
+        }
+    }
+}
+
+fn check_text(cx: &mut Cx<'_>, text: &str, w: &Word<'_>) {
+    if let Some(r) = sql_danger(text) {
+        cx.hit(r, w.span.clone());
+    }
+}
+
+pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
+    let args = &argv[1..];
+    let whole = argv[0].span.start..argv[argv.len() - 1].span.end;
+    let stdin_sql = |cx: &mut Cx<'_>| match &inv.stdin {
+        Stdin::Data(t, w) => check_text(cx, t, w),
+        Stdin::Fetch(s) => cx.hit(&SQL_FILE, s.clone()),
+        _ => {}
+    };
+    match name {
+        "psql" | "cockroach" => {
+            for (k, a) in args.iter().enumerate() {
+                let t = a.as_str();
+                if t == "-c" || t == "--command" {
+                    if let Some(v) = args.get(k + 1) {
+                        check_text(cx, v.as_str(), v);
+                    }
+                } else if let Some(v) = t
+                    .strip_prefix("--command=")
+                    .or_else(|| t.strip_prefix("-c").filter(|v| !v.is_empty() && !t.starts_with("--")))
+                {
+                    check_text(cx, v, a);
+                }
+            }
+            stdin_sql(cx);
+        }
+        "mysql" | "mariadb" | "clickhouse-client" | "clickhouse" | "cqlsh" | "sqlcmd" => {
+            let opts: &[&str] = match name {
+                "clickhouse-client" | "clickhouse" => &["--query", "-q"],
+                "sqlcmd" => &["-Q", "-q"],
+                _ => &["-e", "--execute"],
+            };
+            for (k, a) in args.iter().enumerate() {
+                let t = a.as_str();
+                if opts.contains(&t) {
+                    if let Some(v) = args.get(k + 1) {
+                        check_text(cx, v.as_str(), v);
+                    }
+                } else if let Some(v) = opts.iter().find_map(|o| {
+                    t.strip_prefix(o).and_then(|r| {
+                        r.strip_prefix('=').or(if o.len() == 2 && !r.is_empty() { Some(r) } else { None })
+                    })
+                }) {
+                    check_text(cx, v, a);
+                }
+            }
+            stdin_sql(cx);
+        }
+        "sqlite3" | "sqlite" | "duckdb" => {
+            let mut ops = operands(args);
+            let _db = ops.next();
+            for w in ops {
+                check_text(cx, w.as_str(), w);
+            }
+            if let Some((v, w)) = opt_value(args, &["-cmd"]) {
+                check_text(cx, &v, w);
+            }
+            stdin_sql(cx);
+        }
+        "mongosh" | "mongo" => {
+            if let Some((v, w)) = opt_value(args, &["--eval"]) {
+                check_text(cx, &v, w);
+            }
+            stdin_sql(cx);
+        }
+        "redis-cli" | "valkey-cli" => {
+            let mut k = 0;
+            while k < args.len() {
+                let t = args[k].as_str();
+                if matches!(
+                    t,
+                    "-h" | "-p"
+                        | "-a"
+                        | "-n"
+                        | "-u"
+                        | "--user"
+                        | "--pass"
+                        | "-s"
+                        | "-r"
+                        | "-i"
+                        | "--tls"
+                        | "--cacert"
+                        | "--cert"
+                        | "--key"
+                ) {
+                    k += if t == "--tls" { 1 } else { 2 };
+                    continue;
+                }
+                if t.starts_with('-') {
+                    k += 1;
+                    continue;
+                }
+                let cmd = t.to_ascii_uppercase();
+                if cmd == "FLUSHALL" || cmd == "FLUSHDB" {
+                    cx.hit(&FLUSH, args[k].span.clone());
+                }
+                break;
+            }
+            stdin_sql(cx);
+        }
+        "dropdb" | "dropuser" if !args.iter().any(|a| matches!(a.as_str(), "--help" | "-?" | "--version" | "-V")) => {
+            cx.hit(if name == "dropdb" { &DROPDB } else { &DROP_OBJECT }, whole);
+        }
+        "mysqladmin" if operands(args).any(|w| matches!(w.as_str().to_ascii_lowercase().as_str(), "drop")) => {
+            cx.hit(&DROPDB, whole);
+        }
+        "rails" | "rake"
+            if operands(args).any(|w| {
+                matches!(
+                    w.as_str(),
+                    "db:drop" | "db:reset" | "db:schema:load" | "db:purge" | "db:drop:all" | "db:migrate:reset"
+                )
+            }) =>
+        {
+            cx.hit(&FRAMEWORK_RESET, whole);
+        }
+        "prisma" => {
+            let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
+            if ops.windows(2).any(|w| w == ["migrate", "reset"])
+                || (ops.windows(2).any(|w| w == ["db", "push"])
+                    && args.iter().any(|a| a.as_str() == "--force-reset" || a.as_str() == "--accept-data-loss"))
+            {
+                cx.hit(&FRAMEWORK_RESET, whole);
+            }
+        }
+        "artisan" | "manage.py"
+            if operands(args).any(|w| {
+                matches!(
+                    w.as_str(),
+                    "migrate:fresh" | "migrate:reset" | "db:wipe" | "flush" | "reset_db" | "migrate:refresh"
+                )
+            }) =>
+        {
+            cx.hit(&FRAMEWORK_RESET, whole);
+        }
+        "influx" => {
+            let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
+            if ops.first().is_some_and(|o| *o == "bucket") && ops.get(1).is_some_and(|o| *o == "delete") {
+                cx.hit(&DROP, whole);
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,338 @@
+//! git: history rewriting, force pushes, discarding work, config that runs programs.
+
+use super::super::cx::Cx;
+use super::super::ir::Word;
+use super::{Inv, flag, has_long, has_short, operands};
+
+rules! {
+    FORCE_PUSH = ("git.force_push", Catastrophic, "Force-pushes, overwriting the remote branch's history.");
+    FORCE_PUSH_LEASE = ("git.force_push_lease", Ambiguous, "Force-pushes with a lease to a branch; remote history may be overwritten.");
+    PUSH_MIRROR = ("git.push_mirror", Catastrophic, "Mirror-pushes, overwriting and deleting every remote ref.");
+    PUSH_DELETE = ("git.push_delete", Ambiguous, "Deletes a branch or tag on the remote.");
+    PUSH_DELETE_PROTECTED = ("git.push_delete_protected", Catastrophic, "Deletes a main/release branch on the remote.");
+    RESET_HARD = ("git.reset_hard", Catastrophic, "Discards all uncommitted changes irrecoverably (git reset --hard).");
+    CLEAN_FORCE = ("git.clean_force", Catastrophic, "Deletes untracked (and possibly ignored) files irrecoverably (git clean -f).");
+    BRANCH_FORCE_DELETE = ("git.branch_force_delete", Ambiguous, "Force-deletes a branch, possibly losing unmerged commits.");
+    DISCARD_ALL = ("git.discard_all", Catastrophic, "Discards every uncommitted change in the working tree (checkout/restore .).");
+    DISCARD_PATHS = ("git.discard_paths", Ambiguous, "Discards uncommitted changes to files.");
+    STASH_CLEAR = ("git.stash_clear", Catastrophic, "Deletes every stash irrecoverably.");
+    STASH_DROP = ("git.stash_drop", Ambiguous, "Deletes a stash entry.");
+    FILTER_BRANCH = ("git.rewrite_history", Catastrophic, "Rewrites the whole repository history (filter-branch / filter-repo).");
+    UPDATE_REF_DELETE = ("git.update_ref_delete", Ambiguous, "Deletes a ref directly, bypassing safety checks.");
+    REFLOG_EXPIRE = ("git.reflog_expire", Ambiguous, "Expires reflog entries, removing the safety net for lost commits.");
+    REFLOG_EXPIRE_NOW = ("git.reflog_expire_now", Catastrophic, "Expires the whole reflog immediately, making lost commits unrecoverable.");
+    GC_PRUNE_NOW = ("git.gc_prune_now", Ambiguous, "Prunes unreachable objects immediately, making lost commits unrecoverable.");
+    CONFIG_EXEC = ("git.config_exec", Ambiguous, "Sets a git option that makes git run an arbitrary program.");
+    HOOKS_BYPASS = ("git.hooks_path", Ambiguous, "Redirects or disables the repository's git hooks.");
+    SWITCH_DISCARD = ("git.switch_discard", Ambiguous, "Switches branch discarding local changes.");
+    WORKTREE_FORCE = ("git.worktree_remove_force", Ambiguous, "Force-removes a worktree with its uncommitted changes.");
+    REPO_DELETE = ("git.repo_delete", Catastrophic, "Deletes a hosted repository.");
+}
+
+fn protected(branch: &str) -> bool {
+    let b = branch.trim_start_matches('+').trim_start_matches("refs/heads/");
+    let b = b.rsplit(':').next().unwrap_or(b);
+    matches!(
+        b,
+        "main"
+            | "master"
+            | "trunk"
+            | "develop"
+            | "dev"
+            | "production"
+            | "prod"
+            | "staging"
+            | "stable"
+            | "HEAD"
+            | "gh-pages"
+    ) || b.starts_with("release")
+}
+
+/// git options whose value is a shell command.
+fn exec_key(key: &str) -> Option<bool> {
+    let k = key.to_ascii_lowercase();
+    if k.starts_with("alias.") {
+        return Some(true);
+    }
+    let shell = matches!(
+        k.as_str(),
+        "core.sshcommand"
+            | "core.pager"
+            | "core.editor"
+            | "core.fsmonitor"
+            | "sequence.editor"
+            | "core.askpass"
+            | "gpg.program"
+            | "core.gitproxy"
+            | "diff.external"
+            | "credential.helper"
+            | "uploadpack.packobjectshook"
+            | "pager.log"
+            | "pager.diff"
+            | "pager.show"
+            | "sendemail.sendmailcmd"
+            | "gpg.ssh.program"
+            | "ssh.variant"
+    ) || (k.starts_with("filter.")
+        && (k.ends_with(".clean") || k.ends_with(".smudge") || k.ends_with(".process")))
+        || (k.starts_with("diff.") && (k.ends_with(".textconv") || k.ends_with(".command")))
+        || (k.starts_with("merge.") && k.ends_with(".driver"))
+        || (k.starts_with("pager."))
+        || k.starts_with("core.hookspath")
+        || k.starts_with("protocol.") && k.ends_with(".allow");
+    shell.then_some(true)
+}
+
+fn config_value(cx: &mut Cx<'_>, key: &str, value: Option<&str>, w: &Word<'_>, depth: u32) {
+    let k = key.to_ascii_lowercase();
+    if k == "core.hookspath" {
+        return cx.hit(&HOOKS_BYPASS, w.span.clone());
+    }
+    if k.starts_with("protocol.") {
+        if value.is_some_and(|v| v == "always") {
+            cx.hit(&CONFIG_EXEC, w.span.clone());
+        }
+        return;
+    }
+    if exec_key(key).is_none() {
+        return;
+    }
+    if k.starts_with("alias.") {
+        // Aliases only run programs when they start with `!`.
+        match value {
+            Some(v) if v.trim_start().starts_with('!') => {
+                cx.hit(&CONFIG_EXEC, w.span.clone());
+                let code = v.trim_start().trim_start_matches('!').to_string();
+                let origin = super::super::cx::Origin { base: w.span.start, pin: Some(w.span.clone()) };
+                cx.run_code(&code, &origin, depth + 1);
+            }
+            _ => {}
+        }
+        return;
+    }
+    if let Some(v) = value {
+        if matches!(k.as_str(), "core.editor" | "core.pager" | "sequence.editor")
+            && matches!(
+                v.trim(),
+                "vim"
+                    | "vi"
+                    | "nvim"
+                    | "nano"
+                    | "emacs"
+                    | "code --wait"
+                    | "cat"
+                    | "less"
+                    | "less -R"
+                    | "delta"
+                    | "true"
+                    | ""
+                    | "code -w"
+                    | "subl -w"
+            )
+        {
+            return;
+        }
+        if k == "credential.helper" && !v.starts_with('!') {
+            return;
+        }
+        let origin = super::super::cx::Origin { base: w.span.start, pin: Some(w.span.clone()) };
+        cx.run_code(v, &origin, depth + 1);
+    }
+    cx.hit(&CONFIG_EXEC, w.span.clone());
+}
+
+pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
+    let whole = argv[0].span.start..argv[argv.len() - 1].span.end;
+    if name == "git-filter-repo" {
+        return cx.hit(&FILTER_BRANCH, whole);
+    }
+    if name == "gh" {
+        let ops: Vec<&str> = operands(&argv[1..]).map(|w| w.as_str()).collect();
+        if ops.len() >= 2 && ops[0] == "repo" && ops[1] == "delete" {
+            cx.hit(&REPO_DELETE, whole);
+        }
+        return;
+    }
+    // Global options.
+    let mut i = 1;
+    while i < argv.len() {
+        let t = argv[i].as_str();
+        match t {
+            "-C" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--super-prefix" | "--config-env" => {
+                i += 2
+            }
+            "-c" => {
+                if let Some(w) = argv.get(i + 1) {
+                    let kv = w.as_str();
+                    let (k, v) = match kv.split_once('=') {
+                        Some((k, v)) => (k, Some(v)),
+                        None => (kv, None),
+                    };
+                    config_value(cx, k, v, w, inv.depth);
+                }
+                i += 2;
+            }
+            _ if t.starts_with("--git-dir=")
+                || t.starts_with("--work-tree=")
+                || t.starts_with("--exec-path")
+                || t.starts_with("--namespace=") =>
+            {
+                i += 1
+            }
+            _ if t.starts_with('-') => i += 1,
+            _ => break,
+        }
+    }
+    let Some(sub) = argv.get(i) else { return };
+    let args = &argv[i + 1..];
+    let ops: Vec<&Word<'_>> = operands(args).collect();
+    let span = sub.span.start..argv[argv.len() - 1].span.end;
+    match sub.as_str() {
+        "push" => {
+            if has_long(args, "--mirror") {
+                return cx.hit(&PUSH_MIRROR, span);
+            }
+            let force = has_long(args, "--force") || has_short(args, 'f');
+            let lease = has_long(args, "--force-with-lease") || has_long(args, "--force-if-includes");
+            let delete = has_long(args, "--delete") || has_short(args, 'd');
+            let refs: Vec<&str> = ops.iter().skip(1).map(|w| w.as_str()).collect();
+            let plus = refs.iter().find(|r| r.starts_with('+'));
+            let colon_delete = refs.iter().find(|r| r.starts_with(':') && r.len() > 1);
+            if delete || colon_delete.is_some() {
+                let targets: Vec<&str> =
+                    if delete { refs.clone() } else { colon_delete.into_iter().copied().collect() };
+                if targets.iter().any(|r| protected(r.trim_start_matches(':'))) {
+                    cx.hit(&PUSH_DELETE_PROTECTED, span.clone());
+                } else {
+                    cx.hit(&PUSH_DELETE, span.clone());
+                }
+            }
+            if force || plus.is_some() {
+                cx.hit(&FORCE_PUSH, span);
+            } else if lease {
+                if refs.iter().any(|r| protected(r)) {
+                    cx.hit(&FORCE_PUSH, span);
+                } else {
+                    cx.hit(&FORCE_PUSH_LEASE, span);
+                }
+            } else if has_long(args, "--prune") {
+                cx.hit(&PUSH_DELETE, span);
+            }
+        }
+        "reset" if has_long(args, "--hard") => {
+            cx.hit(&RESET_HARD, span);
+        }
+        "clean" => {
+            let dry = flag(args, 'n', "--dry-run");
+            let force = flag(args, 'f', "--force");
+            if force && !dry {
+                cx.hit(&CLEAN_FORCE, span);
+            }
+        }
+        "branch" => {
+            let force_delete = has_short(args, 'D') || ((flag(args, 'd', "--delete")) && flag(args, 'f', "--force"));
+            if force_delete {
+                cx.hit(&BRANCH_FORCE_DELETE, span);
+            }
+        }
+        "checkout" | "restore" => {
+            let staged_only =
+                sub.as_str() == "restore" && flag(args, 'S', "--staged") && !flag(args, 'W', "--worktree");
+            if staged_only {
+                return;
+            }
+            let dd = args.iter().position(|a| a.as_str() == "--");
+            let paths: Vec<&Word<'_>> = match dd {
+                Some(p) => args[p + 1..].iter().collect(),
+                None if sub.as_str() == "restore" => ops.clone(),
+                None => ops.iter().copied().filter(|w| matches!(w.as_str(), "." | "*" | ":/" | "./")).collect(),
+            };
+            let all = paths.iter().any(|w| matches!(w.as_str(), "." | "*" | ":/" | "./" | ":/*" | "/"));
+            if all {
+                cx.hit(&DISCARD_ALL, span);
+            } else if !paths.is_empty() {
+                cx.hit(&DISCARD_PATHS, span);
+            } else if sub.as_str() == "checkout" && flag(args, 'f', "--force") {
+                cx.hit(&SWITCH_DISCARD, span);
+            }
+        }
+        "switch" if (flag(args, 'f', "--force") || has_long(args, "--discard-changes")) => {
+            cx.hit(&SWITCH_DISCARD, span);
+        }
+        "stash" => match ops.first().map(|w| w.as_str()) {
+            Some("clear") => cx.hit(&STASH_CLEAR, span),
+            Some("drop") => cx.hit(&STASH_DROP, span),
+            _ => {}
+        },
+        "filter-branch" | "filter-repo" => cx.hit(&FILTER_BRANCH, span),
+        "update-ref" if (flag(args, 'd', "--delete") || has_long(args, "--stdin")) => {
+            cx.hit(&UPDATE_REF_DELETE, span);
+        }
+        "reflog" => match ops.first().map(|w| w.as_str()) {
+            Some("expire") => {
+                let now = args.iter().any(|a| {
+                    matches!(
+                        a.as_str(),
+                        "--expire=now"
+                            | "--expire=all"
+                            | "--expire-unreachable=now"
+                            | "--expire-unreachable=all"
+                            | "--expire=0"
+                    )
+                });
+                cx.hit(if now { &REFLOG_EXPIRE_NOW } else { &REFLOG_EXPIRE }, span);
+            }
+            Some("delete") => cx.hit(&REFLOG_EXPIRE, span),
+            _ => {}
+        },
+        "gc" | "prune" => {
+            let now = args.iter().any(|a| matches!(a.as_str(), "--prune=now" | "--prune=all" | "--expire=now"));
+            if now || (sub.as_str() == "prune" && args.iter().any(|a| a.as_str() == "--expire")) {
+                cx.hit(&GC_PRUNE_NOW, span);
+            }
+        }
+        "config" => {
+            if args.iter().any(|a| {
+                matches!(
+                    a.as_str(),
+                    "--get"
+                        | "--get-all"
+                        | "--list"
+                        | "-l"
+                        | "--unset"
+                        | "--get-regexp"
+                        | "get"
+                        | "list"
+                        | "--show-origin"
+                )
+            }) {
+                return;
+            }
+            let mut k = 0;
+            let mut key_val: Vec<&Word<'_>> = Vec::new();
+            while k < args.len() {
+                let t = args[k].as_str();
+                if matches!(t, "-f" | "--file" | "--blob" | "--type") {
+                    k += 2;
+                    continue;
+                }
+                if t.starts_with('-') || (key_val.is_empty() && matches!(t, "set" | "unset")) {
+                    k += 1;
+                    continue;
+                }
+                key_val.push(&args[k]);
+                k += 1;
+            }
+            if let Some(kw) = key_val.first() {
+                let v = key_val.get(1).map(|w| w.as_str());
+                if v.is_some() {
+                    config_value(cx, kw.as_str(), v, kw, inv.depth);
+                }
+            }
+        }
+        "worktree" if ops.first().is_some_and(|w| w.as_str() == "remove") && flag(args, 'f', "--force") => {
+            cx.hit(&WORKTREE_FORCE, span);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,550 @@
+//! Unwrapping of wrapper programs (`sudo`, `env`, `nice`, `timeout`, `xargs`,
+//! `bash -c`, `eval`, `find -exec`, …) so the rules see the real program.
+
+use std::borrow::Cow;
+
+use super::cx::Cx;
+use super::ir::Word;
+use super::limits;
+use super::rules::{self, Inv, Stdin, meta, program_name, remote};
+
+/// Skip options of a wrapper. `with_arg` lists short/long options that take
+/// a separate argument. Returns the index of the first operand.
+fn skip_opts(argv: &[Word<'_>], mut i: usize, with_arg: &[&str]) -> usize {
+    while i < argv.len() {
+        let t = argv[i].as_str();
+        if t == "--" {
+            return i + 1;
+        }
+        if !t.starts_with('-') || t.len() == 1 {
+            return i;
+        }
+        if with_arg.contains(&t) {
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    i
+}
+
+fn join_words(ws: &[Word<'_>]) -> String {
+    ws.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+const SHELLS: &[&str] = &[
+    "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox", "csh", "tcsh", "yash", "rbash", "pdksh",
+    "oksh", "elvish", "nu", "xonsh",
+];
+
+pub(crate) fn is_shell(name: &str) -> bool {
+    SHELLS.contains(&name)
+}
+
+/// Evaluate a simple command's words (leading assignments allowed).
+pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
+    if inv.depth > limits::MAX_DEPTH {
+        let span = argv.first().map(|w| w.span.clone()).unwrap_or(0..0);
+        cx.hit(&meta::PARSE_COMPLEX, span);
+        return;
+    }
+    let mut inv = inv.clone();
+    let mut i = 0;
+    let mut root_shell_flag = false;
+    loop {
+        while i < argv.len() && argv[i].assign {
+            i += 1;
+        }
+        if i >= argv.len() {
+            if root_shell_flag {
+                let span = argv.first().map(|w| w.span.clone()).unwrap_or(0..0);
+                cx.hit(&meta::ROOT_SHELL, span);
+            }
+            return;
+        }
+        let w = &argv[i];
+        if w.dynamic
+            && !w.fetch
+            && let Some(v) = cx.resolve_program(w)
+        {
+            let mut sub: Vec<Word<'_>> = Vec::with_capacity(argv.len() - i);
+            sub.push(Word { text: Cow::Owned(v), span: w.span.clone(), ..Default::default() });
+            sub.extend(argv[i + 1..].iter().cloned());
+            let inner = Inv { depth: inv.depth + 1, ..inv.clone() };
+            eval_argv(cx, &sub, &inner);
+            return;
+        }
+        if w.dynamic || w.placeholder {
+            if w.fetch {
+                cx.hit(&remote::EVAL_DOWNLOAD, w.span.clone());
+            } else {
+                cx.hit(&meta::DYNAMIC_PROGRAM, w.span.clone());
+            }
+            return;
+        }
+        let name = program_name(w.as_str());
+        let args = &argv[i + 1..];
+        match name {
+            "sudo" | "doas" | "run0" | "pkexec" | "please" => {
+                inv.sudo = true;
+                root_shell_flag = args.iter().take_while(|a| a.as_str().starts_with('-')).any(|a| {
+                    let t = a.as_str();
+                    !t.starts_with("--") && (t.contains('i') || t.contains('s')) || t == "--login" || t == "--shell"
+                });
+                i = skip_opts(
+                    argv,
+                    i + 1,
+                    &[
+                        "-u",
+                        "-g",
+                        "-C",
+                        "-D",
+                        "-h",
+                        "-p",
+                        "-r",
+                        "-t",
+                        "-U",
+                        "-T",
+                        "-c",
+                        "--user",
+                        "--group",
+                        "--host",
+                        "--prompt",
+                        "--chdir",
+                        "--role",
+                        "--type",
+                        "--close-from",
+                        "--other-user",
+                        "--command-timeout",
+                    ],
+                );
+            }
+            "env" => {
+                let mut k = i + 1;
+                while k < argv.len() {
+                    let t = argv[k].as_str();
+                    if t == "--" {
+                        k += 1;
+                        break;
+                    }
+                    if matches!(
+                        t,
+                        "-u" | "--unset"
+                            | "-C"
+                            | "--chdir"
+                            | "-P"
+                            | "--default-signal"
+                            | "--block-signal"
+                            | "--ignore-signal"
+                    ) {
+                        k += 2;
+                        continue;
+                    }
+                    if matches!(t, "-S" | "--split-string") || t.starts_with("-S") || t.starts_with("--split-string=") {
+                        let code: Cow<'_, str> = if t == "-S" || t == "--split-string" {
+                            let rest = &argv[(k + 1).min(argv.len())..];
+                            Cow::Owned(join_words(rest))
+                        } else {
+                            Cow::Borrowed(t.trim_start_matches("--split-string=").trim_start_matches("-S"))
+                        };
+                        let origin = cx.origin_of(&argv[k], &code);
+                        let origin = super::cx::Origin {
+                            base: origin.base,
+                            pin: Some(argv[k].span.start..argv.last().map(|w| w.span.end).unwrap_or(argv[k].span.end)),
+                        };
+                        cx.run_code(&code, &origin, inv.depth + 1);
+                        return;
+                    }
+                    if t.starts_with('-') && t.len() > 1 {
+                        k += 1;
+                        continue;
+                    }
+                    if argv[k].as_str().contains('=') && super::lex::valid_assignment_prefix(argv[k].as_str()) {
+                        k += 1;
+                        continue;
+                    }
+                    break;
+                }
+                i = k;
+            }
+            "nice" => {
+                i = skip_opts(argv, i + 1, &["-n", "--adjustment"]);
+            }
+            "ionice" => i = skip_opts(argv, i + 1, &["-c", "-n", "-t", "--class", "--classdata"]),
+            "chrt" => {
+                i = skip_opts(argv, i + 1, &[]);
+                // priority
+                if i < argv.len() && argv[i].as_str().bytes().all(|b| b.is_ascii_digit()) {
+                    i += 1;
+                }
+            }
+            "taskset" => {
+                i = skip_opts(argv, i + 1, &[]);
+                i += 1;
+            }
+            "nohup" | "setsid" | "builtin" | "unbuffer" | "chronic" | "caffeinate" | "time" | "gtime"
+            | "proxychains" | "proxychains4" | "torsocks" | "tsp" | "catchsegv" | "strace" | "ltrace" | "valgrind"
+            | "faketime" | "firejail" | "arch" => {
+                i = skip_opts(argv, i + 1, &["-o", "-f", "-p", "-e", "-s", "-w", "-t", "--output", "--format"]);
+                if name == "faketime" && i < argv.len() {
+                    i += 1;
+                }
+            }
+            "timeout" | "gtimeout" => {
+                i = skip_opts(argv, i + 1, &["-s", "-k", "--signal", "--kill-after"]);
+                i += 1; // duration
+            }
+            "stdbuf" => i = skip_opts(argv, i + 1, &["-i", "-o", "-e", "--input", "--output", "--error"]),
+            "flock" => {
+                i = skip_opts(argv, i + 1, &["-w", "--timeout", "-E", "--conflict-exit-code"]);
+                i += 1; // lock file
+                if i < argv.len() && matches!(argv[i].as_str(), "-c" | "--command") {
+                    if let Some(c) = argv.get(i + 1) {
+                        let origin = cx.origin_of(c, c.as_str());
+                        cx.run_code(c.as_str(), &origin, inv.depth + 1);
+                    }
+                    return;
+                }
+            }
+            "command" => {
+                if args.first().is_some_and(|a| matches!(a.as_str(), "-v" | "-V")) {
+                    return;
+                }
+                i = skip_opts(argv, i + 1, &[]);
+            }
+            "exec" => i = skip_opts(argv, i + 1, &["-a"]),
+            "xargs" | "gxargs" | "parallel" => {
+                inv.runtime_args = true;
+                if name == "parallel" {
+                    // GNU parallel: command then ::: args
+                    let k = skip_opts(
+                        argv,
+                        i + 1,
+                        &[
+                            "-j",
+                            "--jobs",
+                            "-S",
+                            "--sshlogin",
+                            "--joblog",
+                            "-a",
+                            "--arg-file",
+                            "-d",
+                            "--delimiter",
+                            "-I",
+                            "--colsep",
+                        ],
+                    );
+                    let end =
+                        argv[k..].iter().position(|w| w.as_str().starts_with(":::")).map_or(argv.len(), |p| p + k);
+                    if end == k + 1 && end <= argv.len() {
+                        let c = &argv[k];
+                        let origin = cx.origin_of(c, c.as_str());
+                        cx.run_code(c.as_str(), &origin, inv.depth + 1);
+                        return;
+                    }
+                    let sub = &argv[k..end];
+                    if sub.is_empty() {
+                        return;
+                    }
+                    let inner = Inv { depth: inv.depth + 1, ..inv.clone() };
+                    eval_argv(cx, sub, &inner);
+                    return;
+                }
+                let mut k = i + 1;
+                let mut repl: Option<String> = None;
+                while k < argv.len() {
+                    let t = argv[k].as_str();
+                    if t == "--" {
+                        k += 1;
+                        break;
+                    }
+                    if !t.starts_with('-') || t.len() == 1 {
+                        break;
+                    }
+                    if t == "-I" {
+                        repl = argv.get(k + 1).map(|w| w.as_str().to_string());
+                    } else if let Some(r) = t.strip_prefix("-I").or_else(|| t.strip_prefix("--replace=")) {
+                        repl = Some(r.to_string());
+                        k += 1;
+                        continue;
+                    } else if t == "-i" {
+                        repl = Some("{}".to_string());
+                    }
+                    if matches!(
+                        t,
+                        "-I" | "-L"
+                            | "-n"
+                            | "-P"
+                            | "-s"
+                            | "-d"
+                            | "-E"
+                            | "-a"
+                            | "--max-args"
+                            | "--max-procs"
+                            | "--delimiter"
+                            | "--arg-file"
+                            | "--max-lines"
+                            | "--max-chars"
+                            | "--eof"
+                            | "--process-slot-var"
+                    ) {
+                        k += 2;
+                        continue;
+                    }
+                    k += 1;
+                }
+                if k >= argv.len() {
+                    return; // default command: echo
+                }
+                // Arguments known from literal stdin (`echo / | xargs rm -rf`).
+                if let Stdin::Data(text, dw) = &inv.stdin {
+                    let items: Vec<&str> = text.split_whitespace().collect();
+                    if !items.is_empty() && items.len() <= 64 {
+                        let mk = |s: &str| Word {
+                            text: Cow::Owned(s.to_string()),
+                            span: dw.span.clone(),
+                            ..Default::default()
+                        };
+                        let mut sub: Vec<Word<'_>> = Vec::new();
+                        match &repl {
+                            Some(r) => {
+                                for w in &argv[k..] {
+                                    if w.as_str().contains(r.as_str()) {
+                                        for it in &items {
+                                            sub.push(mk(&w.as_str().replace(r.as_str(), it)));
+                                        }
+                                    } else {
+                                        sub.push(w.clone());
+                                    }
+                                }
+                            }
+                            None => {
+                                sub.extend(argv[k..].iter().cloned());
+                                sub.extend(items.iter().map(|s| mk(s)));
+                            }
+                        }
+                        let inner = Inv { stdin: Stdin::Tty, runtime_args: false, depth: inv.depth + 1, ..inv.clone() };
+                        eval_argv(cx, &sub, &inner);
+                        return;
+                    }
+                }
+                i = k;
+            }
+            "npx" | "bunx" | "pnpx" | "uvx" => {
+                i = skip_opts(argv, i + 1, &["-p", "--package", "--from", "--with"]);
+            }
+            "bundle" | "poetry" | "uv" | "pipenv" | "pdm" | "hatch" | "rye" | "pixi" | "pnpm" | "npm" | "yarn"
+            | "pipx" | "conda" | "mamba" | "micromamba"
+                if args.first().is_some_and(|a| matches!(a.as_str(), "exec" | "run" | "dlx" | "x"))
+                    && !(matches!(name, "npm" | "pnpm" | "yarn") && args[0].as_str() == "run") =>
+            {
+                i = skip_opts(
+                    argv,
+                    i + 2,
+                    &["-p", "--package", "--with", "--python", "-n", "--name", "-e", "--env", "--from"],
+                );
+            }
+            "watch" | "entr" | "nodemon" | "retry" | "hyperfine" => {
+                let exec_mode = argv[i + 1..].iter().any(|a| a.as_str() == "-x" || a.as_str() == "--exec");
+                let k = skip_opts(
+                    argv,
+                    i + 1,
+                    &[
+                        "-n",
+                        "--interval",
+                        "-d",
+                        "-q",
+                        "--errexit",
+                        "-w",
+                        "--watch",
+                        "-e",
+                        "--ext",
+                        "-r",
+                        "--runs",
+                        "-m",
+                        "--min-runs",
+                        "-p",
+                        "--prepare",
+                        "-t",
+                        "--tries",
+                        "-s",
+                        "--signal",
+                        "--delay",
+                        "-i",
+                        "--ignore",
+                    ],
+                );
+                if k >= argv.len() {
+                    return;
+                }
+                if name == "entr" || exec_mode {
+                    i = k;
+                    continue;
+                }
+                let code = join_words(&argv[k..]);
+                let span = argv[k].span.start..argv.last().map(|w| w.span.end).unwrap_or(argv[k].span.end);
+                let origin = if argv.len() == k + 1 {
+                    cx.origin_of(&argv[k], &code)
+                } else {
+                    super::cx::Origin { base: span.start, pin: Some(span) }
+                };
+                cx.run_code(&code, &origin, inv.depth + 1);
+                return;
+            }
+            "eval" => {
+                if args.iter().any(|a| a.fetch) {
+                    let a = args.iter().find(|a| a.fetch).map(|a| a.span.clone()).unwrap_or(w.span.clone());
+                    cx.hit(&remote::EVAL_DOWNLOAD, a);
+                    return;
+                }
+                if args.is_empty() {
+                    return;
+                }
+                let code = join_words(args);
+                let origin = if args.len() == 1 {
+                    cx.origin_of(&args[0], &code)
+                } else {
+                    let span = args[0].span.start..args[args.len() - 1].span.end;
+                    super::cx::Origin { base: span.start, pin: Some(span) }
+                };
+                if args.iter().any(|a| a.dynamic) && !args.iter().any(|a| a.subst.is_some()) {
+                    cx.hit(&meta::DYNAMIC_PROGRAM, w.span.start..args[args.len() - 1].span.end);
+                }
+                cx.run_code(&code, &origin, inv.depth + 1);
+                return;
+            }
+            "source" | "." => {
+                if let Some(a) = args.iter().find(|a| a.fetch) {
+                    cx.hit(&remote::PROCESS_SUBST, a.span.clone());
+                }
+                return;
+            }
+            "su" => {
+                if let Some((code, cw)) = rules::opt_value(args, &["-c", "--command"]) {
+                    let code = code.into_owned();
+                    let origin = cx.origin_of(cw, &code);
+                    cx.run_code(&code, &origin, inv.depth + 1);
+                } else {
+                    cx.hit(&meta::ROOT_SHELL, w.span.clone());
+                }
+                return;
+            }
+            "ssh" | "mosh" => {
+                let k = skip_opts(
+                    argv,
+                    i + 1,
+                    &[
+                        "-p", "-i", "-l", "-o", "-F", "-J", "-L", "-R", "-D", "-b", "-c", "-E", "-e", "-m", "-O", "-Q",
+                        "-S", "-W", "-w", "-B", "-I",
+                    ],
+                );
+                // secrets rules still look at the arguments (`ssh host < ~/.ssh/id_rsa`).
+                rules::dispatch(cx, "ssh", &argv[i..], &inv);
+                if k + 1 < argv.len() {
+                    let rest = &argv[k + 1..];
+                    let code = join_words(rest);
+                    let origin = if rest.len() == 1 {
+                        cx.origin_of(&rest[0], &code)
+                    } else {
+                        let span = rest[0].span.start..rest[rest.len() - 1].span.end;
+                        super::cx::Origin { base: span.start, pin: Some(span) }
+                    };
+                    cx.run_code(&code, &origin, inv.depth + 1);
+                }
+                return;
+            }
+            n if is_shell(n) => {
+                shell(cx, &argv[i..], &inv);
+                return;
+            }
+            "find" | "gfind" | "fd" | "fdfind" => {
+                rules::fs::find(cx, name, &argv[i..], &inv);
+                return;
+            }
+            _ => {
+                rules::dispatch(cx, name, &argv[i..], &inv);
+                return;
+            }
+        }
+    }
+}
+
+/// `sh -c CODE`, `bash script`, `bash` reading stdin.
+fn shell(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
+    let args = &argv[1..];
+    let mut k = 0;
+    let mut command_mode = false;
+    let mut stdin_mode = false;
+    while k < args.len() {
+        let t = args[k].as_str();
+        if t == "--" || t == "-" {
+            k += 1;
+            if t == "-" {
+                stdin_mode = true;
+            }
+            break;
+        }
+        if (t.starts_with('-') || t.starts_with('+')) && t.len() > 1 {
+            if matches!(t, "-o" | "+o" | "-O" | "+O" | "--rcfile" | "--init-file") {
+                k += 2;
+                continue;
+            }
+            if !t.starts_with("--") && t.contains('c') {
+                command_mode = true;
+            }
+            if !t.starts_with("--") && t.contains('s') {
+                stdin_mode = true;
+            }
+            k += 1;
+            continue;
+        }
+        break;
+    }
+    if argv[0].as_str() == "busybox" {
+        // `busybox sh -c …` / `busybox rm -rf /`
+        if let Some(first) = args.first() {
+            let n = program_name(first.as_str());
+            if is_shell(n) {
+                shell(cx, args, inv);
+            } else {
+                eval_argv(cx, args, inv);
+            }
+        }
+        return;
+    }
+    if command_mode {
+        if let Some(c) = args.get(k) {
+            if c.fetch {
+                cx.hit(&remote::EVAL_DOWNLOAD, c.span.clone());
+                return;
+            }
+            let origin = cx.origin_of(c, c.as_str());
+            let placeholder = args[k + 1..].iter().find(|a| a.placeholder).map(|a| a.as_str().to_string());
+            let new = placeholder.or_else(|| cx.positional.clone());
+            let saved = std::mem::replace(&mut cx.positional, new);
+            cx.run_code(c.as_str(), &origin, inv.depth + 1);
+            cx.positional = saved;
+        }
+        return;
+    }
+    if let Some(script) = args.get(k).filter(|_| !stdin_mode) {
+        if script.fetch {
+            cx.hit(&remote::PROCESS_SUBST, script.span.clone());
+        }
+        // A script file: its content is unknown, as for any program.
+        return;
+    }
+    // Reads commands from stdin.
+    match &inv.stdin {
+        Stdin::Fetch(span) => {
+            let span = span.start.min(argv[0].span.start)..argv[0].span.end.max(span.end);
+            cx.hit(&remote::PIPE_TO_SHELL, span);
+        }
+        Stdin::Data(text, w) => {
+            let origin = cx.origin_of(w, text);
+            cx.run_code(text, &origin, inv.depth + 1);
+        }
+        Stdin::Pipe => cx.hit(&meta::SHELL_STDIN_UNKNOWN, argv[0].span.clone()),
+        Stdin::File(_) | Stdin::Tty => {}
+    }
+}
