@@ -3,12 +3,15 @@
 //! Single-threaded: [`Daemon::handle_frame`] is called for one connection at a
 //! time by the transport's serve loop, so no state here needs a lock.
 
+mod audit;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::audit::{AuditLog, Durability};
 use crate::paths::Paths;
 use crate::signals::Signals;
 use crate::transport::{FrameError, Server};
@@ -19,11 +22,13 @@ use crate::wire::{self, ErrorCode, Incoming, Peer, Pong, RequestBody, Response, 
 pub struct DaemonOptions {
     /// Time a peer has to deliver a whole frame.
     pub frame_deadline: Duration,
+    /// When audit records reach the disk.
+    pub durability: Durability,
 }
 
 impl Default for DaemonOptions {
     fn default() -> Self {
-        DaemonOptions { frame_deadline: crate::transport::DEFAULT_FRAME_DEADLINE }
+        DaemonOptions { frame_deadline: crate::transport::DEFAULT_FRAME_DEADLINE, durability: Durability::default() }
     }
 }
 
@@ -34,14 +39,25 @@ pub struct Daemon {
     requests: u64,
     errors: u64,
     stop: Arc<AtomicBool>,
+    /// The audit log; `None` when it cannot be opened (every record-needing request fails closed).
+    audit: Option<AuditLog>,
+    /// Damage found in the audit log at start, or why it cannot be opened.
+    log_damage: Vec<String>,
+    durability: Durability,
 }
 
 impl Daemon {
     /// Opens the daemon's state under `paths`. `stop` is raised by a `shutdown` request.
     pub fn open(paths: Paths, stop: Arc<AtomicBool>) -> Result<Self> {
+        Self::open_with(paths, stop, Durability::default())
+    }
+
+    /// Like [`Daemon::open`], with the audit log's durability.
+    pub fn open_with(paths: Paths, stop: Arc<AtomicBool>, durability: Durability) -> Result<Self> {
         crate::paths::ensure_private_dir(&paths.data_dir)?;
         crate::paths::ensure_private_dir(&paths.config_dir)?;
-        Ok(Daemon { paths, started: Instant::now(), requests: 0, errors: 0, stop })
+        let (audit, log_damage) = audit::open_log(&paths, durability)?;
+        Ok(Daemon { paths, started: Instant::now(), requests: 0, errors: 0, stop, audit, log_damage, durability })
     }
 
     /// Handles one frame (or the reason it could not be read) and returns the reply bytes.
@@ -67,7 +83,7 @@ impl Daemon {
     }
 
     /// Handles one decoded request.
-    pub fn handle(&mut self, body: RequestBody, _peer: &Peer) -> ResponseBody {
+    pub fn handle(&mut self, body: RequestBody, peer: &Peer) -> ResponseBody {
         match body {
             RequestBody::Ping => ResponseBody::Pong(Pong { pid: std::process::id(), version: crate::VERSION.into() }),
             RequestBody::Status => ResponseBody::Status(self.status()),
@@ -75,6 +91,9 @@ impl Daemon {
                 self.stop.store(true, Ordering::SeqCst);
                 ResponseBody::Ack(wire::Ack { message: Some("shutting down".into()), ..Default::default() })
             }
+            RequestBody::Record(p) => self.record(p, peer),
+            RequestBody::Observe(o) => self.observe(o, peer),
+            RequestBody::LogHead => self.log_head(),
             other => unavailable(other.kind()),
         }
     }
@@ -88,6 +107,9 @@ impl Daemon {
             requests: self.requests,
             errors: self.errors,
             unavailable: UNBUILT.iter().map(|s| s.to_string()).collect(),
+            durability: self.durability.to_string(),
+            log_seq: self.audit.as_ref().map_or(0, |a| a.head().seq),
+            log_damage: self.log_damage.clone(),
             ..Default::default()
         }
     }
@@ -114,8 +136,6 @@ impl Daemon {
 /// Request kinds whose feature is not built yet.
 const UNBUILT: &[&str] = &[
     "propose",
-    "record",
-    "observe",
     "resolve",
     "list_pending",
     "pending_status",
@@ -125,7 +145,6 @@ const UNBUILT: &[&str] = &[
     "pause",
     "resume",
     "reload",
-    "log_head",
     "panic",
     "release",
 ];
@@ -137,9 +156,11 @@ fn unavailable(kind: &str) -> ResponseBody {
 /// Runs the daemon in the foreground until a stop signal or a `shutdown` request.
 pub fn run(paths: Paths, options: DaemonOptions, signals: &Signals) -> Result<()> {
     let server = Server::bind(&paths, options.frame_deadline)?;
-    let mut daemon = Daemon::open(paths, Arc::clone(&signals.stop))?;
+    let mut daemon = Daemon::open_with(paths, Arc::clone(&signals.stop), options.durability)?;
+    daemon.record_start(&server.endpoint().to_string());
     eprintln!("holdfast: listening on {} (pid {})", server.endpoint(), std::process::id());
-    server.serve_until(|frame, peer| daemon.handle_frame(frame, peer), &signals.stop);
+    server.serve(&mut daemon, &signals.stop);
+    daemon.record_stop();
     eprintln!("holdfast: stopped");
     Ok(())
 }
