@@ -15,6 +15,8 @@ pub enum Exit {
     NotRunning = 3,
     /// A daemon already runs on this endpoint.
     AlreadyRunning = 7,
+    /// `log verify` found the audit log damaged or tampered with.
+    LogInvalid = 8,
 }
 
 impl Exit {

@@ -2,6 +2,7 @@
 
 mod exit;
 mod lifecycle;
+mod log;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,9 @@ enum Command {
     Status(output::JsonFlag),
     /// Check that the daemon answers.
     Ping(output::JsonFlag),
+    /// The audit log: verify, tail, head.
+    #[command(subcommand)]
+    Log(log::LogCommand),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -45,6 +49,7 @@ pub fn main() -> i32 {
         Command::Stop(a) => lifecycle::stop(&a),
         Command::Status(a) => lifecycle::status(&a),
         Command::Ping(a) => lifecycle::ping(&a),
+        Command::Log(c) => log::run(&c),
     };
     match result {
         Ok(code) => code as i32,
