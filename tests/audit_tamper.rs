@@ -217,3 +217,23 @@ fn torn_tail_is_quarantined_and_the_chain_continues() {
     assert_eq!(code, 0, "{out}");
     assert!(seq > 40);
 }
+
+#[test]
+fn lost_seal_key_is_damage_and_verify_says_so() {
+    let (home, _) = home_with_log();
+    std::fs::remove_file(home.paths().data_dir.join("seal.key")).unwrap();
+    let d = home.daemon(&[]);
+    record(&d, "after the key was lost");
+    let status = match d.request(RequestBody::Status) {
+        ResponseBody::Status(s) => s,
+        other => panic!("{other:?}"),
+    };
+    assert!(status.log_damage.iter().any(|m| m.contains("is missing")), "{:?}", status.log_damage);
+    let (status, _) = d.terminate();
+    assert!(status.success());
+    let first = assert_bad(&home, true, "record seq");
+    assert!(first.contains("sealing key") && first.contains("missing"), "{first}");
+    let (_, out) = verify(&home, true);
+    assert!(out.contains("MACs checked up to seq"), "{out}");
+    assert!(!out.contains("MAC does not verify"), "records after the rekey must not be reported as forged:\n{out}");
+}

@@ -131,7 +131,7 @@ impl Chain {
         let first = !self.started;
         self.started = true;
         let problem = |seq: Option<u64>, what: String| Problem { line: line_no, seq, what };
-        let line: LineRef = match serde_json::from_slice(text) {
+        let line = match LineRef::parse(text) {
             Ok(l) => l,
             Err(e) => {
                 out.push(problem(None, format!("not a record line ({e})")));
@@ -139,8 +139,8 @@ impl Chain {
                 return None;
             }
         };
-        let body_bytes = line.body.get().as_bytes();
-        let body: BodyRef = match serde_json::from_str(line.body.get()) {
+        let body_bytes = line.body.as_bytes();
+        let body: BodyRef = match serde_json::from_str(line.body) {
             Ok(b) => b,
             Err(e) => {
                 out.push(problem(None, format!("the record body is malformed ({e})")));

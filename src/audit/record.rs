@@ -61,14 +61,53 @@ pub(crate) fn encode_line(body: &str, hash: &[u8; 32], mac: &[u8; 32]) -> Vec<u8
 }
 
 /// A line, borrowed: the body's exact bytes and the stored hash and MAC.
-#[derive(Deserialize)]
 pub(crate) struct LineRef<'a> {
-    #[serde(borrow)]
-    pub body: &'a RawValue,
-    #[serde(borrow)]
+    pub body: &'a str,
     pub hash: Cow<'a, str>,
-    #[serde(borrow)]
     pub mac: Cow<'a, str>,
+}
+
+/// The same line through the JSON parser (any layout).
+#[derive(Deserialize)]
+struct LineJson<'a> {
+    #[serde(borrow)]
+    body: &'a RawValue,
+    #[serde(borrow)]
+    hash: Cow<'a, str>,
+    #[serde(borrow)]
+    mac: Cow<'a, str>,
+}
+
+/// Length of `,"hash":"<64 hex>","mac":"<64 hex>"}` at the end of a line as the writer lays it out.
+const SUFFIX_LEN: usize = 9 + 64 + 9 + 64 + 2;
+
+impl<'a> LineRef<'a> {
+    /// Splits a line (without its newline). A line in the writer's exact layout is split
+    /// without a JSON pass over the whole line; the caller's full parse of the body then
+    /// validates it, which makes the result the JSON parser's. Any other layout goes through
+    /// the JSON parser.
+    pub fn parse(text: &'a [u8]) -> serde_json::Result<Self> {
+        if let Some(fast) = Self::split(text) {
+            return Ok(fast);
+        }
+        let j: LineJson = serde_json::from_slice(text)?;
+        Ok(LineRef { body: j.body.get(), hash: j.hash, mac: j.mac })
+    }
+
+    fn split(text: &'a [u8]) -> Option<Self> {
+        let n = text.len();
+        if n < 8 + SUFFIX_LEN || !text.starts_with(b"{\"body\":{") || !text.ends_with(b"\"}") {
+            return None;
+        }
+        let tail = &text[n - SUFFIX_LEN..];
+        if !tail.starts_with(b",\"hash\":\"") || &tail[73..82] != b"\",\"mac\":\"" {
+            return None;
+        }
+        let body = std::str::from_utf8(&text[8..n - SUFFIX_LEN]).ok()?;
+        let hash = std::str::from_utf8(&tail[9..73]).ok()?;
+        let mac = std::str::from_utf8(&tail[82..146]).ok()?;
+        Some(LineRef { body, hash: Cow::Borrowed(hash), mac: Cow::Borrowed(mac) })
+    }
 }
 
 /// A body, borrowed; `data` stays raw so verification does not build a tree.
@@ -133,8 +172,8 @@ impl Iterator for Records {
 
 /// Parses one line (without its newline) into a [`Record`].
 pub(crate) fn parse_record(text: &[u8]) -> Result<Record, String> {
-    let line: LineRef = serde_json::from_slice(text).map_err(|e| format!("not a record line: {e}"))?;
-    let body: BodyRef = serde_json::from_str(line.body.get()).map_err(|e| format!("bad record body: {e}"))?;
+    let line = LineRef::parse(text).map_err(|e| format!("not a record line: {e}"))?;
+    let body: BodyRef = serde_json::from_str(line.body).map_err(|e| format!("bad record body: {e}"))?;
     let data = serde_json::from_str(body.data.get()).map_err(|e| format!("bad record data: {e}"))?;
     Ok(Record { seq: body.seq, ts: body.ts.into_owned(), kind: body.kind.into_owned(), peer: body.peer, data })
 }

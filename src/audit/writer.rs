@@ -224,9 +224,7 @@ impl AuditLog {
         if self.key_store_pending {
             self.store_key();
         }
-        if let Some(r) = &report.recovered {
-            self.write("recovered", &Peer::default(), &json!({"bytes": r.bytes, "quarantine": r.quarantine}))?;
-        }
+        // The damage record first: it announces a key change that verifiers apply from it on.
         if !damage.is_empty() {
             data["problems"] = damage.iter().take(MAX_LISTED).cloned().collect::<Vec<_>>().into();
             let more = damage.len().saturating_sub(MAX_LISTED);
@@ -234,6 +232,9 @@ impl AuditLog {
                 data["more_problems"] = more.into();
             }
             self.write("damage", &Peer::default(), &data)?;
+        }
+        if let Some(r) = &report.recovered {
+            self.write("recovered", &Peer::default(), &json!({"bytes": r.bytes, "quarantine": r.quarantine}))?;
         }
         self.sync()?;
         report.damage = damage;
