@@ -1,5 +1,7 @@
 //! `make bench`: every figure of DESIGN §9 as a ratio to a raw baseline measured in the same run.
 
+#[cfg(unix)]
+mod bench_audit;
 mod bench_classify;
 #[cfg(unix)]
 mod bench_ping;
@@ -20,6 +22,7 @@ fn main() {
         rows.extend(bench_ping::rows(&rig));
     }
     rows.extend(bench_vault::rows());
+    rows.extend(bench_audit::rows());
     report::publish(&rows);
 }
 

@@ -4,6 +4,7 @@
 //! allow, hold or deny, and records every decision in a sealed audit log.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod classify;
 pub mod daemon;
 pub mod paths;

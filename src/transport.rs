@@ -109,12 +109,24 @@ impl Server {
     /// Serves connections until `stop` is set: one frame in, one frame out, per connection.
     /// `handler` gets the frame (or why it could not be read) and the peer, and returns the
     /// bytes to answer with (`None` sends nothing).
-    pub fn serve_until<H>(&self, mut handler: H, stop: &AtomicBool)
+    pub fn serve_until<H>(&self, handler: H, stop: &AtomicBool)
     where
         H: FnMut(Result<Vec<u8>, FrameError>, &Peer) -> Option<Vec<u8>>,
     {
+        struct Handler<H>(H);
+        impl<H: FnMut(Result<Vec<u8>, FrameError>, &Peer) -> Option<Vec<u8>>> Service for Handler<H> {
+            fn handle(&mut self, frame: Result<Vec<u8>, FrameError>, peer: &Peer) -> Option<Vec<u8>> {
+                (self.0)(frame, peer)
+            }
+        }
+        self.serve(&mut Handler(handler), stop)
+    }
+
+    /// Serves `service` until `stop` is set, calling its [`Service::idle`] between connections.
+    pub fn serve(&self, service: &mut impl Service, stop: &AtomicBool) {
         while !stop.load(Ordering::SeqCst) {
-            if !wait_readable(&self.listener, STOP_POLL) {
+            let wait = service.idle().map_or(STOP_POLL, |d| d.min(STOP_POLL));
+            if !wait_readable(&self.listener, wait) {
                 continue;
             }
             let stream = match self.listener.accept() {
@@ -130,11 +142,21 @@ impl Server {
             let frame = prepare(&stream, self.frame_deadline)
                 .map_err(FrameError::Io)
                 .and_then(|()| read_frame(&stream, self.frame_deadline));
-            if let Some(reply) = handler(frame, &peer) {
+            if let Some(reply) = service.handle(frame, &peer) {
                 // A peer that stopped reading only loses its own answer.
                 let _ = write_frame(&stream, &reply, Instant::now() + self.frame_deadline);
             }
         }
+    }
+}
+
+/// What the serve loop drives: one frame at a time, plus periodic idle work.
+pub trait Service {
+    /// Answers one frame (or why it could not be read); `None` sends nothing.
+    fn handle(&mut self, frame: Result<Vec<u8>, FrameError>, peer: &Peer) -> Option<Vec<u8>>;
+    /// Called before each wait (at least every 100 ms); returns how soon it wants to be called again.
+    fn idle(&mut self) -> Option<Duration> {
+        None
     }
 }
 

@@ -18,6 +18,8 @@ pub enum Exit {
     Unauthorized = 6,
     /// A daemon already runs on this endpoint.
     AlreadyRunning = 7,
+    /// `log verify` found the audit log damaged or tampered with.
+    LogInvalid = 8,
 }
 
 impl Exit {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use holdfast::audit::Durability;
 use holdfast::daemon::{self, DaemonOptions};
 use holdfast::paths::Paths;
 use holdfast::transport::{Client, ClientError};
@@ -26,6 +27,29 @@ pub struct DaemonArgs {
     /// Milliseconds an admin challenge stays answerable (tests only; can only shorten the 60 s default).
     #[arg(long, hide = true, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     auth_nonce_ttl_ms: u64,
+    #[command(flatten)]
+    durability: DurabilityArgs,
+}
+
+/// When audit records reach the disk.
+#[derive(Args, Debug)]
+pub struct DurabilityArgs {
+    /// `always`: fdatasync before every answer. `batch`: at most every --batch-ms
+    /// (a power loss may lose what was answered within that window).
+    #[arg(long, default_value = "always", value_parser = ["always", "batch"])]
+    durability: String,
+    /// Sync interval of `--durability batch`, in milliseconds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    batch_ms: u64,
+}
+
+impl DurabilityArgs {
+    fn get(&self) -> Durability {
+        match self.durability.as_str() {
+            "batch" => Durability::Batch { every: Duration::from_millis(self.batch_ms) },
+            _ => Durability::Always,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -36,6 +60,8 @@ pub struct StartArgs {
     /// Also start the backstop watcher on these trees (default: the current repository).
     #[arg(long, num_args = 0.., value_name = "PATH")]
     watch: Option<Vec<PathBuf>>,
+    #[command(flatten)]
+    durability: DurabilityArgs,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -70,6 +96,7 @@ pub fn daemon(args: &DaemonArgs) -> Result<Exit> {
     let options = DaemonOptions {
         frame_deadline: Duration::from_millis(args.frame_deadline_ms),
         auth_nonce_ttl: Duration::from_millis(args.auth_nonce_ttl_ms),
+        durability: args.durability.get(),
     };
     daemon::run(paths, options, &signals)?;
     Ok(Exit::Ok)
@@ -94,6 +121,7 @@ pub fn start(args: &StartArgs) -> Result<Exit> {
     cmd.arg("daemon")
         .arg("--frame-deadline-ms")
         .arg(args.frame_deadline_ms.to_string())
+        .args(["--durability", &args.durability.durability, "--batch-ms", &args.durability.batch_ms.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(log));
@@ -279,6 +307,10 @@ pub fn status(args: &JsonFlag) -> Result<Exit> {
         println!("  uptime     {}s", status.uptime_s);
         println!("  requests   {} ({} errors)", status.requests, status.errors);
         println!("  vault      {}", status.vault);
+        println!("  audit log  seq {} ({})", status.log_seq, status.durability);
+        for d in &status.log_damage {
+            println!("  LOG DAMAGE {d}");
+        }
         if !status.unavailable.is_empty() {
             println!("  not built  {}", status.unavailable.join(", "));
         }

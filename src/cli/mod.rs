@@ -4,6 +4,7 @@ mod auth;
 mod classify;
 mod exit;
 mod lifecycle;
+mod log;
 mod output;
 mod vault;
 mod watch;
@@ -39,6 +40,9 @@ enum Command {
     Vault(vault::VaultCommand),
     /// Watch trees for changes that bypass the hooks and report them to the daemon.
     Watch(watch::WatchArgs),
+    /// The audit log: verify, tail, head.
+    #[command(subcommand)]
+    Log(log::LogCommand),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -59,6 +63,7 @@ pub fn main() -> i32 {
         Command::Classify(a) => classify::run(&a),
         Command::Vault(c) => vault::run(&c),
         Command::Watch(a) => watch::watch(&a),
+        Command::Log(c) => log::run(&c),
     };
     match result {
         Ok(code) => code as i32,

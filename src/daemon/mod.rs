@@ -3,6 +3,8 @@
 //! Single-threaded: [`Daemon::handle_frame`] is called for one connection at a
 //! time by the transport's serve loop, so no state here needs a lock.
 
+mod audit;
+mod auth;
 // Used by the propose/approve handlers (issue 6); drop the allows when they are wired in.
 pub mod bypass;
 #[allow(dead_code)]
@@ -16,8 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-mod auth;
-
+use crate::audit::{AuditLog, Durability};
 use crate::paths::Paths;
 use crate::signals::Signals;
 use crate::transport::{FrameError, Server};
@@ -30,11 +31,17 @@ pub struct DaemonOptions {
     pub frame_deadline: Duration,
     /// Lifetime of an admin challenge nonce; capped at 60 s (tests shorten it).
     pub auth_nonce_ttl: Duration,
+    /// When audit records reach the disk.
+    pub durability: Durability,
 }
 
 impl Default for DaemonOptions {
     fn default() -> Self {
-        DaemonOptions { frame_deadline: crate::transport::DEFAULT_FRAME_DEADLINE, auth_nonce_ttl: auth::NONCE_TTL }
+        DaemonOptions {
+            frame_deadline: crate::transport::DEFAULT_FRAME_DEADLINE,
+            auth_nonce_ttl: auth::NONCE_TTL,
+            durability: Durability::default(),
+        }
     }
 }
 
@@ -46,16 +53,27 @@ pub struct Daemon {
     errors: u64,
     stop: Arc<AtomicBool>,
     auth: auth::AuthState,
+    /// The audit log; `None` when it cannot be opened (every record-needing request fails closed).
+    audit: Option<AuditLog>,
+    /// Damage found in the audit log at start, or why it cannot be opened.
+    log_damage: Vec<String>,
+    durability: Durability,
 }
 
 impl Daemon {
     /// Opens the daemon's state under `paths`. `stop` is raised by a `shutdown` request.
     pub fn open(paths: Paths, stop: Arc<AtomicBool>) -> Result<Self> {
+        Self::open_with(paths, stop, Durability::default())
+    }
+
+    /// Like [`Daemon::open`], with the audit log's durability.
+    pub fn open_with(paths: Paths, stop: Arc<AtomicBool>, durability: Durability) -> Result<Self> {
         crate::paths::ensure_private_dir(&paths.data_dir)?;
         crate::paths::ensure_private_dir(&paths.config_dir)?;
         // The vault is read once, from the daemon's own paths: a client's environment cannot redirect it.
         let auth = auth::AuthState::load(&paths.vault());
-        Ok(Daemon { paths, started: Instant::now(), requests: 0, errors: 0, stop, auth })
+        let (audit, log_damage) = audit::open_log(&paths, durability)?;
+        Ok(Daemon { paths, started: Instant::now(), requests: 0, errors: 0, stop, auth, audit, log_damage, durability })
     }
 
     /// Handles one frame (or the reason it could not be read) and returns the reply bytes.
@@ -105,6 +123,9 @@ impl Daemon {
                 )),
                 Err(e) => ResponseBody::Error(e),
             },
+            RequestBody::Record(p) => self.record(p, peer),
+            RequestBody::Observe(o) => self.observe(o, peer),
+            RequestBody::LogHead => self.log_head(),
             other => unavailable(other.kind()),
         }
     }
@@ -119,6 +140,9 @@ impl Daemon {
             errors: self.errors,
             vault: self.auth.describe(Instant::now()),
             unavailable: UNBUILT.iter().map(|s| s.to_string()).collect(),
+            durability: self.durability.to_string(),
+            log_seq: self.audit.as_ref().map_or(0, |a| a.head().seq),
+            log_damage: self.log_damage.clone(),
             ..Default::default()
         }
     }
@@ -145,8 +169,6 @@ impl Daemon {
 /// Request kinds whose feature is not built yet.
 const UNBUILT: &[&str] = &[
     "propose",
-    "record",
-    "observe",
     "resolve",
     "list_pending",
     "pending_status",
@@ -155,7 +177,6 @@ const UNBUILT: &[&str] = &[
     "pause",
     "resume",
     "reload",
-    "log_head",
     "panic",
     "release",
 ];
@@ -167,11 +188,13 @@ fn unavailable(kind: &str) -> ResponseBody {
 /// Runs the daemon in the foreground until a stop signal or a `shutdown` request.
 pub fn run(paths: Paths, options: DaemonOptions, signals: &Signals) -> Result<()> {
     let server = Server::bind(&paths, options.frame_deadline)?;
-    let mut daemon = Daemon::open(paths, Arc::clone(&signals.stop))?;
+    let mut daemon = Daemon::open_with(paths, Arc::clone(&signals.stop), options.durability)?;
     daemon.auth.set_nonce_ttl(options.auth_nonce_ttl);
+    daemon.record_start(&server.endpoint().to_string());
     eprintln!("holdfast: admin vault: {}", daemon.auth.describe(Instant::now()));
     eprintln!("holdfast: listening on {} (pid {})", server.endpoint(), std::process::id());
-    server.serve_until(|frame, peer| daemon.handle_frame(frame, peer), &signals.stop);
+    server.serve(&mut daemon, &signals.stop);
+    daemon.record_stop();
     eprintln!("holdfast: stopped");
     Ok(())
 }

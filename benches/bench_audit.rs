@@ -1,0 +1,130 @@
+//! `record` round trips with each durability, and `log verify` throughput.
+
+use std::io::Write;
+
+use holdfast::audit::verify::{VerifyOptions, verify_file};
+use holdfast::audit::{AuditLog, Durability};
+use holdfast::paths::Paths;
+use holdfast::wire::{Peer, Proposal, Request, RequestBody};
+
+use crate::bench_ping::raw_baseline;
+use crate::report::{Row, latency_row, quantile, sample};
+use crate::rig::Rig;
+
+const ROUNDS_ALWAYS: usize = 1_500;
+const ROUNDS_BATCH: usize = 5_000;
+const VERIFY_RECORDS: u64 = 100_000;
+
+fn record_frame() -> Vec<u8> {
+    let p = Proposal {
+        agent: "claude-code".into(),
+        cwd: "/home/dev/project".into(),
+        raw: "cargo test --workspace -- --nocapture".into(),
+        ..Default::default()
+    };
+    Request::new(RequestBody::Record(p)).to_frame()
+}
+
+/// A 200-byte append + `fdatasync` on a file in the rig's dir: the `always` baseline.
+fn raw_fdatasync(rig: &Rig, rounds: usize) -> Vec<u64> {
+    let path = rig.dir().join("raw.fdatasync");
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).unwrap();
+    let line = [b'x'; 200];
+    let mut one = || {
+        f.write_all(&line).unwrap();
+        f.sync_data().unwrap();
+    };
+    for _ in 0..50 {
+        one();
+    }
+    let s = sample(rounds, one);
+    let _ = std::fs::remove_file(&path);
+    s
+}
+
+fn record_round_trips(rig: &Rig, rounds: usize) -> (Vec<u64>, Vec<u8>) {
+    let frame = record_frame();
+    let client = rig.client();
+    let mut reply = client.exchange(&frame).unwrap();
+    assert!(reply.starts_with(br#"{"v":1,"kind":"ack""#), "{}", String::from_utf8_lossy(&reply));
+    for _ in 0..100 {
+        client.exchange(&frame).unwrap();
+    }
+    let samples = sample(rounds, || {
+        client.exchange(&frame).unwrap();
+    });
+    reply.push(b'\n');
+    (samples, reply)
+}
+
+pub fn rows() -> Vec<Row> {
+    let mut rows = Vec::new();
+    {
+        let rig = Rig::start(&[]);
+        let (samples, _) = record_round_trips(&rig, ROUNDS_ALWAYS);
+        let base = raw_fdatasync(&rig, ROUNDS_ALWAYS);
+        rows.push(latency_row(
+            "record_always",
+            &samples,
+            "raw_fdatasync_200b",
+            &base,
+            "p50 ≤ 1.3 × raw",
+            |_, _, r| r <= 1.3,
+        ));
+    }
+    {
+        let rig = Rig::start(&["--durability", "batch"]);
+        let (samples, reply) = record_round_trips(&rig, ROUNDS_BATCH);
+        let base = raw_baseline(&rig, &record_frame(), reply, ROUNDS_BATCH);
+        rows.push(latency_row("record_batch", &samples, "raw_uds", &base, "p50 ≤ 2 × raw", |_, _, r| r <= 2.0));
+    }
+    rows.push(log_verify());
+    rows
+}
+
+/// Writes ~100k records with the library, then times the verifier (with the key) in process,
+/// against SHA-256 of the same bytes in memory.
+fn log_verify() -> Row {
+    let home = tempfile::Builder::new().prefix("hfv").tempdir().unwrap();
+    let dir = home.path().to_path_buf();
+    let paths = Paths::resolve(&move |k| (k == "HOLDFAST_HOME").then(|| dir.clone().into_os_string())).unwrap();
+    let (mut log, report) =
+        AuditLog::open(&paths, Durability::Batch { every: std::time::Duration::from_secs(3600) }).unwrap();
+    let key = report.new_verification_key.unwrap();
+    let peer = Peer { pid: Some(4242), uid: Some(1000) };
+    for i in 0..VERIFY_RECORDS {
+        let data = serde_json::json!({
+            "agent": "claude-code", "cwd": "/home/dev/project",
+            "raw": format!("cargo test --workspace -- case_{i}"),
+            "decision": "allow", "class": "safe", "rule": "default.safe",
+        });
+        log.append("propose", &peer, data).unwrap();
+    }
+    log.close().unwrap();
+    drop(log);
+    let path = paths.audit_log();
+    let bytes = std::fs::read(&path).unwrap();
+    let options = VerifyOptions { key: Some(key), anchor: None };
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        let r = verify_file(&path, &options).unwrap();
+        times.push(t.elapsed().as_nanos() as u64);
+        assert!(r.ok, "{:?}", r.first_problem());
+    }
+    let base: Vec<u64> = (0..5)
+        .map(|_| {
+            use sha2::Digest;
+            let t = std::time::Instant::now();
+            std::hint::black_box(sha2::Sha256::digest(&bytes));
+            t.elapsed().as_nanos() as u64
+        })
+        .collect();
+    let p50 = quantile(&times, 0.5);
+    let mb_per_s = bytes.len() as f64 / 1e6 / (p50 as f64 / 1e9);
+    let mut row = latency_row("log_verify", &times, "sha256_file", &base, "≥ 300 MB/s", |_, _, _| true);
+    row.per_sec = VERIFY_RECORDS as f64 / (p50 as f64 / 1e9);
+    row.mb_per_s = Some((mb_per_s * 10.0).round() / 10.0);
+    row.within_budget = Some(mb_per_s >= 300.0);
+    row
+}

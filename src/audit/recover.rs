@@ -1,0 +1,75 @@
+//! Recovery on open: scan the whole log, find the torn tail and any other damage.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use super::AuditError;
+use super::chain::{Chain, Problem};
+
+/// What a scan of an existing log found.
+pub(crate) struct Scan {
+    pub chain: Chain,
+    /// Bytes up to the end of the last good line.
+    pub good_len: u64,
+    /// The torn final segment, to quarantine.
+    pub torn: Option<Vec<u8>>,
+    /// Damage other than a torn tail.
+    pub problems: Vec<Problem>,
+}
+
+/// Scans `file` from the start. A torn tail is only ever the final segment: bytes after the
+/// last newline, or a final newline-terminated line that does not parse as a record.
+pub(crate) fn scan(file: impl Read) -> Result<Scan, AuditError> {
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut chain = Chain::new(None);
+    let mut problems = Vec::new();
+    let mut cur = Vec::new();
+    let mut next = Vec::new();
+    let mut good_len = 0u64;
+    let mut line_no = 0u64;
+    let read = |r: &mut BufReader<_>, buf: &mut Vec<u8>| {
+        buf.clear();
+        r.read_until(b'\n', buf).map_err(|e| AuditError::io("cannot read the audit log", e))
+    };
+    read(&mut reader, &mut cur)?;
+    while !cur.is_empty() {
+        read(&mut reader, &mut next)?;
+        line_no += 1;
+        let is_last = next.is_empty();
+        let Some(text) = cur.strip_suffix(b"\n") else {
+            // No newline: only possible for the final segment.
+            return Ok(Scan { chain, good_len, torn: Some(cur), problems });
+        };
+        if is_last && !parses(text) {
+            return Ok(Scan { chain, good_len, torn: Some(cur), problems });
+        }
+        chain.check(line_no, text, &mut problems);
+        good_len += cur.len() as u64;
+        std::mem::swap(&mut cur, &mut next);
+    }
+    Ok(Scan { chain, good_len, torn: None, problems })
+}
+
+fn parses(text: &[u8]) -> bool {
+    super::record::parse_record(text).is_ok()
+}
+
+/// Copies the torn tail to `<log>.torn-<ts>` (0600, synced) and returns its path.
+pub(crate) fn quarantine(log: &Path, torn: &[u8]) -> Result<PathBuf, AuditError> {
+    use std::io::Write;
+    let stamp = humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string().replace(':', "");
+    let mut name = log.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".torn-{stamp}"));
+    let path = log.with_file_name(name);
+    let what = || format!("cannot quarantine the torn tail to {}", path.display());
+    let mut f = crate::paths::private_open_options()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| AuditError::io(what(), e))?;
+    f.write_all(torn).and_then(|()| f.sync_all()).map_err(|e| AuditError::io(what(), e))?;
+    if let Some(dir) = path.parent() {
+        crate::paths::sync_dir(dir).map_err(|e| AuditError::io(what(), e))?;
+    }
+    Ok(path)
+}

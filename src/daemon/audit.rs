@@ -1,0 +1,158 @@
+//! Daemon side of the audit log: opening it, the one `append` seam every request kind
+//! uses, the `record`/`observe`/`log_head` handlers, start and stop records.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::Daemon;
+use crate::audit::{AuditError, AuditLog, Durability, VerificationKey};
+use crate::paths::Paths;
+use crate::transport::{FrameError, Service};
+use crate::wire::{Ack, ErrorCode, Observation, Peer, Proposal, ResponseBody, WireError};
+
+/// Opens the log. A lock held by another daemon is fatal; any other failure leaves the
+/// daemon running without a log, refusing every request that needs a record.
+pub(super) fn open_log(paths: &Paths, durability: Durability) -> anyhow::Result<(Option<AuditLog>, Vec<String>)> {
+    match AuditLog::open(paths, durability) {
+        Ok((log, report)) => {
+            if let Some(key) = &report.new_verification_key {
+                deliver_verification_key(paths, key, &log.head().log_id)?;
+            }
+            if let Some(r) = &report.recovered {
+                eprintln!(
+                    "holdfast: recovered the audit log: a torn last write ({} bytes) was moved to {}",
+                    r.bytes,
+                    r.quarantine.display()
+                );
+            }
+            for note in &report.notes {
+                eprintln!("holdfast: audit log: {note}");
+            }
+            for d in &report.damage {
+                eprintln!("holdfast: AUDIT LOG DAMAGE: {d}");
+            }
+            Ok((Some(log), report.damage))
+        }
+        Err(e @ AuditError::Locked(_)) => Err(e.into()),
+        Err(e) => {
+            let why = format!("the audit log cannot be opened ({e}); every request that needs a record is refused");
+            eprintln!("holdfast: {why}");
+            Ok((None, vec![why]))
+        }
+    }
+}
+
+/// Delivers `k_0` of a new log: written once, 0600, to `config_dir/verification.key` (never
+/// over an existing file: an older log's key goes to `verification-<log id>.key` instead).
+///
+/// The vault helper switches the vault case to wrapping `k_0` under the admin password.
+fn deliver_verification_key(paths: &Paths, key: &VerificationKey, log_id: &str) -> anyhow::Result<()> {
+    let mut path: PathBuf = paths.config_dir.join("verification.key");
+    if path.exists() {
+        path = paths.config_dir.join(format!("verification-{log_id}.key"));
+    }
+    crate::audit::write_verification_key(&path, key)?;
+    eprintln!(
+        "holdfast: new audit log {log_id}. Its verification key is in {}\n\
+         holdfast: MOVE IT OFFLINE (password manager, USB stick) and delete it here: whoever holds it can check \
+         every seal (`holdfast log verify --key-file FILE`); left next to the log it protects nothing.",
+        path.display()
+    );
+    Ok(())
+}
+
+impl Daemon {
+    /// Appends an audit record: the one seam every request kind uses. Nothing may be
+    /// acknowledged or allowed unless this returned `Ok` (fail closed).
+    pub(crate) fn append(&mut self, kind: &str, peer: &Peer, data: serde_json::Value) -> Result<u64, WireError> {
+        let Some(log) = self.audit.as_mut() else {
+            return Err(unwritable("the log could not be opened at start"));
+        };
+        match log.append(kind, peer, data) {
+            Ok(a) => Ok(a.seq),
+            Err(e) => {
+                eprintln!("holdfast: audit append failed: {e}");
+                Err(unwritable(&e.to_string()))
+            }
+        }
+    }
+
+    /// `record`: a command a human already ran.
+    pub(super) fn record(&mut self, p: Proposal, peer: &Peer) -> ResponseBody {
+        self.ack(serde_json::to_value(p), "record", peer)
+    }
+
+    /// `observe`: a filesystem change the watcher saw.
+    pub(super) fn observe(&mut self, o: Observation, peer: &Peer) -> ResponseBody {
+        self.ack(serde_json::to_value(o), "observe", peer)
+    }
+
+    fn ack(&mut self, data: serde_json::Result<serde_json::Value>, kind: &str, peer: &Peer) -> ResponseBody {
+        let data = match data {
+            Ok(d) => d,
+            Err(e) => return ResponseBody::Error(WireError::new(ErrorCode::Internal, format!("cannot encode: {e}"))),
+        };
+        match self.append(kind, peer, data) {
+            Ok(seq) => ResponseBody::Ack(Ack { seq: Some(seq), ..Default::default() }),
+            Err(e) => ResponseBody::Error(e),
+        }
+    }
+
+    /// `log_head`: the external anchor.
+    pub(super) fn log_head(&self) -> ResponseBody {
+        match &self.audit {
+            Some(log) => ResponseBody::LogHead(log.head()),
+            None => ResponseBody::Error(unwritable("the log could not be opened at start")),
+        }
+    }
+
+    /// Writes `daemon_start`.
+    pub(super) fn record_start(&mut self, endpoint: &str) {
+        let data = json!({
+            "version": crate::VERSION,
+            "pid": std::process::id(),
+            "endpoint": endpoint,
+            "durability": self.durability.to_string(),
+        });
+        if let Err(e) = self.append("daemon_start", &Peer::default(), data) {
+            eprintln!("holdfast: {}", e.message);
+        }
+    }
+
+    /// Writes `daemon_stop`, seals the epoch and syncs.
+    pub(super) fn record_stop(&mut self) {
+        let data = json!({
+            "pid": std::process::id(),
+            "uptime_s": self.started.elapsed().as_secs(),
+            "requests": self.requests,
+        });
+        if let Err(e) = self.append("daemon_stop", &Peer::default(), data) {
+            eprintln!("holdfast: {}", e.message);
+        }
+        if let Some(log) = self.audit.as_mut()
+            && let Err(e) = log.close()
+        {
+            eprintln!("holdfast: cannot seal the audit log at stop: {e}");
+        }
+    }
+}
+
+impl Service for Daemon {
+    fn handle(&mut self, frame: Result<Vec<u8>, FrameError>, peer: &Peer) -> Option<Vec<u8>> {
+        self.handle_frame(frame, peer)
+    }
+
+    /// Batch syncs and time-based seals.
+    fn idle(&mut self) -> Option<Duration> {
+        self.audit.as_mut().and_then(AuditLog::tick)
+    }
+}
+
+fn unwritable(why: &str) -> WireError {
+    WireError::new(
+        ErrorCode::Unavailable,
+        format!("the audit log cannot be written ({why}); nothing was recorded or allowed"),
+    )
+}
