@@ -6,6 +6,8 @@
 
 pub mod classify;
 pub mod daemon;
+pub mod hook;
+pub mod install;
 pub mod paths;
 pub mod signals;
 pub mod transport;
