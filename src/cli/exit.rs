@@ -13,6 +13,10 @@ pub enum Exit {
     Usage = 2,
     /// The daemon is not running or did not answer.
     NotRunning = 3,
+    /// holdfast denied the command (`exec`).
+    Denied = 4,
+    /// The command is still held for a human (`exec` gave up waiting).
+    Held = 5,
     /// A daemon already runs on this endpoint.
     AlreadyRunning = 7,
 }
