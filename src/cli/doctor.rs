@@ -61,7 +61,10 @@ pub fn doctor(args: &JsonFlag) -> Result<Exit> {
             "vault",
             "fail",
             s.vault.clone(),
-            Some(format!("check {} (holdfast vault status); privileged operations are refused", paths.vault().display())),
+            Some(format!(
+                "check {} (holdfast vault status); privileged operations are refused",
+                paths.vault().display()
+            )),
         ),
         Some(s) if s.vault.is_empty() => Check::new("vault", "ok", "not reported by this daemon", None),
         Some(s) => Check::new("vault", "ok", s.vault.clone(), None),
@@ -204,12 +207,8 @@ fn probe(agent: &str, command: &str) -> Result<String, String> {
         c.arg("/C").arg(command);
         (c, format!("holdfast-doctor-{}", std::process::id()))
     };
-    let child = cmd
-        .env("HOLDFAST_SOCKET", socket)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
+    let child =
+        cmd.env("HOLDFAST_SOCKET", socket).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
     let result = match child {
         Err(e) => Err(format!("cannot run it: {e}")),
         Ok(mut child) => {

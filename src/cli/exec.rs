@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use holdfast::hook::flow::{self, Ctx, Outcome, WaitEnd};
 use holdfast::hook::approve_hint;
+use holdfast::hook::flow::{self, Ctx, Outcome, WaitEnd};
 use holdfast::paths::Paths;
 use holdfast::transport::Client;
 use holdfast::wire::{Proposal, RequestBody, ResponseBody};

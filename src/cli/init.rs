@@ -45,7 +45,10 @@ pub fn init(args: &InitArgs) -> Result<Exit> {
         })
         .collect();
     if selected.is_empty() {
-        bail!("no agent detected under {}; name one with --agent (claude-code, codex, gemini, cursor, copilot)", home.display());
+        bail!(
+            "no agent detected under {}; name one with --agent (claude-code, codex, gemini, cursor, copilot)",
+            home.display()
+        );
     }
     let mut failed = false;
     let mut report = Vec::new();

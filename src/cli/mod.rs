@@ -57,10 +57,12 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Hook(a) => return hook::hook(&a),
-        Command::Exec(a) => return exec::exec(&a).unwrap_or_else(|e| {
-            eprintln!("holdfast: {e:#}");
-            Exit::from_error(&e) as i32
-        }),
+        Command::Exec(a) => {
+            return exec::exec(&a).unwrap_or_else(|e| {
+                eprintln!("holdfast: {e:#}");
+                Exit::from_error(&e) as i32
+            });
+        }
         Command::Record(a) => Ok(exec::record(&a)),
         Command::ShellInit(a) => exec::shell_init(&a),
         Command::Init(a) => init::init(&a),

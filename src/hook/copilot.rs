@@ -38,10 +38,8 @@ impl Dialect for Copilot {
             Some(other) => Some(other.clone()),
             None => None,
         };
-        let command = args
-            .as_ref()
-            .and_then(|a| str_at(a, &["command"]))
-            .ok_or(PayloadError::NoCommand("toolArgs.command"))?;
+        let command =
+            args.as_ref().and_then(|a| str_at(a, &["command"])).ok_or(PayloadError::NoCommand("toolArgs.command"))?;
         let post = v.get("toolResult").is_some()
             || v.get("tool_result").is_some()
             || matches!(str_at(v, &["hook_event_name"]), Some("PostToolUse" | "postToolUse"));

@@ -99,7 +99,9 @@ pub fn propose(ctx: &Ctx, proposal: Proposal) -> Outcome {
 fn from_verdict(v: Verdict) -> Outcome {
     match (v.decision, v.pending.clone()) {
         (Decision::Allow, _) => Outcome::Allow { reason: v.reason.clone(), verdict: Some(v) },
-        (Decision::Deny, _) => Outcome::Deny { reason: format!("holdfast denied this command: {}", v.reason), verdict: Some(v) },
+        (Decision::Deny, _) => {
+            Outcome::Deny { reason: format!("holdfast denied this command: {}", v.reason), verdict: Some(v) }
+        }
         (Decision::Hold, Some(p)) if !p.is_empty() => Outcome::Hold { pending: p, verdict: v },
         (Decision::Hold, _) => Outcome::Deny {
             reason: format!("holdfast held this command without a pending id; denied: {}", v.reason),
@@ -189,8 +191,9 @@ pub fn wait_for(client: &Client, pending: &str, limit: Option<Duration>, every: 
             Err(ClientError::NotRunning(_)) => {
                 return WaitEnd::Denied(format!("the holdfast daemon stopped while {pending} was held"));
             }
-            // A slow answer is retried until the limit.
-            Err(_) => {}
+            // A slow answer is retried until the limit; anything else is not an approval.
+            Err(ClientError::Timeout) => {}
+            Err(e) => return WaitEnd::Denied(format!("cannot ask holdfast about {pending}: {e}")),
         }
         let waited = start.elapsed();
         if limit.is_some_and(|l| waited + every > l) {

@@ -41,10 +41,9 @@ impl Dialect for Generic {
         match answer {
             Answer::NoOpinion => Rendered::json(json!({"decision": "none"})),
             Answer::Allow { reason } => Rendered::json(json!({"decision": "allow", "reason": reason})),
-            Answer::Deny { reason } | Answer::Ask { reason } => Rendered {
-                stdout: format!("{}\n", json!({"decision": "deny", "reason": reason})),
-                exit: DENY_EXIT,
-            },
+            Answer::Deny { reason } | Answer::Ask { reason } => {
+                Rendered { stdout: format!("{}\n", json!({"decision": "deny", "reason": reason})), exit: DENY_EXIT }
+            }
         }
     }
 

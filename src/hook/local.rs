@@ -70,9 +70,9 @@ fn simple(part: &str) -> Local {
         Local { class: Class::Ambiguous, rule: "interim.unknown", reason: "The command may change the machine." };
     match prog {
         "rm" => {
-            let recursive = args.iter().any(|a| {
-                *a == "--recursive" || (a.starts_with('-') && !a.starts_with("--") && a.contains(['r', 'R']))
-            });
+            let recursive = args
+                .iter()
+                .any(|a| *a == "--recursive" || (a.starts_with('-') && !a.starts_with("--") && a.contains(['r', 'R'])));
             let root = args.iter().any(|a| matches!(*a, "/" | "/*" | "~" | "~/" | "~/*" | "$HOME" | "/home" | "/usr"));
             if recursive && root {
                 return Local {
@@ -86,11 +86,9 @@ fn simple(part: &str) -> Local {
         p if p.starts_with("mkfs") => {
             Local { class: Class::Catastrophic, rule: "disk.mkfs", reason: "This formats a filesystem." }
         }
-        "dd" if args.iter().any(|a| a.starts_with("of=/dev/")) => Local {
-            class: Class::Catastrophic,
-            rule: "disk.dd_device",
-            reason: "This writes raw bytes over a device.",
-        },
+        "dd" if args.iter().any(|a| a.starts_with("of=/dev/")) => {
+            Local { class: Class::Catastrophic, rule: "disk.dd_device", reason: "This writes raw bytes over a device." }
+        }
         "ls" | "pwd" | "echo" | "cat" | "head" | "tail" | "wc" | "grep" | "rg" | "true" | "which" | "whoami"
         | "date" | "id" | "uname" | "printf" | "stat" | "file" => {
             Local { class: Class::Safe, rule: "safe.read_only", reason: "The command only reads." }

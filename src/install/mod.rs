@@ -252,7 +252,9 @@ pub fn apply(change: &Change) -> Result<Option<PathBuf>> {
     }
     let backup = if change.file.exists() { Some(backup(&change.file)?) } else { None };
     match &change.after {
-        None => std::fs::remove_file(&change.file).with_context(|| format!("cannot remove {}", change.file.display()))?,
+        None => {
+            std::fs::remove_file(&change.file).with_context(|| format!("cannot remove {}", change.file.display()))?
+        }
         Some(doc) => {
             if let Some(dir) = change.file.parent() {
                 std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
