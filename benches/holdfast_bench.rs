@@ -1,6 +1,8 @@
 //! `make bench`: every figure of DESIGN §9 as a ratio to a raw baseline measured in the same run.
 
 #[cfg(unix)]
+mod bench_hook;
+#[cfg(unix)]
 mod bench_ping;
 mod report;
 #[cfg(unix)]
@@ -12,6 +14,7 @@ fn main() {
     {
         let rig = rig::Rig::start(&[]);
         rows.extend(bench_ping::rows(&rig));
+        rows.extend(bench_hook::rows(&rig));
     }
     report::publish(&rows);
 }
