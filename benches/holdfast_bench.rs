@@ -4,6 +4,8 @@
 mod bench_audit;
 mod bench_classify;
 #[cfg(unix)]
+mod bench_hook;
+#[cfg(unix)]
 mod bench_ping;
 #[cfg(unix)]
 mod bench_vault;
@@ -20,6 +22,7 @@ fn main() {
     {
         let rig = rig::Rig::start(&[]);
         rows.extend(bench_ping::rows(&rig));
+        rows.extend(bench_hook::rows(&rig));
     }
     rows.extend(bench_vault::rows());
     rows.extend(bench_audit::rows());

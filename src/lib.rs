@@ -7,6 +7,8 @@
 pub mod audit;
 pub mod classify;
 pub mod daemon;
+pub mod hook;
+pub mod install;
 pub mod paths;
 pub mod policy;
 pub mod signals;

@@ -259,6 +259,9 @@ pub enum PendingState {
 /// A held command, as shown to humans and polled by hooks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingItem {
+    /// Defaulted: inside a `Response` the top-level `id` is the echoed request id, so a flattened
+    /// `pending` body cannot carry its own `id` (see the hook branch report).
+    #[serde(default)]
     pub id: String,
     pub state: PendingState,
     #[serde(default)]

@@ -16,6 +16,10 @@ pub enum Exit {
     NotRunning = 3,
     /// The daemon refused a privileged operation: wrong or missing admin proof, locked out, or degraded vault.
     Unauthorized = 6,
+    /// holdfast denied the command (`exec`).
+    Denied = 4,
+    /// The command is still held for a human (`exec` gave up waiting).
+    Held = 5,
     /// A daemon already runs on this endpoint.
     AlreadyRunning = 7,
     /// `log verify` found the audit log damaged or tampered with.

@@ -2,7 +2,11 @@
 
 mod auth;
 mod classify;
+mod doctor;
+mod exec;
 mod exit;
+mod hook;
+mod init;
 mod lifecycle;
 mod log;
 mod output;
@@ -43,6 +47,18 @@ enum Command {
     /// The audit log: verify, tail, head.
     #[command(subcommand)]
     Log(log::LogCommand),
+    /// The agent hook: reads the agent's JSON on stdin, answers in its protocol.
+    Hook(hook::HookArgs),
+    /// Install holdfast's hook into each detected agent (and start the daemon).
+    Init(init::InitArgs),
+    /// Check that holdfast is running and every agent's hook fires.
+    Doctor(output::JsonFlag),
+    /// Propose a command, then run it (waiting on a hold).
+    Exec(exec::ExecArgs),
+    /// Record a command a human already ran (for shell integration; never blocks).
+    Record(exec::RecordArgs),
+    /// Print the shell snippet that records each command you run.
+    ShellInit(exec::ShellInitArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -55,6 +71,17 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
+        Command::Hook(a) => return hook::hook(&a),
+        Command::Exec(a) => {
+            return exec::exec(&a).unwrap_or_else(|e| {
+                eprintln!("holdfast: {e:#}");
+                Exit::from_error(&e) as i32
+            });
+        }
+        Command::Record(a) => Ok(exec::record(&a)),
+        Command::ShellInit(a) => exec::shell_init(&a),
+        Command::Init(a) => init::init(&a),
+        Command::Doctor(a) => doctor::doctor(&a),
         Command::Daemon(a) => lifecycle::daemon(&a),
         Command::Start(a) => lifecycle::start(&a),
         Command::Stop(a) => lifecycle::stop(&a),

@@ -1,0 +1,43 @@
+//! `holdfast hook --agent claude-code` as a process, end to end (spawn, stdin JSON, round trip to the
+//! daemon, stdout), against spawning `/bin/true` in the same run.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::report::{Row, latency_row, sample};
+use crate::rig::Rig;
+
+const ROUNDS: usize = 400;
+
+const PAYLOAD: &str = r#"{"session_id":"bench","transcript_path":"/tmp/t.jsonl","cwd":"/tmp","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls -la"},"tool_use_id":"toolu_bench"}"#;
+
+fn hook_once(rig: &Rig) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["hook", "--agent", "claude-code"])
+        .env("HOLDFAST_HOME", rig.dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(PAYLOAD.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success() && !out.stdout.is_empty(), "the hook must answer");
+}
+
+fn true_once() {
+    let status = Command::new("/bin/true").stdin(Stdio::null()).stdout(Stdio::null()).status().unwrap();
+    assert!(status.success());
+}
+
+pub fn rows(rig: &Rig) -> Vec<Row> {
+    for _ in 0..20 {
+        hook_once(rig);
+        true_once();
+    }
+    let samples = sample(ROUNDS, || hook_once(rig));
+    let base = sample(ROUNDS, true_once);
+    vec![latency_row("hook_process", &samples, "spawn_bin_true", &base, "p50 <= 2 ms, p99 <= 4 ms", |p50, p99, _| {
+        p50 <= 2_000_000 && p99 <= 4_000_000
+    })]
+}

@@ -1,0 +1,327 @@
+//! The decision flow shared by every dialect and by `exec`: propose, wait on holds, fall back.
+//!
+//! Fail-safe rules, in one place:
+//! - daemon answers a verdict → that verdict;
+//! - daemon answers an error (`unavailable` when it cannot record, or any other code) → **deny**:
+//!   the daemon is there and did not approve, and nothing may run unrecorded;
+//! - nothing listens on the endpoint → classify locally: catastrophic is denied; the rest is allowed
+//!   unless fail-closed is set (marker file `config_dir/fail-closed`, or a `fail_closed = true` line in
+//!   `policy.toml`), in which case everything is denied with how to start the daemon;
+//! - the daemon exists but times out, or the connection fails otherwise → deny (it may be mid-record);
+//! - a payload that cannot be read → deny (see [`malformed`]).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::classify::Class;
+use crate::transport::{Client, ClientError};
+use crate::wire::{
+    Decision, ErrorCode, HumanDecision, PendingRef, PendingState, Proposal, RequestBody, Resolution, ResponseBody,
+    Verdict,
+};
+
+use super::{Answer, Dialect, HookInput, Parsed, PayloadError, Phase, Rendered, approve_hint, local};
+
+/// Default time a hook waits for a human on a hold (under the agents' 60 s hook timeout).
+pub const DEFAULT_HOLD_WAIT: Duration = Duration::from_secs(45);
+/// How often a waiting hook asks the daemon about its held command.
+pub const POLL_EVERY: Duration = Duration::from_millis(200);
+/// Marker file whose presence makes a daemon-less hook deny everything.
+pub const FAIL_CLOSED_MARKER: &str = "fail-closed";
+
+/// Where the flow talks and looks.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The daemon's client.
+    pub client: Client,
+    /// The config dir (for the fail-closed marker and policy), when paths resolved.
+    pub config_dir: Option<PathBuf>,
+    /// The run dir (for ask markers that pair a pre-tool ask with its post-tool report).
+    pub run_dir: Option<PathBuf>,
+    /// How long a hold is waited on before denying.
+    pub hold_wait: Duration,
+    /// Poll interval while waiting.
+    pub poll_every: Duration,
+}
+
+/// The result of proposing a command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Allow { reason: String, verdict: Option<Verdict> },
+    Deny { reason: String, verdict: Option<Verdict> },
+    Hold { pending: String, verdict: Verdict },
+}
+
+/// How a wait on a held command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitEnd {
+    Approved,
+    Denied(String),
+    TimedOut,
+}
+
+/// Proposes `proposal` and maps every possible answer to an [`Outcome`] (see the module rules).
+pub fn propose(ctx: &Ctx, proposal: Proposal) -> Outcome {
+    let raw = proposal.raw.clone();
+    match ctx.client.request(RequestBody::Propose(proposal)) {
+        Ok(r) => match r.body {
+            ResponseBody::Verdict(v) => from_verdict(v),
+            ResponseBody::Error(e) if e.code == ErrorCode::Unavailable => Outcome::Deny {
+                reason: format!(
+                    "holdfast cannot record decisions right now ({}); denied, because nothing runs unrecorded. \
+                     Check `holdfast doctor`.",
+                    e.message
+                ),
+                verdict: None,
+            },
+            ResponseBody::Error(e) => Outcome::Deny {
+                reason: format!("holdfast refused the command: {} ({:?})", e.message, e.code),
+                verdict: None,
+            },
+            other => Outcome::Deny {
+                reason: format!("holdfast answered `{}` instead of a verdict; denied to be safe", kind_of(&other)),
+                verdict: None,
+            },
+        },
+        Err(ClientError::NotRunning(_)) => daemon_down(&raw, ctx.config_dir.as_deref()),
+        Err(e) => Outcome::Deny {
+            reason: format!(
+                "holdfast daemon did not answer properly ({e}); denied to be safe. Check `holdfast status`, \
+                 restart with `holdfast stop && holdfast start`."
+            ),
+            verdict: None,
+        },
+    }
+}
+
+fn from_verdict(v: Verdict) -> Outcome {
+    match (v.decision, v.pending.clone()) {
+        (Decision::Allow, _) => Outcome::Allow { reason: v.reason.clone(), verdict: Some(v) },
+        (Decision::Deny, _) => {
+            Outcome::Deny { reason: format!("holdfast denied this command: {}", v.reason), verdict: Some(v) }
+        }
+        (Decision::Hold, Some(p)) if !p.is_empty() => Outcome::Hold { pending: p, verdict: v },
+        (Decision::Hold, _) => Outcome::Deny {
+            reason: format!("holdfast held this command without a pending id; denied: {}", v.reason),
+            verdict: Some(v),
+        },
+    }
+}
+
+fn kind_of(body: &ResponseBody) -> String {
+    serde_json::to_value(body).ok().and_then(|v| v["kind"].as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// The daemon-less decision: local classification and the fail-closed switch.
+pub fn daemon_down(command: &str, config_dir: Option<&Path>) -> Outcome {
+    let c = local::classify(command);
+    if c.class == Class::Catastrophic {
+        return Outcome::Deny {
+            reason: format!(
+                "holdfast daemon is not running, and this command is catastrophic ({}): {} \
+                 Start the daemon with `holdfast start`.",
+                c.rule, c.reason
+            ),
+            verdict: None,
+        };
+    }
+    if config_dir.is_none_or(fail_closed) {
+        return Outcome::Deny {
+            reason: "holdfast daemon is not running; start it with `holdfast start` (fail-closed is on, so every \
+                     command is denied until it runs)."
+                .into(),
+            verdict: None,
+        };
+    }
+    Outcome::Allow {
+        reason: format!(
+            "holdfast daemon is not running; allowed by local classification ({}) without an audit record. \
+             Start it with `holdfast start`.",
+            class_name(c.class)
+        ),
+        verdict: None,
+    }
+}
+
+/// True when a daemon-less hook must deny everything: the marker file exists, or `policy.toml` has a
+/// `fail_closed = true` line. Read only on the daemon-down path; the line check is a cheap textual
+/// scan (whitespace-insensitive, comments skipped), so it can only err toward closed.
+pub fn fail_closed(config_dir: &Path) -> bool {
+    if config_dir.join(FAIL_CLOSED_MARKER).exists() {
+        return true;
+    }
+    let Ok(text) = std::fs::read_to_string(config_dir.join("policy.toml")) else { return false };
+    text.lines().any(|l| {
+        let code = l.split('#').next().unwrap_or("");
+        let squashed: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        squashed == "fail_closed=true"
+    })
+}
+
+fn class_name(c: Class) -> &'static str {
+    match c {
+        Class::Safe => "safe",
+        Class::Ambiguous => "ambiguous",
+        Class::Catastrophic => "catastrophic",
+    }
+}
+
+/// Polls `pending_status` until the item is approved or denied, or `limit` (None: no limit) passes.
+pub fn wait_for(client: &Client, pending: &str, limit: Option<Duration>, every: Duration) -> WaitEnd {
+    let start = Instant::now();
+    loop {
+        let req = RequestBody::PendingStatus(PendingRef { pending: pending.to_string() });
+        match client.request(req).map(|r| r.body) {
+            Ok(ResponseBody::Pending(item)) => match item.state {
+                PendingState::Approved => return WaitEnd::Approved,
+                PendingState::Denied => return WaitEnd::Denied(format!("a human denied held command {pending}")),
+                PendingState::Expired => return WaitEnd::Denied(format!("held command {pending} expired")),
+                PendingState::Gone => return WaitEnd::Denied(format!("held command {pending} is gone")),
+                PendingState::Pending => {}
+            },
+            Ok(ResponseBody::Error(e)) if e.code == ErrorCode::NotFound => {
+                return WaitEnd::Denied(format!("holdfast no longer knows held command {pending}"));
+            }
+            Ok(ResponseBody::Error(e)) => {
+                return WaitEnd::Denied(format!("holdfast could not report on {pending}: {}", e.message));
+            }
+            Ok(_) => return WaitEnd::Denied(format!("holdfast gave an unexpected answer about {pending}")),
+            Err(ClientError::NotRunning(_)) => {
+                return WaitEnd::Denied(format!("the holdfast daemon stopped while {pending} was held"));
+            }
+            // A slow answer is retried until the limit; anything else is not an approval.
+            Err(ClientError::Timeout) => {}
+            Err(e) => return WaitEnd::Denied(format!("cannot ask holdfast about {pending}: {e}")),
+        }
+        let waited = start.elapsed();
+        if limit.is_some_and(|l| waited + every > l) {
+            return WaitEnd::TimedOut;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// The whole hook: payload (or why it could not be read) → the dialect's rendered answer.
+pub fn hook(dialect: &dyn Dialect, payload: Result<Value, PayloadError>, ctx: &Ctx) -> Rendered {
+    let parsed = payload.and_then(|v| dialect.parse(&v));
+    let input = match parsed {
+        Ok(Parsed::Shell(input)) => input,
+        Ok(Parsed::NotShell { .. }) => return dialect.render(&Answer::NoOpinion),
+        Err(e) => return malformed(dialect, &e),
+    };
+    if input.phase == Phase::Post {
+        report_post(ctx, &input);
+        return dialect.render(&Answer::NoOpinion);
+    }
+    let cwd = input.cwd.clone().unwrap_or_else(process_cwd);
+    let proposal = Proposal {
+        agent: input.agent.to_string(),
+        cwd,
+        raw: input.command.clone(),
+        session: input.session.clone(),
+        pid: Some(std::process::id()),
+        ..Default::default()
+    };
+    match propose(ctx, proposal) {
+        Outcome::Allow { reason, verdict } => {
+            if verdict.is_none() {
+                eprintln!("holdfast: {reason}");
+            }
+            dialect.render_verdict(&Answer::Allow { reason }, verdict.as_ref())
+        }
+        Outcome::Deny { reason, verdict } => dialect.render_verdict(&Answer::Deny { reason }, verdict.as_ref()),
+        Outcome::Hold { pending, verdict } if dialect.native_ask() => {
+            remember_ask(ctx, &input, &pending);
+            let reason = format!(
+                "holdfast holds this command ({}, {}): {} Answer here, or {}.",
+                class_name(verdict.class),
+                verdict.rule,
+                verdict.reason,
+                approve_hint(&pending)
+            );
+            dialect.render_verdict(&Answer::Ask { reason }, Some(&verdict))
+        }
+        Outcome::Hold { pending, verdict } => {
+            eprintln!("holdfast: waiting for a human to approve {pending}: {}", approve_hint(&pending));
+            let answer = match wait_for(&ctx.client, &pending, Some(ctx.hold_wait), ctx.poll_every) {
+                WaitEnd::Approved => Answer::Allow { reason: format!("approved by a human ({pending})") },
+                WaitEnd::Denied(why) => Answer::Deny { reason: format!("holdfast denied this command: {why}.") },
+                WaitEnd::TimedOut => Answer::Deny { reason: held_instructions(&pending, &verdict) },
+            };
+            dialect.render_verdict(&answer, Some(&verdict))
+        }
+    }
+}
+
+/// The deny text for a hold nobody answered in time: exactly how to approve, then retry.
+pub fn held_instructions(pending: &str, verdict: &Verdict) -> String {
+    format!(
+        "holdfast is holding this command for a human ({}, {}): {} Nobody approved it in time. \
+         Ask the human to run `holdfast approve {pending}`, then run the command again.",
+        class_name(verdict.class),
+        verdict.rule,
+        verdict.reason
+    )
+}
+
+/// The answer to a payload that cannot be used: the dialect's deny, and what was wrong on stderr.
+/// Hooks are installed for shell tools only, so this blocks one shell command, never the agent
+/// itself; a silent allow would let an unseen command through.
+pub fn malformed(dialect: &dyn Dialect, err: &PayloadError) -> Rendered {
+    eprintln!("holdfast: unusable {} hook payload: {err}", dialect.agent());
+    let reason = format!(
+        "holdfast could not read this hook payload ({err}); denied to be safe. If this repeats, the agent's hook \
+         protocol may have changed: run `holdfast doctor`."
+    );
+    dialect.render(&Answer::Deny { reason })
+}
+
+fn process_cwd() -> String {
+    std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_else(|_| "/".into())
+}
+
+/// The file that pairs a pre-tool `ask` with the post-tool report of the same call.
+fn ask_marker(ctx: &Ctx, input: &HookInput) -> Option<PathBuf> {
+    use sha2::{Digest, Sha256};
+    let run = ctx.run_dir.as_ref()?;
+    let mut h = Sha256::new();
+    for part in [input.agent, input.session.as_deref().unwrap_or(""), input.call_id.as_deref().unwrap_or("")] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.update(input.command.as_bytes());
+    Some(run.join("asked").join(&hex::encode(h.finalize())[..32]))
+}
+
+fn remember_ask(ctx: &Ctx, input: &HookInput, pending: &str) {
+    let Some(path) = ask_marker(ctx, input) else { return };
+    if let Some(dir) = path.parent() {
+        let _ = crate::paths::ensure_private_dir(dir);
+    }
+    let _ = std::fs::write(&path, pending);
+}
+
+/// After the tool ran: if holdfast had asked about this exact call, the human said yes in the
+/// agent's UI — report it with `resolve` (best effort; never blocks the agent for long).
+fn report_post(ctx: &Ctx, input: &HookInput) {
+    let Some(path) = ask_marker(ctx, input) else { return };
+    let Ok(pending) = std::fs::read_to_string(&path) else { return };
+    let _ = std::fs::remove_file(&path);
+    let resolution = Resolution {
+        command: input.command.clone(),
+        decision: HumanDecision::Allow,
+        remember: false,
+        cwd: input.cwd.clone(),
+        agent: Some(input.agent.to_string()),
+        pending: Some(pending.trim().to_string()).filter(|p| !p.is_empty()),
+        proof: Default::default(),
+    };
+    let client = ctx.client.clone().with_timeout(Duration::from_secs(2));
+    match client.request(RequestBody::Resolve(resolution)).map(|r| r.body) {
+        Ok(ResponseBody::Error(e)) => eprintln!("holdfast: could not report the approval: {}", e.message),
+        Err(e) => eprintln!("holdfast: could not report the approval: {e}"),
+        Ok(_) => {}
+    }
+}

@@ -1,0 +1,206 @@
+//! Agent hook dialects (DESIGN §1 `hook`): each agent's stdin JSON → one [`HookInput`]
+//! → [`flow`] decides → the dialect renders its own answer.
+//!
+//! One file per dialect. A dialect only translates; every decision is made in
+//! [`flow`], so all agents fail the same safe way.
+
+pub mod claude;
+pub mod codex;
+pub mod copilot;
+pub mod cursor;
+pub mod flow;
+pub mod gemini;
+pub mod generic;
+pub mod local;
+
+use std::io::Read;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::wire::Verdict;
+
+/// Largest payload the hook reads from stdin.
+pub const MAX_PAYLOAD: usize = 1024 * 1024;
+/// How long the hook waits for the agent to deliver its payload.
+pub const READ_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Whether the agent calls the hook before or after the tool runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Before the tool runs: the hook decides.
+    Pre,
+    /// After the tool ran: the hook only reports (an `ask` the human answered in the agent's UI).
+    Post,
+}
+
+/// A shell command an agent is about to run (or just ran), in agent-neutral form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookInput {
+    /// The command line as the agent gave it.
+    pub command: String,
+    /// The working directory from the payload, if any.
+    pub cwd: Option<String>,
+    /// The agent's session or conversation id, if any.
+    pub session: Option<String>,
+    /// holdfast's name for the agent (`claude-code`, `codex`, …).
+    pub agent: &'static str,
+    /// The agent's name for the tool (`Bash`, `run_shell_command`, …).
+    pub tool: String,
+    /// The agent's id for this one tool call, when it gives one (pairs a pre with its post).
+    pub call_id: Option<String>,
+    /// Before or after the tool runs.
+    pub phase: Phase,
+}
+
+/// What a dialect found in a payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// A shell command: decide (pre) or report (post).
+    Shell(HookInput),
+    /// A tool that is not a shell: holdfast has no opinion.
+    NotShell { tool: String },
+}
+
+/// Why a payload could not be used. Always answered with the dialect's deny (see [`flow::malformed`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    #[error("the payload is larger than {MAX_PAYLOAD} bytes")]
+    TooLarge,
+    #[error("no complete payload arrived within {0:?}")]
+    Timeout(Duration),
+    #[error("cannot read stdin: {0}")]
+    Io(String),
+    #[error("the payload is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("the payload is not a JSON object")]
+    NotObject,
+    #[error("the shell tool payload has no command string at {0}")]
+    NoCommand(&'static str),
+}
+
+/// The answer holdfast gives the agent, before the dialect renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Run it.
+    Allow { reason: String },
+    /// Do not run it; `reason` tells the agent (and human) why and what to do.
+    Deny { reason: String },
+    /// Ask the human in the agent's own prompt (only for dialects with an enforced native ask).
+    Ask { reason: String },
+    /// Not ours to judge (not a shell tool, or a post-tool report).
+    NoOpinion,
+}
+
+/// What the hook process prints and exits with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// Exactly what goes to stdout (may be empty).
+    pub stdout: String,
+    /// The process exit code.
+    pub exit: i32,
+}
+
+impl Rendered {
+    /// JSON on stdout, exit 0.
+    pub fn json(v: Value) -> Self {
+        Rendered { stdout: format!("{v}\n"), exit: 0 }
+    }
+    /// Nothing on stdout, exit 0.
+    pub fn empty() -> Self {
+        Rendered { stdout: String::new(), exit: 0 }
+    }
+}
+
+/// One agent's hook protocol.
+pub trait Dialect {
+    /// holdfast's name for the agent.
+    fn agent(&self) -> &'static str;
+    /// Extracts the command from the agent's payload.
+    fn parse(&self, payload: &Value) -> Result<Parsed, PayloadError>;
+    /// Renders an answer in the agent's protocol.
+    fn render(&self, answer: &Answer) -> Rendered;
+    /// Renders an answer with the daemon's verdict at hand (only `generic` prints it).
+    fn render_verdict(&self, answer: &Answer, _verdict: Option<&Verdict>) -> Rendered {
+        self.render(answer)
+    }
+    /// True when the agent enforces a native `ask` (so a hold becomes ask rather than a wait).
+    fn native_ask(&self) -> bool;
+    /// A synthetic pre-tool payload for `command` (used by `doctor` to check the hook fires).
+    fn sample(&self, command: &str, cwd: &str) -> Value;
+}
+
+/// Every agent name `--agent` accepts.
+pub const AGENTS: &[&str] = &["claude-code", "codex", "gemini", "cursor", "copilot", "generic"];
+
+/// The dialect for an agent name, if known.
+pub fn dialect(agent: &str) -> Option<&'static dyn Dialect> {
+    Some(match agent {
+        "claude-code" | "claude" => &claude::Claude,
+        "codex" => &codex::Codex,
+        "gemini" => &gemini::Gemini,
+        "cursor" => &cursor::Cursor,
+        "copilot" => &copilot::Copilot,
+        "generic" => &generic::Generic,
+        _ => return None,
+    })
+}
+
+/// Reads the payload from `input`: at most [`MAX_PAYLOAD`] bytes, stopping as soon as a whole
+/// JSON value has arrived (some agents keep stdin open), giving up after `deadline`.
+pub fn read_payload<R: Read + Send + 'static>(input: R, deadline: Duration) -> Result<Value, PayloadError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    // A reader thread lets the deadline hold even when the agent never closes stdin;
+    // the process exits after answering, which ends the blocked thread.
+    std::thread::spawn(move || {
+        let _ = tx.send(read_bounded(input));
+    });
+    match rx.recv_timeout(deadline) {
+        Ok(r) => r,
+        Err(_) => Err(PayloadError::Timeout(deadline)),
+    }
+}
+
+fn read_bounded<R: Read>(mut input: R) -> Result<Value, PayloadError> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(PayloadError::Io(e.to_string())),
+        };
+        if n == 0 {
+            return serde_json::from_slice(&buf).map_err(|e| PayloadError::NotJson(e.to_string()));
+        }
+        if buf.len() + n > MAX_PAYLOAD {
+            return Err(PayloadError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        // Stop at the first complete object; anything after it is ignored.
+        if buf.iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'}')
+            && let Ok(v) = serde_json::from_slice::<Value>(&buf)
+        {
+            return Ok(v);
+        }
+    }
+}
+
+/// A string field at `path` (object keys), if present and a string.
+pub fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for k in path {
+        cur = cur.get(k)?;
+    }
+    cur.as_str()
+}
+
+/// An owned optional string field at `path`.
+pub fn opt_string(v: &Value, path: &[&str]) -> Option<String> {
+    str_at(v, path).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// The text the agent shows when a held command is waiting in holdfast's queue.
+pub fn approve_hint(pending: &str) -> String {
+    format!("approve with: holdfast approve {pending}  (or deny with: holdfast deny {pending})")
+}
