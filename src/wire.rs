@@ -259,9 +259,9 @@ pub enum PendingState {
 /// A held command, as shown to humans and polled by hooks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingItem {
-    /// Defaulted: inside a `Response` the top-level `id` is the echoed request id, so a flattened
-    /// `pending` body cannot carry its own `id` (see the hook branch report).
-    #[serde(default)]
+    /// The pending id. On the wire it is `pending`, as in requests and verdicts: a response's
+    /// top-level `id` is the echoed request id, which a flattened `pending` body must not shadow.
+    #[serde(rename = "pending")]
     pub id: String,
     pub state: PendingState,
     #[serde(default)]
@@ -573,6 +573,27 @@ mod tests {
         assert_eq!(back, req);
         let ping = Request::new(RequestBody::Ping).to_frame();
         assert_eq!(ping, b"{\"v\":1,\"kind\":\"ping\"}\n");
+    }
+
+    #[test]
+    fn pending_item_id_survives_a_request_id() {
+        let item = PendingItem {
+            id: "ab12cd".into(),
+            state: PendingState::Approved,
+            created: String::new(),
+            age_s: 1,
+            expires_in_s: 2,
+            agent: "a".into(),
+            cwd: "/".into(),
+            command: "x".into(),
+            class: None,
+            rule: String::new(),
+            reason: String::new(),
+        };
+        let r = Response::new(Some("req-1".into()), ResponseBody::Pending(item.clone()));
+        let back = decode_response(&r.to_frame()).unwrap();
+        assert_eq!(back.id.as_deref(), Some("req-1"));
+        assert_eq!(back.body, ResponseBody::Pending(item));
     }
 
     #[test]
