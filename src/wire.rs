@@ -345,12 +345,15 @@ pub struct Status {
     pub log_damage: Vec<String>,
     #[serde(default)]
     pub pending: u64,
+    /// Decisions remembered for exact commands.
+    #[serde(default)]
+    pub remembered: u64,
     /// Filesystem changes flagged as bypassing the hooks since start.
     #[serde(default)]
     pub bypass_flags: u64,
-    /// Features of the protocol this build does not serve yet.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unavailable: Vec<String>,
+    /// Why the global policy file is not the one in force (a parse error), if it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_error: Option<String>,
 }
 
 /// A `pong`.

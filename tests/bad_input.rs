@@ -170,19 +170,34 @@ fn text_mode_for_humans() {
 }
 
 #[test]
-fn unbuilt_kinds_answer_unavailable_never_fake_success() {
+fn every_kind_is_served_and_missing_fields_are_typed_errors() {
     let home = Home::new();
     let d = home.daemon(&[]);
-    let status = match d.request(holdfast::wire::RequestBody::Status) {
-        holdfast::wire::ResponseBody::Status(s) => s,
-        other => panic!("{other:?}"),
-    };
-    for kind in &status.unavailable {
+    // A bare `{"kind": k}`: kinds that need fields say which is missing; the others answer.
+    let cases = [
+        ("propose", "error"),
+        ("record", "error"),
+        ("observe", "error"),
+        ("resolve", "error"),
+        ("pending_status", "error"),
+        ("approve", "error"),
+        ("deny", "error"),
+        ("auth_begin", "error"),
+        ("list_pending", "pending_list"),
+        ("status", "status"),
+        ("ping", "pong"),
+        ("log_head", "log_head"),
+    ];
+    for (kind, answer) in cases {
         let reply = raw_exchange(&home.socket(), format!("{{\"kind\":\"{kind}\"}}\n").as_bytes());
-        let code = error_code(&reply);
-        // Either the kind is not built, or its body is incomplete: never a success.
-        assert!(matches!(code.as_deref(), Some("unavailable") | Some("invalid_field")), "{kind}: {code:?}");
+        let v: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+        assert_eq!(v["kind"], answer, "{kind}: {v}");
+        if answer == "error" {
+            assert_eq!(v["code"], "invalid_field", "{kind}: {v}");
+            assert!(v["message"].as_str().unwrap().contains("missing field"), "{kind}: {v}");
+        }
     }
+    d.assert_alive();
 }
 
 #[test]

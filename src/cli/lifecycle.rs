@@ -311,8 +311,23 @@ pub fn status(args: &JsonFlag) -> Result<Exit> {
         for d in &status.log_damage {
             println!("  LOG DAMAGE {d}");
         }
-        if !status.unavailable.is_empty() {
-            println!("  not built  {}", status.unavailable.join(", "));
+        let mut mode = status.mode.clone();
+        if status.paused {
+            mode.push_str(", PAUSED (recording without enforcing)");
+        }
+        println!("  mode       {mode}");
+        if status.panic {
+            println!("  KILL SWITCH ENGAGED: every command is denied (`holdfast panic --release` to release)");
+        }
+        if let Some(e) = &status.policy_error {
+            println!("  POLICY     {e}");
+        }
+        println!("  pending    {} held, {} remembered decisions", status.pending, status.remembered);
+        if status.bypass_flags > 0 {
+            println!(
+                "  BYPASS     {} changes no command explains (`holdfast log tail` shows them)",
+                status.bypass_flags
+            );
         }
     }
     Ok(Exit::Ok)

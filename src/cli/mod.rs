@@ -2,6 +2,7 @@
 
 mod auth;
 mod classify;
+mod control;
 mod doctor;
 mod exec;
 mod exit;
@@ -10,6 +11,7 @@ mod init;
 mod lifecycle;
 mod log;
 mod output;
+mod queue;
 mod vault;
 mod watch;
 
@@ -37,6 +39,22 @@ enum Command {
     Status(output::JsonFlag),
     /// Check that the daemon answers.
     Ping(output::JsonFlag),
+    /// Propose a command to the daemon and print its verdict (exit 0 allow, 4 deny, 5 hold).
+    Propose(queue::ProposeArgs),
+    /// List the commands waiting for a human.
+    Pending(output::JsonFlag),
+    /// Approve a held command.
+    Approve(queue::DecideArgs),
+    /// Deny a held command.
+    Deny(queue::DecideArgs),
+    /// Engage the kill switch: deny every command until released (`--release`, privileged).
+    Panic(control::PanicArgs),
+    /// Stop enforcing (commands are still recorded) until `resume`. Privileged.
+    Pause(control::SwitchArgs),
+    /// Enforce again after `pause`. Privileged.
+    Resume(control::SwitchArgs),
+    /// Re-read the global policy. Privileged.
+    Reload(control::SwitchArgs),
     /// Classify a command without a daemon: class, rule, reason and the part that triggered it.
     Classify(classify::ClassifyArgs),
     /// Manage the admin vault (the password that guards privileged operations).
@@ -88,6 +106,14 @@ pub fn main() -> i32 {
         Command::Status(a) => lifecycle::status(&a),
         Command::Ping(a) => lifecycle::ping(&a),
         Command::Classify(a) => classify::run(&a),
+        Command::Propose(a) => queue::propose(&a),
+        Command::Pending(a) => queue::pending(&a),
+        Command::Approve(a) => queue::decide(&a, true),
+        Command::Deny(a) => queue::decide(&a, false),
+        Command::Panic(a) => control::panic(&a),
+        Command::Pause(a) => control::switch("pause", &a),
+        Command::Resume(a) => control::switch("resume", &a),
+        Command::Reload(a) => control::switch("reload", &a),
         Command::Vault(c) => vault::run(&c),
         Command::Watch(a) => watch::watch(&a),
         Command::Log(c) => log::run(&c),

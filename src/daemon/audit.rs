@@ -10,7 +10,7 @@ use super::Daemon;
 use crate::audit::{AuditError, AuditLog, Durability, VerificationKey};
 use crate::paths::Paths;
 use crate::transport::{FrameError, Service};
-use crate::wire::{Ack, ErrorCode, Observation, Peer, Proposal, ResponseBody, WireError};
+use crate::wire::{Ack, ErrorCode, Peer, Proposal, ResponseBody, WireError};
 
 /// Opens the log. A lock held by another daemon is fatal; any other failure leaves the
 /// daemon running without a log, refusing every request that needs a record.
@@ -81,12 +81,14 @@ impl Daemon {
 
     /// `record`: a command a human already ran.
     pub(super) fn record(&mut self, p: Proposal, peer: &Peer) -> ResponseBody {
-        self.ack(serde_json::to_value(p), "record", peer)
-    }
-
-    /// `observe`: a filesystem change the watcher saw.
-    pub(super) fn observe(&mut self, o: Observation, peer: &Peer) -> ResponseBody {
-        self.ack(serde_json::to_value(o), "observe", peer)
+        if let Err(e) = super::propose::validate(&p) {
+            return ResponseBody::Error(e);
+        }
+        let response = self.ack(serde_json::to_value(&p), "record", peer);
+        if matches!(response, ResponseBody::Ack(_)) {
+            self.bypass.note_command(&p.cwd, &p.raw, std::time::Instant::now());
+        }
+        response
     }
 
     fn ack(&mut self, data: serde_json::Result<serde_json::Value>, kind: &str, peer: &Peer) -> ResponseBody {
@@ -144,8 +146,9 @@ impl Service for Daemon {
         self.handle_frame(frame, peer)
     }
 
-    /// Batch syncs and time-based seals.
+    /// Batch syncs, time-based seals, SIGHUP reloads and the expiry sweep.
     fn idle(&mut self) -> Option<Duration> {
+        self.housekeeping();
         self.audit.as_mut().and_then(AuditLog::tick)
     }
 }

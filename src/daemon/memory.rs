@@ -54,6 +54,7 @@ impl Memory {
     }
 
     /// True when nothing is remembered.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }

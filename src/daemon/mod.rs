@@ -5,12 +5,15 @@
 
 mod audit;
 mod auth;
-// Used by the propose/approve handlers (issue 6); drop the allows when they are wired in.
 pub mod bypass;
-#[allow(dead_code)]
+mod clock;
+mod control;
 pub(crate) mod memory;
-#[allow(dead_code)]
-pub(crate) mod queue;
+mod observe;
+mod pending;
+mod propose;
+pub mod queue;
+mod replay;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +25,7 @@ use crate::audit::{AuditLog, Durability};
 use crate::paths::Paths;
 use crate::signals::Signals;
 use crate::transport::{FrameError, Server};
-use crate::wire::{self, ErrorCode, Incoming, Peer, Pong, RequestBody, Response, ResponseBody, Status, WireError};
+use crate::wire::{self, Incoming, Peer, Pong, RequestBody, Response, ResponseBody, Status};
 
 /// Settings the daemon starts with.
 #[derive(Debug, Clone)]
@@ -58,6 +61,20 @@ pub struct Daemon {
     /// Damage found in the audit log at start, or why it cannot be opened.
     log_damage: Vec<String>,
     durability: Durability,
+    /// The global policy in force (the last good one after a failed reload).
+    policy: crate::policy::Policy,
+    /// Why the global policy file is not the one in force, if it is not.
+    policy_error: Option<String>,
+    queue: queue::Queue,
+    memory: memory::Memory,
+    killswitch: bool,
+    paused: bool,
+    bypass: bypass::BypassDetector,
+    bypass_flags: u64,
+    /// Raised by SIGHUP: re-read the global policy.
+    reload: Arc<AtomicBool>,
+    /// When the expiry sweep last ran.
+    last_sweep: Instant,
 }
 
 impl Daemon {
@@ -73,7 +90,45 @@ impl Daemon {
         // The vault is read once, from the daemon's own paths: a client's environment cannot redirect it.
         let auth = auth::AuthState::load(&paths.vault());
         let (audit, log_damage) = audit::open_log(&paths, durability)?;
-        Ok(Daemon { paths, started: Instant::now(), requests: 0, errors: 0, stop, auth, audit, log_damage, durability })
+        let (policy, policy_error) = control::load_policy(&paths.policy());
+        let bypass = match std::env::var_os("HOME") {
+            Some(home) => bypass::BypassDetector::default().with_home(home.into()),
+            None => bypass::BypassDetector::default(),
+        };
+        let mut daemon = Daemon {
+            paths,
+            started: Instant::now(),
+            requests: 0,
+            errors: 0,
+            stop,
+            auth,
+            audit,
+            log_damage,
+            durability,
+            policy,
+            policy_error,
+            queue: queue::Queue::new(),
+            memory: memory::Memory::new(),
+            killswitch: false,
+            paused: false,
+            bypass,
+            bypass_flags: 0,
+            reload: Arc::new(AtomicBool::new(false)),
+            last_sweep: Instant::now(),
+        };
+        daemon.replay();
+        Ok(daemon)
+    }
+
+    /// Periodic work between connections: SIGHUP reloads and the expiry sweep.
+    fn housekeeping(&mut self) {
+        if self.reload.swap(false, Ordering::SeqCst) {
+            self.reload_policy(&Peer::default());
+        }
+        if self.last_sweep.elapsed() >= Duration::from_secs(1) {
+            self.last_sweep = Instant::now();
+            self.sweep_expired();
+        }
     }
 
     /// Handles one frame (or the reason it could not be read) and returns the reply bytes.
@@ -100,7 +155,6 @@ impl Daemon {
 
     /// Handles one decoded request.
     pub fn handle(&mut self, body: RequestBody, peer: &Peer) -> ResponseBody {
-        let kind = body.kind();
         match body {
             RequestBody::Ping => ResponseBody::Pong(Pong { pid: std::process::id(), version: crate::VERSION.into() }),
             RequestBody::Status => ResponseBody::Status(self.status()),
@@ -112,21 +166,20 @@ impl Daemon {
                 }
                 Err(e) => ResponseBody::Error(e),
             },
-            // Gated now; the operations themselves come with the propose path.
-            RequestBody::Pause(proof)
-            | RequestBody::Resume(proof)
-            | RequestBody::Reload(proof)
-            | RequestBody::Release(proof) => match self.authorize(kind, &proof, peer) {
-                Ok(()) => ResponseBody::Error(WireError::new(
-                    ErrorCode::Unavailable,
-                    format!("proof accepted, but `{kind}` is not available in this build yet"),
-                )),
-                Err(e) => ResponseBody::Error(e),
-            },
+            RequestBody::Propose(p) => self.propose(p, peer),
+            RequestBody::ListPending => self.list_pending(),
+            RequestBody::PendingStatus(r) => self.pending_status(&r),
+            RequestBody::Approve(d) => self.decide_pending(d, wire::HumanDecision::Allow, peer),
+            RequestBody::Deny(d) => self.decide_pending(d, wire::HumanDecision::Deny, peer),
+            RequestBody::Resolve(r) => self.resolve(r, peer),
+            RequestBody::Panic => self.panic(peer),
+            RequestBody::Release(proof) => self.switch("release", &proof, peer),
+            RequestBody::Pause(proof) => self.switch("pause", &proof, peer),
+            RequestBody::Resume(proof) => self.switch("resume", &proof, peer),
+            RequestBody::Reload(proof) => self.reload_request(&proof, peer),
             RequestBody::Record(p) => self.record(p, peer),
             RequestBody::Observe(o) => self.observe(o, peer),
             RequestBody::LogHead => self.log_head(),
-            other => unavailable(other.kind()),
         }
     }
 
@@ -139,11 +192,16 @@ impl Daemon {
             requests: self.requests,
             errors: self.errors,
             vault: self.auth.describe(Instant::now()),
-            unavailable: UNBUILT.iter().map(|s| s.to_string()).collect(),
+            mode: self.policy.mode.as_str().into(),
+            paused: self.paused,
+            panic: self.killswitch,
+            pending: self.queue.pending_len() as u64,
+            remembered: self.memory.len() as u64,
+            bypass_flags: self.bypass_flags,
+            policy_error: self.policy_error.clone(),
             durability: self.durability.to_string(),
             log_seq: self.audit.as_ref().map_or(0, |a| a.head().seq),
             log_damage: self.log_damage.clone(),
-            ..Default::default()
         }
     }
 
@@ -166,30 +224,12 @@ impl Daemon {
     }
 }
 
-/// Request kinds whose feature is not built yet.
-const UNBUILT: &[&str] = &[
-    "propose",
-    "resolve",
-    "list_pending",
-    "pending_status",
-    "approve",
-    "deny",
-    "pause",
-    "resume",
-    "reload",
-    "panic",
-    "release",
-];
-
-fn unavailable(kind: &str) -> ResponseBody {
-    ResponseBody::Error(WireError::new(ErrorCode::Unavailable, format!("`{kind}` is not available in this build yet")))
-}
-
 /// Runs the daemon in the foreground until a stop signal or a `shutdown` request.
 pub fn run(paths: Paths, options: DaemonOptions, signals: &Signals) -> Result<()> {
     let server = Server::bind(&paths, options.frame_deadline)?;
     let mut daemon = Daemon::open_with(paths, Arc::clone(&signals.stop), options.durability)?;
     daemon.auth.set_nonce_ttl(options.auth_nonce_ttl);
+    daemon.reload = Arc::clone(&signals.reload);
     daemon.record_start(&server.endpoint().to_string());
     eprintln!("holdfast: admin vault: {}", daemon.auth.describe(Instant::now()));
     eprintln!("holdfast: listening on {} (pid {})", server.endpoint(), std::process::id());

@@ -30,6 +30,7 @@ use crate::classify::Class;
 use crate::wire::{HumanDecision, PendingItem, PendingState};
 
 /// Default time a held command waits for a human.
+#[cfg(test)]
 pub const DEFAULT_EXPIRY_MS: u64 = 600_000;
 /// Most items pending at once; beyond it, `new_id` fails with [`QueueError::Full`].
 pub const MAX_PENDING: usize = 10_000;
@@ -223,6 +224,7 @@ impl Queue {
     }
 
     /// The state of `id` at `now` (a pending item past its expiry reads `expired`).
+    #[cfg(test)]
     pub fn status(&self, id: &str, now: u64) -> PendingState {
         self.item(id, now).state
     }

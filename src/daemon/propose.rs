@@ -1,0 +1,175 @@
+//! `propose`: kill switch → classify → policy → mode → decision memory → verdict.
+//! Recorded first, answered second; if the record cannot be written the command is denied.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::Daemon;
+use super::clock::now_ms;
+use super::queue::Held;
+use crate::classify::classify;
+use crate::policy::{self, DecideInput, Effective, PolicyMatch};
+use crate::wire::{Decision, ErrorCode, Peer, Proposal, ResponseBody, Verdict, WireError};
+
+/// Largest command line accepted (the classifier caps its own work far below this).
+const MAX_RAW: usize = 1 << 20;
+/// Largest `cwd`.
+const MAX_CWD: usize = 4096;
+/// Largest `agent`, `session` and `client_ts`.
+const MAX_LABEL: usize = 256;
+/// Most `argv` entries.
+const MAX_ARGV: usize = 4096;
+
+/// Checks the client-supplied fields of a proposal. They are recorded as given, never trusted.
+pub(crate) fn validate(p: &Proposal) -> Result<(), WireError> {
+    let bad = |m: String| Err(WireError::new(ErrorCode::InvalidField, m));
+    if p.raw.len() > MAX_RAW {
+        return bad(format!("`raw` is {} bytes; the limit is {MAX_RAW}", p.raw.len()));
+    }
+    if p.cwd.len() > MAX_CWD || p.cwd.contains('\0') || !Path::new(&p.cwd).is_absolute() {
+        return bad("`cwd` must be an absolute path without NUL, at most 4096 bytes".into());
+    }
+    for (name, value) in
+        [("agent", Some(&p.agent)), ("session", p.session.as_ref()), ("client_ts", p.client_ts.as_ref())]
+    {
+        if value.is_some_and(|v| v.len() > MAX_LABEL || v.contains('\0')) {
+            return bad(format!("`{name}` must be at most {MAX_LABEL} bytes without NUL"));
+        }
+    }
+    if p.argv.as_ref().is_some_and(|a| a.len() > MAX_ARGV || a.iter().any(|w| w.len() > MAX_RAW)) {
+        return bad(format!("`argv` must have at most {MAX_ARGV} entries"));
+    }
+    Ok(())
+}
+
+impl Daemon {
+    /// Answers a proposed command with a recorded verdict.
+    pub(super) fn propose(&mut self, p: Proposal, peer: &Peer) -> ResponseBody {
+        if let Err(e) = validate(&p) {
+            return ResponseBody::Error(e);
+        }
+        let now = now_ms();
+        let classification = classify(&p.raw);
+        let cwd = Path::new(&p.cwd);
+        let repo = policy::repo_policy_for(cwd);
+        let (repo, broken) = match repo {
+            Ok(r) => (r, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let effective = Effective::new(&self.policy, repo.as_ref());
+        let matched = match broken {
+            Some(why) => PolicyMatch::Broken(why),
+            None => effective.check(&p.raw),
+        };
+        let scope = policy::memory_scope(cwd).to_string_lossy().into_owned();
+        let decided = policy::decide(&DecideInput {
+            killswitch: self.killswitch,
+            paused: self.paused,
+            class: classification.class,
+            rule: classification.rule,
+            reason: classification.reason,
+            policy: &matched,
+            mode: effective.mode,
+            remembered: self.memory.lookup(&scope, &p.raw),
+            repo_loosening_ignored: !effective.ignored.is_empty(),
+        });
+        let mut verdict = Verdict {
+            decision: decided.decision,
+            class: decided.class,
+            rule: decided.rule,
+            reason: decided.reason,
+            pending: None,
+            seq: 0,
+            flags: decided.flags,
+        };
+        let held = if verdict.decision == Decision::Hold {
+            match self.queue.new_id(random_bytes) {
+                Ok(id) => {
+                    verdict.pending = Some(id.clone());
+                    Some(Held {
+                        id,
+                        created_ms: now,
+                        expires_ms: now + effective.hold_expiry_secs * 1000,
+                        agent: p.agent.clone(),
+                        cwd: p.cwd.clone(),
+                        scope: scope.clone(),
+                        command: p.raw.clone(),
+                        class: verdict.class,
+                        rule: verdict.rule.clone(),
+                        reason: verdict.reason.clone(),
+                    })
+                }
+                Err(e) => {
+                    // No room to wait for a human: the safe answer is no.
+                    verdict.decision = Decision::Deny;
+                    verdict.reason = format!("{} It would be held, but {e}.", verdict.reason);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let data = json!({
+            "agent": p.agent,
+            "cwd": p.cwd,
+            "raw": p.raw,
+            "argv": p.argv,
+            "session": p.session,
+            "pid": p.pid,
+            "client_ts": p.client_ts,
+            "span": classification.span,
+            "verdict": {
+                "decision": verdict.decision,
+                "class": verdict.class,
+                "rule": verdict.rule,
+                "reason": verdict.reason,
+                "flags": verdict.flags,
+            },
+            "repo_policy_ignored": effective.ignored,
+            "held": held,
+        });
+        match self.append("propose", peer, data) {
+            Ok(seq) => verdict.seq = seq,
+            Err(e) => return ResponseBody::Error(e),
+        }
+        if let Some(held) = held {
+            // The id was drawn against this queue a moment ago; a failure here is a bug, not a race.
+            if let Err(e) = self.queue.hold(held) {
+                eprintln!("holdfast: cannot queue a recorded hold: {e}");
+            }
+        }
+        if verdict.decision == Decision::Allow {
+            self.bypass.note_command(&p.cwd, &p.raw, std::time::Instant::now());
+        }
+        ResponseBody::Verdict(verdict)
+    }
+}
+
+/// Four random bytes for a pending id.
+fn random_bytes() -> [u8; 4] {
+    let mut b = [0u8; 4];
+    // An OS without randomness cannot run holdfast safely; ids would collide, not leak.
+    getrandom::fill(&mut b).expect("the OS random source failed");
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proposal(cwd: &str, raw: &str) -> Proposal {
+        Proposal { agent: "t".into(), cwd: cwd.into(), raw: raw.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn validation() {
+        assert!(validate(&proposal("/tmp", "ls")).is_ok());
+        assert!(validate(&proposal("tmp", "ls")).is_err());
+        assert!(validate(&proposal("/t\0mp", "ls")).is_err());
+        assert!(validate(&proposal("/tmp", &"x".repeat(MAX_RAW + 1))).is_err());
+        let mut p = proposal("/tmp", "ls");
+        p.agent = "a".repeat(MAX_LABEL + 1);
+        assert!(validate(&p).is_err());
+    }
+}
