@@ -178,3 +178,12 @@ pub fn error_code(reply: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(reply.strip_suffix(b"\n").unwrap_or(reply)).ok()?;
     (v["kind"] == "error").then(|| v["code"].as_str().unwrap_or_default().to_string())
 }
+
+/// Polls `cond` until it holds, panicking after `limit` (a hang guard, not a timing assertion).
+pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "condition not met within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
