@@ -26,7 +26,7 @@ fn record_frame() -> Vec<u8> {
 }
 
 /// A 200-byte append + `fdatasync` on a file in the rig's dir: the `always` baseline.
-fn raw_fdatasync(rig: &Rig, rounds: usize) -> Vec<u64> {
+pub fn raw_fdatasync(rig: &Rig, rounds: usize) -> Vec<u64> {
     let path = rig.dir().join("raw.fdatasync");
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).unwrap();
     let line = [b'x'; 200];

@@ -8,6 +8,8 @@ mod bench_hook;
 #[cfg(unix)]
 mod bench_ping;
 #[cfg(unix)]
+mod bench_propose;
+#[cfg(unix)]
 mod bench_vault;
 mod report;
 #[cfg(unix)]
@@ -24,6 +26,7 @@ fn main() {
         rows.extend(bench_ping::rows(&rig));
         rows.extend(bench_hook::rows(&rig));
     }
+    rows.extend(bench_propose::rows());
     rows.extend(bench_vault::rows());
     rows.extend(bench_audit::rows());
     report::publish(&rows);

@@ -67,6 +67,69 @@ fn daemon_keeps_answering_ping_during_a_burst() {
 }
 
 #[test]
+fn deletes_explained_by_an_allowed_rm_are_not_flagged_unexplained_ones_are() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    let tree = tempfile::Builder::new().prefix("hft").tempdir().unwrap();
+    let root = tree.path().canonicalize().unwrap();
+    std::fs::create_dir(root.join(".git")).unwrap();
+    for name in ["explained.txt", "sneaky.txt"] {
+        std::fs::write(root.join(name), b"x").unwrap();
+    }
+    let mut cmd = home.cmd();
+    cmd.arg("watch").arg(&root);
+    let w = WatchProc::spawn(cmd);
+    // Let the watcher settle on the tree before changing it.
+    let probe = root.join("probe.txt");
+    wait_until(Duration::from_secs(20), "the watcher to report a probe file", || {
+        let _ = std::fs::write(&probe, b"p");
+        observes(&home).iter().any(|r| r["path"].as_str().is_some_and(|p| p.ends_with("probe.txt")))
+    });
+
+    // An agent proposes `rm explained.txt`, it is allowed, and the file goes.
+    let p = holdfast::wire::Proposal {
+        agent: "test".into(),
+        cwd: root.to_string_lossy().into_owned(),
+        raw: "rm explained.txt".into(),
+        ..Default::default()
+    };
+    match d.request(RequestBody::Propose(p)) {
+        ResponseBody::Verdict(v) => assert_eq!(v.decision, holdfast::wire::Decision::Allow, "{v:?}"),
+        other => panic!("{other:?}"),
+    }
+    std::fs::remove_file(root.join("explained.txt")).unwrap();
+    // Something removes sneaky.txt without any command passing through a hook.
+    std::fs::remove_file(root.join("sneaky.txt")).unwrap();
+
+    let removal = |name: &str| {
+        observes(&home)
+            .into_iter()
+            .find(|r| r["change"] == "remove" && r["path"].as_str().is_some_and(|p| p.ends_with(name)))
+    };
+    wait_until(Duration::from_secs(20), "both removals to be recorded", || {
+        removal("explained.txt").is_some() && removal("sneaky.txt").is_some()
+    });
+    let explained = removal("explained.txt").unwrap();
+    assert!(explained.get("bypass").is_none(), "explained by the allowed rm: {explained}");
+    let sneaky = removal("sneaky.txt").unwrap();
+    assert_eq!(sneaky["bypass"], true, "{sneaky}");
+    match d.request(RequestBody::Status) {
+        ResponseBody::Status(s) => assert!(s.bypass_flags >= 1, "{s:?}"),
+        other => panic!("{other:?}"),
+    }
+    let tail = String::from_utf8(home.run(&["log", "tail", "-n", "50"], "").stdout).unwrap();
+    assert!(tail.contains("sneaky.txt"), "{tail}");
+    w.terminate();
+}
+
+/// The data of every `observe` record in the audit log.
+fn observes(home: &Home) -> Vec<serde_json::Value> {
+    holdfast::audit::read_records(&home.paths().audit_log())
+        .map(|records| records.filter_map(Result::ok).filter(|r| r.kind == "observe").map(|r| r.data).collect())
+        .unwrap_or_default()
+}
+
+#[test]
 fn start_watch_and_stop_manage_the_watcher() {
     let home = Home::new();
     let tree = tempfile::Builder::new().prefix("hft").tempdir().unwrap();

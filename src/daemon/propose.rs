@@ -9,7 +9,7 @@ use super::Daemon;
 use super::clock::now_ms;
 use super::queue::Held;
 use crate::classify::classify;
-use crate::policy::{self, DecideInput, Effective, PolicyMatch};
+use crate::policy::{self, DecideInput, Effective, PolicyMatch, RepoPolicy};
 use crate::wire::{Decision, ErrorCode, Peer, Proposal, ResponseBody, Verdict, WireError};
 
 /// Largest command line accepted (the classifier caps its own work far below this).
@@ -51,9 +51,8 @@ impl Daemon {
         }
         let now = now_ms();
         let classification = classify(&p.raw);
-        let cwd = Path::new(&p.cwd);
-        let repo = policy::repo_policy_for(cwd);
-        let (repo, broken) = match repo {
+        let found = policy::discover(Path::new(&p.cwd));
+        let (repo, broken) = match found.repo_policy.as_deref().map(RepoPolicy::load).transpose() {
             Ok(r) => (r, None),
             Err(e) => (None, Some(e.to_string())),
         };
@@ -62,7 +61,7 @@ impl Daemon {
             Some(why) => PolicyMatch::Broken(why),
             None => effective.check(&p.raw),
         };
-        let scope = policy::memory_scope(cwd).to_string_lossy().into_owned();
+        let scope = found.scope.to_string_lossy().into_owned();
         let decided = policy::decide(&DecideInput {
             killswitch: self.killswitch,
             paused: self.paused,
