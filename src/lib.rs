@@ -10,6 +10,8 @@ pub mod paths;
 pub mod signals;
 pub mod transport;
 #[cfg(windows)]
+mod winpipe;
+#[cfg(windows)]
 pub mod winsec;
 pub mod wire;
 
