@@ -261,6 +261,7 @@ fn prepare(stream: &OsStream, deadline: Duration) -> io::Result<()> {
     stream.set_send_timeout(Some(deadline))
 }
 
+#[allow(clippy::useless_conversion)] // the pid is i32 on Unix and already u32 on Windows
 fn peer_of(stream: &OsStream) -> Peer {
     match stream.peer_creds() {
         Ok(c) => Peer {
