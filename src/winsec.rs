@@ -35,3 +35,13 @@ pub fn owner_only_descriptor() -> io::Result<SecurityDescriptor> {
 pub fn owner_only_dacl_sddl() -> io::Result<String> {
     owner_only_descriptor()?.serialize(DACL_SECURITY_INFORMATION, |s| s.to_string_lossy())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptor_round_trips_to_the_same_dacl() {
+        assert_eq!(owner_only_dacl_sddl().unwrap(), OWNER_ONLY_SDDL);
+    }
+}
