@@ -47,6 +47,7 @@ windows-toolchain:
 
 ## The Wine prefix (first boot is slow, so it happens once) with the ProcessPrng shim installed.
 $(WIN_SHIM): support/windows/bcryptprimitives.c | windows-toolchain
+	@mkdir -p target
 	$(WIN_ENV) wineboot -i >/dev/null 2>&1
 	$(WIN_ENV) wineserver -w
 	x86_64-w64-mingw32-gcc -shared -O2 -Wall -o $@ $< -ladvapi32
