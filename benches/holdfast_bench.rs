@@ -2,6 +2,7 @@
 
 #[cfg(unix)]
 mod bench_audit;
+#[cfg(unix)]
 mod bench_classify;
 #[cfg(unix)]
 mod bench_hook;

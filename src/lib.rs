@@ -16,6 +16,8 @@ pub mod transport;
 pub mod vault;
 pub mod watch;
 #[cfg(windows)]
+mod winpipe;
+#[cfg(windows)]
 pub mod winsec;
 pub mod wire;
 

@@ -244,3 +244,38 @@ mod tests {
         assert!(Paths::resolve(&env(&[("HOLDFAST_HOME", "rel")])).is_err());
     }
 }
+
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))
+    }
+
+    #[test]
+    fn pipe_is_named_after_the_user() {
+        // Known folders come from the shell API, not the environment (AppData\Roaming, \Local).
+        let p = Paths::resolve(&env(&[("USERNAME", "Ann Lee")])).unwrap();
+        assert_eq!(p.endpoint, Endpoint::Pipe("holdfast-Ann_Lee".into()));
+        assert_eq!(p.run_dir, p.data_dir);
+        assert!(p.config_dir.ends_with(r"holdfast\config"), "{}", p.config_dir.display());
+    }
+
+    #[test]
+    fn holdfast_home_gets_its_own_pipe() {
+        let a = Paths::resolve(&env(&[("HOLDFAST_HOME", r"C:\h1"), ("USERNAME", "ann")])).unwrap();
+        let b = Paths::resolve(&env(&[("HOLDFAST_HOME", r"C:\h2"), ("USERNAME", "ann")])).unwrap();
+        let Endpoint::Pipe(name) = &a.endpoint else { panic!("expected a pipe") };
+        assert!(name.starts_with("holdfast-ann-") && name.len() == "holdfast-ann-".len() + 12, "{name}");
+        assert_ne!(a.endpoint, b.endpoint);
+        assert_eq!(a.pid_file(), PathBuf::from(r"C:\h1\run\holdfast.pid"));
+    }
+
+    #[test]
+    fn socket_override_names_the_pipe() {
+        let p = Paths::resolve(&env(&[("HOLDFAST_HOME", r"C:\h"), ("HOLDFAST_SOCKET", r"\\.\pipe\mine")])).unwrap();
+        assert_eq!(p.endpoint, Endpoint::Pipe("mine".into()));
+        assert_eq!(p.endpoint.to_string(), r"\\.\pipe\mine");
+    }
+}

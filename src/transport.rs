@@ -3,15 +3,17 @@
 //!
 //! Unix: a socket file (parent 0700, socket 0600) polled with `poll(2)` so the
 //! loop wakes at once for a connection yet still sees the stop flag. Windows: a
-//! named pipe with an owner-only ACL, polled in nonblocking mode.
+//! named pipe with an owner-only ACL; blocking pipe I/O runs on helper threads
+//! and the serve loop waits for it with deadlines (see `winpipe`).
 
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use interprocess::local_socket::ListenerOptions;
-use interprocess::local_socket::traits::{Listener as _, Stream as _, StreamCommon as _};
+use interprocess::local_socket::traits::StreamCommon as _;
+#[cfg(unix)]
+use interprocess::local_socket::traits::{Listener as _, Stream as _};
 use thiserror::Error;
 
 use crate::paths::{self, Endpoint, Paths};
@@ -22,9 +24,7 @@ type OsListener = interprocess::os::unix::uds_local_socket::Listener;
 #[cfg(unix)]
 type OsStream = interprocess::os::unix::uds_local_socket::Stream;
 #[cfg(windows)]
-type OsListener = interprocess::os::windows::named_pipe::local_socket::Listener;
-#[cfg(windows)]
-type OsStream = interprocess::os::windows::named_pipe::local_socket::Stream;
+use crate::winpipe::OsStream;
 
 /// Default time a peer has to deliver a whole frame.
 pub const DEFAULT_FRAME_DEADLINE: Duration = Duration::from_millis(250);
@@ -78,7 +78,13 @@ pub enum BindError {
 
 /// A bound endpoint, ready to serve. Dropping it removes the socket and PID file.
 pub struct Server {
+    #[cfg(unix)]
     listener: OsListener,
+    #[cfg(windows)]
+    listener: crate::winpipe::Acceptor,
+    /// Connection threads still running (Windows: those blocked on a stalled peer).
+    #[cfg(windows)]
+    stalled: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     endpoint: Endpoint,
     pid_file: std::path::PathBuf,
     frame_deadline: Duration,
@@ -98,7 +104,20 @@ impl Server {
         let contents = format!("{}\n{}\n", std::process::id(), shown);
         paths::write_atomic(&pid_file, contents.as_bytes())
             .map_err(|source| BindError::Io { endpoint: shown, source })?;
-        Ok(Server { listener, endpoint, pid_file, frame_deadline })
+        #[cfg(windows)]
+        let (listener, stalled) = (
+            crate::winpipe::Acceptor::start(listener, pipe_name(&endpoint).to_string())
+                .map_err(|source| BindError::Io { endpoint: endpoint.to_string(), source })?,
+            Default::default(),
+        );
+        Ok(Server {
+            listener,
+            endpoint,
+            pid_file,
+            frame_deadline,
+            #[cfg(windows)]
+            stalled,
+        })
     }
 
     /// The endpoint this server listens on.
@@ -126,9 +145,19 @@ impl Server {
     pub fn serve(&self, service: &mut impl Service, stop: &AtomicBool) {
         while !stop.load(Ordering::SeqCst) {
             let wait = service.idle().map_or(STOP_POLL, |d| d.min(STOP_POLL));
+            #[cfg(windows)]
+            {
+                let Some(stream) = self.listener.next(wait) else { continue };
+                let peer = peer_of(&stream);
+                crate::winpipe::serve_connection(stream, self.frame_deadline, &self.stalled, |frame| {
+                    service.handle(frame, &peer)
+                });
+            }
+            #[cfg(unix)]
             if !wait_readable(&self.listener, wait) {
                 continue;
             }
+            #[cfg(unix)]
             let stream = match self.listener.accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => continue,
@@ -138,13 +167,16 @@ impl Server {
                     continue;
                 }
             };
-            let peer = peer_of(&stream);
-            let frame = prepare(&stream, self.frame_deadline)
-                .map_err(FrameError::Io)
-                .and_then(|()| read_frame(&stream, self.frame_deadline));
-            if let Some(reply) = service.handle(frame, &peer) {
-                // A peer that stopped reading only loses its own answer.
-                let _ = write_frame(&stream, &reply, Instant::now() + self.frame_deadline);
+            #[cfg(unix)]
+            {
+                let peer = peer_of(&stream);
+                let frame = prepare(&stream, self.frame_deadline)
+                    .map_err(FrameError::Io)
+                    .and_then(|()| read_frame(&stream, self.frame_deadline));
+                if let Some(reply) = service.handle(frame, &peer) {
+                    // A peer that stopped reading only loses its own answer.
+                    let _ = write_frame(&stream, &reply, Instant::now() + self.frame_deadline);
+                }
             }
         }
     }
@@ -162,14 +194,15 @@ pub trait Service {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        // The listener unlinks its socket file itself (reclaim_name); the PID file is ours.
+        // The listener unlinks its socket file itself (reclaim_name), and a pipe vanishes with its
+        // last handle; the PID file is ours.
         let _ = std::fs::remove_file(&self.pid_file);
     }
 }
 
 #[cfg(unix)]
 fn listen(endpoint: &Endpoint) -> io::Result<OsListener> {
-    use interprocess::local_socket::{GenericFilePath, ListenerNonblockingMode, ToFsName};
+    use interprocess::local_socket::{GenericFilePath, ListenerNonblockingMode, ListenerOptions, ToFsName};
     use interprocess::os::unix::local_socket::ListenerOptionsExt;
     let Endpoint::Socket(path) = endpoint else { unreachable!("Unix endpoints are sockets") };
     if let Some(parent) = path.parent() {
@@ -189,18 +222,19 @@ fn listen(endpoint: &Endpoint) -> io::Result<OsListener> {
 }
 
 #[cfg(windows)]
-fn listen(endpoint: &Endpoint) -> io::Result<OsListener> {
-    use interprocess::local_socket::{GenericNamespaced, ListenerNonblockingMode, ToNsName};
-    use interprocess::os::windows::local_socket::ListenerOptionsExt;
+fn listen(endpoint: &Endpoint) -> io::Result<crate::winpipe::OsListener> {
+    crate::winpipe::listen(pipe_name(endpoint))
+}
+
+#[cfg(windows)]
+fn pipe_name(endpoint: &Endpoint) -> &str {
     let Endpoint::Pipe(name) = endpoint else { unreachable!("Windows endpoints are pipes") };
-    ListenerOptions::new()
-        .name(name.as_str().to_ns_name::<GenericNamespaced>()?)
-        .nonblocking(ListenerNonblockingMode::Both)
-        .security_descriptor(crate::winsec::owner_only_descriptor()?)
-        .create_sync_as::<OsListener>()
+    name
 }
 
 /// Looks at a leftover endpoint: a live daemon means refuse; a dead socket is removed.
+/// (A Windows pipe exists only while its server holds it, so a pipe is never stale; a stale
+/// PID file is simply overwritten.)
 fn probe_existing(endpoint: &Endpoint) -> Result<(), BindError> {
     #[cfg(unix)]
     {
@@ -241,13 +275,6 @@ fn wait_readable(listener: &OsListener, timeout: Duration) -> bool {
     matches!(poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
 }
 
-#[cfg(windows)]
-fn wait_readable(_listener: &OsListener, _timeout: Duration) -> bool {
-    // Pipes cannot be polled; the nonblocking accept is tried every millisecond.
-    std::thread::sleep(Duration::from_millis(1));
-    true
-}
-
 /// Puts an accepted stream back in blocking mode (BSD inherits O_NONBLOCK) with a send timeout.
 #[cfg(unix)]
 fn prepare(stream: &OsStream, deadline: Duration) -> io::Result<()> {
@@ -255,12 +282,7 @@ fn prepare(stream: &OsStream, deadline: Duration) -> io::Result<()> {
     stream.set_send_timeout(Some(deadline))
 }
 
-#[cfg(windows)]
-fn prepare(stream: &OsStream, _deadline: Duration) -> io::Result<()> {
-    // Pipes have no timeouts: stay nonblocking and enforce the deadline in a loop.
-    stream.set_nonblocking(true)
-}
-
+#[allow(clippy::useless_conversion)] // the pid is i32 on Unix and already u32 on Windows
 fn peer_of(stream: &OsStream) -> Peer {
     match stream.peer_creds() {
         Ok(c) => Peer {
@@ -275,7 +297,8 @@ fn peer_of(stream: &OsStream) -> Peer {
 }
 
 /// Reads one newline-terminated frame, never buffering more than [`MAX_FRAME`] bytes
-/// and never waiting longer than `budget` in all. Bytes after the newline are ignored.
+/// and never waiting longer than `budget` in all (on Windows the stream is blocking and the
+/// caller enforces the deadline). Bytes after the newline are ignored.
 pub fn read_frame(stream: &OsStream, budget: Duration) -> Result<Vec<u8>, FrameError> {
     let deadline = Instant::now() + budget;
     let mut buf = Vec::new();
@@ -289,13 +312,7 @@ pub fn read_frame(stream: &OsStream, budget: Duration) -> Result<Vec<u8>, FrameE
         let n = match (&*stream).read(&mut chunk) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if is_timeout(&e) => {
-                if cfg!(windows) && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(1));
-                    continue;
-                }
-                return Err(FrameError::Timeout(budget));
-            }
+            Err(e) if is_timeout(&e) => return Err(FrameError::Timeout(budget)),
             Err(e) => return Err(FrameError::Io(e)),
         };
         if n == 0 {
@@ -332,7 +349,7 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 /// Writes a whole frame, giving up at `deadline`.
-fn write_frame(stream: &OsStream, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+pub(crate) fn write_frame(stream: &OsStream, bytes: &[u8], deadline: Instant) -> io::Result<()> {
     let mut rest = bytes;
     while !rest.is_empty() {
         match (&*stream).write(rest) {
@@ -396,11 +413,18 @@ impl Client {
         let deadline = Instant::now() + self.timeout;
         let stream = self.connect()?;
         #[cfg(unix)]
-        stream.set_send_timeout(Some(self.timeout))?;
+        let reply = {
+            stream.set_send_timeout(Some(self.timeout))?;
+            write_frame(&stream, frame, deadline)?;
+            read_frame(&stream, deadline.saturating_duration_since(Instant::now()))
+        };
         #[cfg(windows)]
-        stream.set_nonblocking(true)?;
-        write_frame(&stream, frame, deadline)?;
-        match read_frame(&stream, deadline.saturating_duration_since(Instant::now())) {
+        let reply = match crate::winpipe::exchange(stream, frame, deadline) {
+            Ok(reply) => Ok(reply),
+            Err(crate::winpipe::ExchangeError::Timeout) => return Err(ClientError::Timeout),
+            Err(crate::winpipe::ExchangeError::Frame(e)) => Err(e),
+        };
+        match reply {
             Ok(reply) => Ok(reply),
             Err(FrameError::Timeout(_)) => Err(ClientError::Timeout),
             Err(FrameError::Io(e)) => Err(ClientError::Io(e)),
@@ -423,11 +447,13 @@ impl Client {
                 OsStream::connect(name).map_err(not_running)
             }
             #[cfg(windows)]
-            Endpoint::Pipe(pipe) => {
-                use interprocess::local_socket::{GenericNamespaced, ToNsName};
-                let name = pipe.as_str().to_ns_name::<GenericNamespaced>().map_err(ClientError::Io)?;
-                OsStream::connect(name).map_err(not_running)
-            }
+            Endpoint::Pipe(pipe) => match crate::winpipe::connect(pipe, self.timeout) {
+                // Every instance stayed busy for the whole timeout.
+                Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
+                    Err(ClientError::Timeout)
+                }
+                other => other.map_err(not_running),
+            },
             #[allow(unreachable_patterns)]
             other => Err(ClientError::Io(io::Error::new(
                 io::ErrorKind::Unsupported,

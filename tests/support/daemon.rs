@@ -1,6 +1,7 @@
 //! Test harness: the real `holdfast` binary serving a real socket in a temp `HOLDFAST_HOME`.
 //!
-//! Include with `#[path = "support/daemon.rs"] mod daemon;`.
+//! Include with `#[path = "support/daemon.rs"] mod daemon;`. Works on Unix and on Windows
+//! (named pipes; under Wine in `make test-windows`), except where an item says otherwise.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::io::{Read, Write};
@@ -60,6 +61,12 @@ impl Home {
             .env("HOLDFAST_HOME", self.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.path());
+        // Windows processes need SystemRoot (DLL search, sockets); USERNAME stays unset in both
+        // the child and `paths()`, so they agree on the pipe name.
+        #[cfg(windows)]
+        if let Some(root) = std::env::var_os("SystemRoot") {
+            c.env("SystemRoot", root);
+        }
         c
     }
 
@@ -135,7 +142,23 @@ impl Daemon {
         (status, err)
     }
 
-    /// SIGKILL: the crash case.
+    /// Windows has no SIGTERM: asks the daemon to stop with a `shutdown` request and waits for
+    /// a clean exit; returns the exit status and stderr.
+    #[cfg(windows)]
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        match self.request(RequestBody::Shutdown(Default::default())) {
+            ResponseBody::Ack(_) => {}
+            other => panic!("expected ack to shutdown, got {other:?}"),
+        }
+        let status = wait_timeout(&mut self.child, Duration::from_secs(10)).expect("daemon did not exit on shutdown");
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        (status, err)
+    }
+
+    /// SIGKILL (TerminateProcess on Windows): the crash case.
     pub fn kill9(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -171,6 +194,49 @@ pub fn raw_exchange(socket: &Path, bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     out
+}
+
+/// Sends raw bytes on a fresh pipe connection and returns the daemon's reply line. A pipe cannot be half-closed, so the daemon sees no end of input: a frame without a
+/// newline runs into the frame deadline. Writing happens on its own thread so that an oversized
+/// frame the daemon stops reading cannot block the reply.
+#[cfg(windows)]
+pub fn raw_exchange(pipe: &Path, bytes: &[u8]) -> Vec<u8> {
+    let stream = std::sync::Arc::new(raw_connect(pipe));
+    let writer = std::sync::Arc::clone(&stream);
+    let bytes = bytes.to_vec();
+    std::thread::spawn(move || {
+        let _ = (&*writer).write_all(&bytes);
+    });
+    read_reply(stream, Duration::from_secs(30))
+}
+
+/// A raw client connection to the pipe called `pipe` (a name as [`Home::socket`] returns it).
+#[cfg(windows)]
+pub fn raw_connect(pipe: &Path) -> interprocess::local_socket::Stream {
+    use interprocess::local_socket::traits::Stream as _;
+    use interprocess::local_socket::{GenericNamespaced, Stream, ToNsName};
+    let name = pipe.to_str().unwrap().to_ns_name::<GenericNamespaced>().unwrap();
+    Stream::connect(name).unwrap()
+}
+
+/// Reads one reply line from `stream` (up to its newline, or what came before the daemon closed the
+/// pipe), failing the test after `limit`. The daemon cannot close a pipe whose peer stalls
+/// mid-frame (its reader is still blocked on it), so the line, not the close, ends a reply.
+#[cfg(windows)]
+pub fn read_reply(stream: std::sync::Arc<interprocess::local_socket::Stream>, limit: Duration) -> Vec<u8> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = (&*stream).read(&mut chunk) {
+            out.extend_from_slice(&chunk[..n]);
+            if out.ends_with(b"\n") {
+                break;
+            }
+        }
+        let _ = tx.send(out);
+    });
+    rx.recv_timeout(limit).expect("the daemon neither answered nor closed the pipe")
 }
 
 /// Parses a reply frame and returns its error code, if it is an error.
