@@ -142,3 +142,20 @@ fn concurrent_clients_all_get_correct_answers() {
     }
     d.assert_alive();
 }
+
+#[test]
+fn durability_comes_from_the_policy_unless_a_flag_says_otherwise() {
+    let status = |home: &Home, extra: &[&str]| {
+        let d = home.daemon(extra);
+        match d.request(holdfast::wire::RequestBody::Status) {
+            holdfast::wire::ResponseBody::Status(s) => s.durability,
+            other => panic!("{other:?}"),
+        }
+    };
+    let home = Home::new();
+    assert_eq!(status(&home, &[]), "always");
+    std::fs::create_dir_all(home.path().join("config")).unwrap();
+    std::fs::write(home.path().join("config/policy.toml"), "[daemon]\ndurability = \"batch\"\nbatch_ms = 7\n").unwrap();
+    assert_eq!(status(&home, &[]), "batch (every 7 ms)");
+    assert_eq!(status(&home, &["--durability", "always"]), "always");
+}

@@ -36,19 +36,38 @@ pub struct DaemonArgs {
 pub struct DurabilityArgs {
     /// `always`: fdatasync before every answer. `batch`: at most every --batch-ms
     /// (a power loss may lose what was answered within that window).
-    #[arg(long, default_value = "always", value_parser = ["always", "batch"])]
-    durability: String,
-    /// Sync interval of `--durability batch`, in milliseconds.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    batch_ms: u64,
+    /// Default: `[daemon] durability` of the global policy, else `always`.
+    #[arg(long, value_parser = ["always", "batch"])]
+    durability: Option<String>,
+    /// Sync interval of `--durability batch`, in milliseconds (default: the policy's, else 5).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    batch_ms: Option<u64>,
 }
 
 impl DurabilityArgs {
-    fn get(&self) -> Durability {
-        match self.durability.as_str() {
-            "batch" => Durability::Batch { every: Duration::from_millis(self.batch_ms) },
-            _ => Durability::Always,
+    /// The flags win; otherwise the global policy's `[daemon]` table decides.
+    fn get(&self, paths: &Paths) -> Durability {
+        use holdfast::policy::{Durability as Configured, Policy};
+        // A broken policy file is reported by the daemon itself; durability then stays `always`.
+        let configured = Policy::load(&paths.policy()).map(|p| p.daemon).unwrap_or_default();
+        let batch = match self.durability.as_deref() {
+            Some(d) => d == "batch",
+            None => configured.durability == Configured::Batch,
+        };
+        let every = Duration::from_millis(self.batch_ms.unwrap_or(configured.batch_ms));
+        if batch { Durability::Batch { every } } else { Durability::Always }
+    }
+
+    /// The flags to pass on to a spawned daemon.
+    fn to_args(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(d) = &self.durability {
+            out.extend(["--durability".to_string(), d.clone()]);
         }
+        if let Some(ms) = self.batch_ms {
+            out.extend(["--batch-ms".to_string(), ms.to_string()]);
+        }
+        out
     }
 }
 
@@ -96,7 +115,7 @@ pub fn daemon(args: &DaemonArgs) -> Result<Exit> {
     let options = DaemonOptions {
         frame_deadline: Duration::from_millis(args.frame_deadline_ms),
         auth_nonce_ttl: Duration::from_millis(args.auth_nonce_ttl_ms),
-        durability: args.durability.get(),
+        durability: args.durability.get(&paths),
     };
     daemon::run(paths, options, &signals)?;
     Ok(Exit::Ok)
@@ -121,7 +140,7 @@ pub fn start(args: &StartArgs) -> Result<Exit> {
     cmd.arg("daemon")
         .arg("--frame-deadline-ms")
         .arg(args.frame_deadline_ms.to_string())
-        .args(["--durability", &args.durability.durability, "--batch-ms", &args.durability.batch_ms.to_string()])
+        .args(args.durability.to_args())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(log));
