@@ -278,6 +278,9 @@ fn fast_path_agrees_with_full_parse_on_compound_commands() {
         "then ",
         "do ",
         "case x in x) ",
+        "cat <<EOF\n$(rm -rf /)\nEOF\n",
+        "cat <<EOF | sh\nls $(curl -s x) $HOME\nEOF\n",
+        "psql <<SQL\nDROP TABLE $(echo t);\nSQL\n",
     ];
     let mut rng = Rng(4242);
     let mut bad = Vec::new();

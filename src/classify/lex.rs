@@ -570,8 +570,27 @@ impl<'t> Lexer<'t, '_> {
             line_start = line_end + 1;
         }
         let body = &self.s[body_start..body_end];
+        let (mut dynamic, mut fetch) = (false, false);
         if !quoted && body.bytes().any(|c| matches!(c, b'$' | b'`' | b'\\')) {
-            return None;
+            // As the full walk: `$(…)` in the body is classified, other expansions stay text.
+            if strip_tabs || body.bytes().any(|c| c == b'`' || c == b'\\') {
+                return None;
+            }
+            let mut p = body_start;
+            while let Some(off) = b[p..body_end].iter().position(|&c| c == b'$') {
+                let d = p + off;
+                match b.get(d + 1) {
+                    Some(b'(') if b.get(d + 2) != Some(&b'(') => {
+                        let close = close_paren(b, d + 2).filter(|&c| c < body_end)?;
+                        fetch |= code_fetches(&self.s[d + 2..close]);
+                        dynamic = true;
+                        self.subs.push((d + 2..close, self.level()));
+                        p = close + 1;
+                    }
+                    Some(b'(' | b'{') => return None,
+                    _ => p = d + 1,
+                }
+            }
         }
         let text: Cow<'t, str> = if strip_tabs && (body.contains("\n\t") || body.starts_with('\t')) {
             Cow::Owned(body.split_inclusive('\n').map(|l| l.trim_start_matches('\t')).collect())
@@ -588,7 +607,7 @@ impl<'t> Lexer<'t, '_> {
         self.cmd.redirs.push(Redirect {
             fd,
             op: RedirOp::HereDoc,
-            target: Word { text, span, quoted, ..Default::default() },
+            target: Word { text, span, quoted, dynamic, fetch, ..Default::default() },
         });
         // `resume` points at the newline ending the delimiter line (or EOF).
         self.heredoc_skip = Some((nl, resume));
