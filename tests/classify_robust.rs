@@ -281,6 +281,10 @@ fn fast_path_agrees_with_full_parse_on_compound_commands() {
         "cat <<EOF\n$(rm -rf /)\nEOF\n",
         "cat <<EOF | sh\nls $(curl -s x) $HOME\nEOF\n",
         "psql <<SQL\nDROP TABLE $(echo t);\nSQL\n",
+        "[[ 1<2 3 ]]",
+        "[[ a < b && -n $x ]]",
+        "{ rm -rf / }",
+        "g() { g; }",
     ];
     let mut rng = Rng(4242);
     let mut bad = Vec::new();

@@ -829,7 +829,7 @@ impl<'t> Lexer<'t, '_> {
             if i == start {
                 return None;
             }
-            if i < b.len() && matches!(b[i], b'<' | b'>') && b[start..i].iter().all(u8::is_ascii_digit) {
+            if !self.test && i < b.len() && matches!(b[i], b'<' | b'>') && b[start..i].iter().all(u8::is_ascii_digit) {
                 let fd: u32 = self.s[start..i].parse().ok()?;
                 self.i = i;
                 return self.redirect_op(Some(fd));
