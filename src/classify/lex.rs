@@ -645,7 +645,8 @@ impl<'t> Lexer<'t, '_> {
             }
             cmd.span = start.min(end)..end;
             // A function calling itself from its own body: a fork bomb.
-            if let Some(first) = cmd.words.iter().find(|w| !w.assign)
+            if self.frames.iter().any(|f| f.func.is_some())
+                && let Some(first) = cmd.words.iter().find(|w| !w.assign)
                 && self.frames.iter().any(|f| f.func == Some(first.as_str()))
             {
                 self.bombs.push(first.span.clone());
@@ -698,10 +699,10 @@ impl<'t> Lexer<'t, '_> {
             return Some(());
         }
         // Unquoted literal: the word is its own source text.
-        let bare = w.as_str() == &self.s[start..end];
+        let bare = |w: &Word<'_>| w.as_str() == &self.s[start..end];
         if self.test {
             let t = w.as_str();
-            if bare && t == "]]" {
+            if t == "]]" && bare(&w) {
                 // Only expressions the full parser certainly accepts.
                 if !test_expr_ok(&self.test_toks) {
                     return None;
@@ -713,13 +714,16 @@ impl<'t> Lexer<'t, '_> {
                 return Some(());
             }
             // `=~` operands have their own lexing rules; quoted operators are left to brush.
-            if t == "=~" || (!bare && (t.starts_with('-') || is_test_binop(t) || matches!(t, "]]" | "!" | "(" | ")"))) {
+            if t == "=~"
+                || (!bare(&w) && (t.starts_with('-') || is_test_binop(t) || matches!(t, "]]" | "!" | "(" | ")")))
+            {
                 return None;
             }
             self.test_toks.push((false, &self.s[start..end]));
             return Some(());
         }
         if let Some(Frame { kind: Kind::ForHead(st), .. }) = self.frames.last() {
+            let bare = bare(&w);
             return self.for_word(*st, &w, bare);
         }
         if self.cmd.compound {
@@ -729,7 +733,7 @@ impl<'t> Lexer<'t, '_> {
             if valid_assignment_prefix(&self.s[start..end]) {
                 w.assign = true;
             } else if (!w.quoted && is_reserved(w.as_str())) || self.b[start] == b'{' || self.b[start] == b'}' {
-                if bare && self.cmd_empty() && self.redir.is_none() {
+                if bare(&w) && self.cmd_empty() && self.redir.is_none() {
                     return self.keyword(start, end);
                 }
                 return None;
