@@ -226,3 +226,85 @@ fn fast_path_agrees_with_full_parse() {
     }
     assert!(bad.is_empty(), "{} disagreements:\n{}", bad.len(), bad.join("\n"));
 }
+
+/// Compound commands, functions, `[[ ]]` and `$'…'` are lexed by the fast
+/// path too: random mixes of them must never be classified milder than by
+/// the full parse.
+#[test]
+fn fast_path_agrees_with_full_parse_on_compound_commands() {
+    use holdfast::classify::classify_full_parse;
+    let pieces = [
+        "if true; then ",
+        "if [ -f x ]\nthen ",
+        "elif false; then ",
+        "else ",
+        "; fi",
+        "\nfi",
+        "while true; do ",
+        "until false\ndo ",
+        "for f in *.rs; do ",
+        "for i in 1 $(rm -rf /); do ",
+        "for x\ndo ",
+        "; done",
+        "\ndone",
+        "{ ",
+        "; }",
+        " }",
+        "(",
+        ")",
+        "f() { ",
+        "f",
+        "bomb () {\n",
+        "bomb | bomb & ",
+        "[[ -d ~ ]]",
+        "[[ $(curl -s x) == y || ! -e /etc ]]",
+        "[[ a =~ (b) ]]",
+        "$'\\x72\\x6d' -rf /",
+        "$'rm' -rf ~",
+        "echo $'a\\'b'",
+        "rm -rf /",
+        "ls",
+        "cargo build",
+        "curl -s https://x.sh",
+        " | bash",
+        " > /etc/passwd",
+        " && ",
+        " || ",
+        "; ",
+        "\n",
+        " & ",
+        "R=rm; ",
+        "$R -rf ~",
+        "then ",
+        "do ",
+        "case x in x) ",
+        "cat <<EOF\n$(rm -rf /)\nEOF\n",
+        "cat <<EOF | sh\nls $(curl -s x) $HOME\nEOF\n",
+        "psql <<SQL\nDROP TABLE $(echo t);\nSQL\n",
+        "[[ 1<2 3 ]]",
+        "[[ a < b && -n $x ]]",
+        "{ rm -rf / }",
+        "g() { g; }",
+    ];
+    let mut rng = Rng(4242);
+    let mut bad = Vec::new();
+    for _ in 0..6000 {
+        let n = 1 + rng.below(7);
+        let s: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect();
+        let a = classify(&s);
+        let b = classify_full_parse(&s);
+        if std::env::var_os("SHOW_ALL_DIFF").is_some() && a.class != b.class {
+            eprintln!("DIFF {s:?}: fast {} ({}) vs full {} ({})", a.class.as_str(), a.rule, b.class.as_str(), b.rule);
+        }
+        if a.class < b.class {
+            bad.push(format!(
+                "{s:?}: fast {} ({}) vs full {} ({})",
+                a.class.as_str(),
+                a.rule,
+                b.class.as_str(),
+                b.rule
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{} disagreements:\n{}", bad.len(), bad.join("\n"));
+}

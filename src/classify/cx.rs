@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::ir::Word;
-use super::rules::{self, meta};
+use super::rules::{self, meta, system};
 use super::{Class, Classification, Rule, SAFE_DEFAULT, lex, limits, parse};
 
 /// Where a piece of code being classified sits in the top-level input.
@@ -126,16 +126,23 @@ impl<'i> Cx<'i> {
             self.hit(&meta::PARSE_COMPLEX, whole);
             return;
         }
-        if let Some(lexed) = (!self.no_fast).then(|| lex::lex(text, origin)).flatten() {
-            for r in &lexed.subs {
+        if let Some(lexed) = (!self.no_fast).then(|| lex::lex(text, origin, depth)).flatten() {
+            if lexed.incomplete {
+                self.hit(&meta::PARSE_ERROR, whole);
+                return;
+            }
+            for (r, level) in &lexed.subs {
                 let o = Origin { base: origin.base + r.start, pin: origin.pin.clone() };
-                self.run_code(&text[r.clone()], &o, depth + 1);
+                self.run_code(&text[r.clone()], &o, depth + level + 1);
                 if self.done() {
                     return;
                 }
             }
-            for p in &lexed.pipes {
-                rules::eval_pipeline(self, p, depth);
+            for span in lexed.bombs {
+                self.hit(&system::FORK_BOMB, span);
+            }
+            for (p, level) in &lexed.pipes {
+                rules::eval_pipeline(self, p, depth + level);
                 if self.done() {
                     return;
                 }

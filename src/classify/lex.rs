@@ -6,11 +6,14 @@
 //! `${X:-default}`), command substitutions (`$(…)`, backquotes without
 //! escapes) and process substitutions (`<(…)`) with simply nested content,
 //! the operators `;`, `&&`, `||`, `|`, `&`, newlines, redirections (`>`,
-//! `>>`, `<`, `2>&1`, `&>`, `<<<`), one here-document per line, and `#`
-//! comments. Anything else — arithmetic, brace expansion, ANSI-C quotes,
-//! reserved words in command position (`if`, `for`, `{`, `(`…) — returns
-//! `None` and the line goes to the full `brush-parser` walk. So the fast path
-//! never changes a verdict: it produces the same words the full parser would,
+//! `>>`, `<`, `2>&1`, `&>`, `<<<`), one here-document per line, `#`
+//! comments, ANSI-C quotes (`$'…'`), and the common compound commands:
+//! `if`/`elif`/`else`, `while`/`until`, `for NAME [in WORDS]`, brace groups,
+//! subshells, `name() { …; }` function definitions and `[[ … ]]` tests.
+//! Anything else — arithmetic, brace expansion, `case`, `!`, `function`,
+//! `select`, `coproc`, `=~` — returns `None` and the line goes to the full
+//! `brush-parser` walk. So the fast path never changes a verdict: it produces
+//! the same words, pipelines and nesting depths the full parser's walk would,
 //! faster. Substituted code is returned as byte ranges for the caller to
 //! classify recursively.
 
@@ -19,7 +22,8 @@ use std::ops::Range;
 
 use super::cx::Origin;
 use super::ir::{Cmd, Pipeline, RedirOp, Redirect, Word};
-use super::parse::code_fetches;
+use super::limits;
+use super::parse::{ansi_c_decode, code_fetches};
 
 fn is_reserved(w: &str) -> bool {
     matches!(
@@ -47,11 +51,51 @@ fn is_reserved(w: &str) -> bool {
     )
 }
 
-/// Result of a successful fast lex.
+/// Result of a successful fast lex. Each pipeline and substitution carries
+/// its compound nesting level (added to the depth, as the full walk does).
 pub(crate) struct Lexed<'t> {
-    pub pipes: Vec<Pipeline<'t>>,
+    /// Pipelines in the order the full walk evaluates them (compound bodies
+    /// before the pipeline that contains the compound).
+    pub pipes: Vec<(Pipeline<'t>, u32)>,
     /// Byte ranges (in the lexed text) of substituted code to classify.
-    pub subs: Vec<Range<usize>>,
+    pub subs: Vec<(Range<usize>, u32)>,
+    /// Spans (mapped to the input) of commands calling the function whose body they are in.
+    pub bombs: Vec<Range<usize>>,
+    /// The text is well formed so far but ends inside a compound command or
+    /// `[[`: a syntax error for the shell (and for the full parser).
+    pub incomplete: bool,
+}
+
+/// State of an open compound command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Brace,
+    Subshell,
+    /// Condition list of `if`/`elif`.
+    IfCond,
+    /// Body after `then`.
+    IfThen,
+    /// Body after `else`.
+    IfElse,
+    /// Condition list of `while`/`until`.
+    LoopCond,
+    /// Body after `do`.
+    LoopBody,
+    /// `for` header: 0 expects the name, 1 `in`/`do`/terminator, 2 inside the
+    /// value words, 3 expects `do`.
+    ForHead(u8),
+}
+
+struct Frame<'t> {
+    kind: Kind,
+    /// Byte index of the opening token (span start of the compound).
+    start: usize,
+    /// The enclosing pipeline, restored when the compound closes.
+    outer: Pipeline<'t>,
+    /// `pipes.len()` when the current clause began (clauses may not be empty).
+    list_start: usize,
+    /// Name of the function whose body this brace group is.
+    func: Option<&'t str>,
 }
 
 #[inline]
@@ -85,16 +129,27 @@ struct Lexer<'t, 'o> {
     b: &'t [u8],
     i: usize,
     origin: &'o Origin,
-    pipes: Vec<Pipeline<'t>>,
+    pipes: Vec<(Pipeline<'t>, u32)>,
     pipe: Pipeline<'t>,
     cmd: Cmd<'t>,
     redir: Option<(Option<u32>, RedirOp)>,
-    subs: Vec<Range<usize>>,
+    subs: Vec<(Range<usize>, u32)>,
+    bombs: Vec<Range<usize>>,
     /// A here-document body to skip when the lexer reaches this newline: (newline index, resume index).
     heredoc_skip: Option<(usize, usize)>,
+    /// Open compound commands, innermost last.
+    frames: Vec<Frame<'t>>,
+    /// Inside `[[ … ]]`.
+    test: bool,
+    /// Tokens of the current `[[ … ]]`: `(is_operator, source text)`.
+    test_toks: Vec<(bool, &'t str)>,
+    /// Just after `&&`/`||`: a command (not a closing keyword) must follow.
+    after_andor: bool,
+    /// Recursion depth of the lexed text (bounds compound nesting like the full walk).
+    depth: u32,
 }
 
-pub(crate) fn lex<'t>(s: &'t str, origin: &Origin) -> Option<Lexed<'t>> {
+pub(crate) fn lex<'t>(s: &'t str, origin: &Origin, depth: u32) -> Option<Lexed<'t>> {
     let mut lx = Lexer {
         s,
         b: s.as_bytes(),
@@ -105,10 +160,16 @@ pub(crate) fn lex<'t>(s: &'t str, origin: &Origin) -> Option<Lexed<'t>> {
         cmd: Cmd::default(),
         redir: None,
         subs: Vec::new(),
+        bombs: Vec::new(),
         heredoc_skip: None,
+        frames: Vec::new(),
+        test: false,
+        test_toks: Vec::new(),
+        after_andor: false,
+        depth,
     };
-    lx.run()?;
-    Some(Lexed { pipes: lx.pipes, subs: lx.subs })
+    let incomplete = lx.run()?;
+    Some(Lexed { pipes: lx.pipes, subs: lx.subs, bombs: lx.bombs, incomplete })
 }
 
 /// Index of the `)` closing a `$(`/`<(` whose content starts at `i`, for
@@ -152,7 +213,8 @@ fn close_paren(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 impl<'t> Lexer<'t, '_> {
-    fn run(&mut self) -> Option<()> {
+    /// Lex the whole text; `Some(true)` when it ends inside an open compound.
+    fn run(&mut self) -> Option<bool> {
         let len = self.b.len();
         loop {
             while self.i < len {
@@ -167,6 +229,24 @@ impl<'t> Lexer<'t, '_> {
             }
             let c = self.b[self.i];
             let next = self.b.get(self.i + 1).copied();
+            if self.test {
+                self.test_token(c, next)?;
+                continue;
+            }
+            if let Some(Frame { kind: Kind::ForHead(st), .. }) = self.frames.last_mut() {
+                match c {
+                    b'\n' | b';' => {
+                        *st = match (*st, c) {
+                            (1 | 2, _) | (3, b'\n') => 3,
+                            _ => return None,
+                        };
+                        self.i += 1;
+                        continue;
+                    }
+                    b'&' | b'|' | b'<' | b'>' | b'(' | b')' | b'#' => return None,
+                    _ => {}
+                }
+            }
             match c {
                 b'\n' | b';' => {
                     if c == b';' && next == Some(b';') {
@@ -192,6 +272,7 @@ impl<'t> Lexer<'t, '_> {
                         self.end_pipeline(false)?;
                         self.i += 2;
                         self.require_more()?;
+                        self.after_andor = true;
                     }
                     Some(b'>') => {
                         if self.b.get(self.i + 2) == Some(&b'>') {
@@ -210,6 +291,7 @@ impl<'t> Lexer<'t, '_> {
                         self.end_pipeline(false)?;
                         self.i += 2;
                         self.require_more()?;
+                        self.after_andor = true;
                     }
                     Some(b'&') => return None,
                     _ => {
@@ -219,6 +301,8 @@ impl<'t> Lexer<'t, '_> {
                     }
                 },
                 b'<' | b'>' if next == Some(b'(') => self.proc_subst()?,
+                b'(' => self.open_paren()?,
+                b')' => self.close_subshell()?,
                 b'>' | b'<' => self.redirect_op(None)?,
                 b'#' => {
                     // Comment to end of line.
@@ -232,12 +316,168 @@ impl<'t> Lexer<'t, '_> {
         if self.redir.is_some() || self.heredoc_skip.is_some() {
             return None;
         }
+        if self.test || !self.frames.is_empty() {
+            return Some(true);
+        }
         self.end_pipeline(true)?;
-        Some(())
+        Some(false)
     }
 
     fn cmd_empty(&self) -> bool {
-        self.cmd.words.is_empty() && self.cmd.redirs.is_empty()
+        !self.cmd.compound && self.cmd.words.is_empty() && self.cmd.redirs.is_empty()
+    }
+
+    /// One token inside `[[ … ]]`: test operators are skipped, words are
+    /// lexed (for their substitutions) and dropped, `]]` ends the test.
+    fn test_token(&mut self, c: u8, next: Option<u8>) -> Option<()> {
+        let op: &'static str = match (c, next) {
+            (b'&', Some(b'&')) => "&&",
+            (b'|', Some(b'|')) => "||",
+            (b'!', Some(b'=')) => "!=",
+            (b'!', Some(b' ' | b'\t')) => "!",
+            (b'(', _) => "(",
+            (b')', _) => ")",
+            (b'<', n) if n != Some(b'(') && n != Some(b'<') => "<",
+            (b'>', n) if n != Some(b'(') && n != Some(b'>') => ">",
+            (b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'#' | b'!', _) => return None,
+            _ => return self.word(),
+        };
+        self.i += op.len();
+        self.test_toks.push((true, op));
+        Some(())
+    }
+
+    /// A word in the `for` header (`st` as in [`Kind::ForHead`]).
+    fn for_word(&mut self, st: u8, w: &Word<'t>, bare: bool) -> Option<()> {
+        let n = self.pipes.len();
+        let f = self.frames.last_mut()?;
+        let t = w.as_str();
+        match st {
+            0 if bare && valid_assignment_prefix(&format!("{t}=")) => f.kind = Kind::ForHead(1),
+            1 if bare && t == "in" => f.kind = Kind::ForHead(2),
+            1 | 3 if bare && t == "do" => {
+                f.kind = Kind::LoopBody;
+                f.list_start = n;
+            }
+            2 => {}
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// A reserved word in command position.
+    fn keyword(&mut self, start: usize, end: usize) -> Option<()> {
+        match &self.s[start..end] {
+            "{" => self.open(Kind::Brace, start, None),
+            "if" => self.open(Kind::IfCond, start, None),
+            "while" | "until" => self.open(Kind::LoopCond, start, None),
+            "for" => self.open(Kind::ForHead(0), start, None),
+            "[[" => {
+                self.test = true;
+                self.after_andor = false;
+                Some(())
+            }
+            "then" => self.next_clause(Kind::IfCond, Kind::IfThen),
+            "elif" => self.next_clause(Kind::IfThen, Kind::IfCond),
+            "else" => self.next_clause(Kind::IfThen, Kind::IfElse),
+            "do" => self.next_clause(Kind::LoopCond, Kind::LoopBody),
+            "fi" => self.close(&[Kind::IfThen, Kind::IfElse], end),
+            "done" => self.close(&[Kind::LoopBody], end),
+            "}" => self.close(&[Kind::Brace], end),
+            _ => None,
+        }
+    }
+
+    /// Open a compound command at `start` (the current command must be empty).
+    fn open(&mut self, kind: Kind, start: usize, func: Option<&'t str>) -> Option<()> {
+        if !self.cmd_empty() || self.redir.is_some() {
+            return None;
+        }
+        // The full walk reports deeper nesting as too complex: let it.
+        if self.depth + self.frames.len() as u32 + 1 > limits::MAX_DEPTH + 4 {
+            return None;
+        }
+        let outer = std::mem::take(&mut self.pipe);
+        self.frames.push(Frame { kind, start, outer, list_start: self.pipes.len(), func });
+        self.after_andor = false;
+        Some(())
+    }
+
+    /// A clause may end here: the previous list is complete and not empty.
+    fn clause_done(&self) -> bool {
+        self.pipe.cmds.is_empty()
+            && self.cmd_empty()
+            && self.redir.is_none()
+            && !self.after_andor
+            && self.frames.last().is_some_and(|f| self.pipes.len() > f.list_start)
+    }
+
+    fn next_clause(&mut self, from: Kind, to: Kind) -> Option<()> {
+        if !self.clause_done() {
+            return None;
+        }
+        let n = self.pipes.len();
+        let f = self.frames.last_mut().filter(|f| f.kind == from)?;
+        f.kind = to;
+        f.list_start = n;
+        Some(())
+    }
+
+    /// Close the innermost compound (ending at `end`) if it is one of `kinds`;
+    /// it becomes the current command of the enclosing pipeline.
+    fn close(&mut self, kinds: &[Kind], end: usize) -> Option<()> {
+        if !self.clause_done() || !self.frames.last().is_some_and(|f| kinds.contains(&f.kind)) {
+            return None;
+        }
+        let f = self.frames.pop()?;
+        self.pipe = f.outer;
+        self.cmd = Cmd { compound: true, span: self.origin.map(f.start, end), ..Default::default() };
+        Some(())
+    }
+
+    /// `(` in command position opens a subshell; after a lone name it starts
+    /// a function definition `name() { …; }`.
+    fn open_paren(&mut self) -> Option<()> {
+        let b = self.b;
+        let i = self.i;
+        if b.get(i + 1) == Some(&b'(') {
+            return None; // arithmetic
+        }
+        if self.cmd_empty() && self.redir.is_none() {
+            self.i += 1;
+            return self.open(Kind::Subshell, i, None);
+        }
+        if self.cmd.words.len() != 1 || !self.cmd.redirs.is_empty() || !self.pipe.cmds.is_empty() {
+            return None;
+        }
+        let w = &self.cmd.words[0];
+        let Cow::Borrowed(name) = w.text else { return None };
+        if w.assign || w.glob || w.dynamic || b.get(i + 1) != Some(&b')') {
+            return None;
+        }
+        let mut j = i + 2;
+        while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\n') {
+            j += 1;
+        }
+        if b.get(j) != Some(&b'{') || !matches!(b.get(j + 1), Some(b' ' | b'\t' | b'\n')) {
+            return None;
+        }
+        let start = name.as_ptr() as usize - self.s.as_ptr() as usize;
+        self.cmd = Cmd::default();
+        self.i = j + 1;
+        self.open(Kind::Brace, start, Some(name))
+    }
+
+    /// `)` closes a subshell.
+    fn close_subshell(&mut self) -> Option<()> {
+        if !self.frames.last().is_some_and(|f| f.kind == Kind::Subshell) {
+            return None;
+        }
+        if !self.cmd_empty() {
+            self.end_pipeline(false)?;
+        }
+        self.i += 1;
+        self.close(&[Kind::Subshell], self.i)
     }
 
     /// After `|`, `&&`, `||` another command must follow (possibly after newlines).
@@ -330,8 +570,27 @@ impl<'t> Lexer<'t, '_> {
             line_start = line_end + 1;
         }
         let body = &self.s[body_start..body_end];
+        let (mut dynamic, mut fetch) = (false, false);
         if !quoted && body.bytes().any(|c| matches!(c, b'$' | b'`' | b'\\')) {
-            return None;
+            // As the full walk: `$(…)` in the body is classified, other expansions stay text.
+            if strip_tabs || body.bytes().any(|c| c == b'`' || c == b'\\') {
+                return None;
+            }
+            let mut p = body_start;
+            while let Some(off) = b[p..body_end].iter().position(|&c| c == b'$') {
+                let d = p + off;
+                match b.get(d + 1) {
+                    Some(b'(') if b.get(d + 2) != Some(&b'(') => {
+                        let close = close_paren(b, d + 2).filter(|&c| c < body_end)?;
+                        fetch |= code_fetches(&self.s[d + 2..close]);
+                        dynamic = true;
+                        self.subs.push((d + 2..close, self.level()));
+                        p = close + 1;
+                    }
+                    Some(b'(' | b'{') => return None,
+                    _ => p = d + 1,
+                }
+            }
         }
         let text: Cow<'t, str> = if strip_tabs && (body.contains("\n\t") || body.starts_with('\t')) {
             Cow::Owned(body.split_inclusive('\n').map(|l| l.trim_start_matches('\t')).collect())
@@ -348,7 +607,7 @@ impl<'t> Lexer<'t, '_> {
         self.cmd.redirs.push(Redirect {
             fd,
             op: RedirOp::HereDoc,
-            target: Word { text, span, quoted, ..Default::default() },
+            target: Word { text, span, quoted, dynamic, fetch, ..Default::default() },
         });
         // `resume` points at the newline ending the delimiter line (or EOF).
         self.heredoc_skip = Some((nl, resume));
@@ -376,13 +635,23 @@ impl<'t> Lexer<'t, '_> {
             return None;
         }
         let mut cmd = std::mem::take(&mut self.cmd);
-        let mut start = usize::MAX;
-        let mut end = 0;
-        for w in cmd.words.iter().chain(cmd.redirs.iter().map(|r| &r.target)) {
-            start = start.min(w.span.start);
-            end = end.max(w.span.end);
+        self.after_andor = false;
+        if !cmd.compound {
+            let mut start = usize::MAX;
+            let mut end = 0;
+            for w in cmd.words.iter().chain(cmd.redirs.iter().map(|r| &r.target)) {
+                start = start.min(w.span.start);
+                end = end.max(w.span.end);
+            }
+            cmd.span = start.min(end)..end;
+            // A function calling itself from its own body: a fork bomb.
+            if self.frames.iter().any(|f| f.func.is_some())
+                && let Some(first) = cmd.words.iter().find(|w| !w.assign)
+                && self.frames.iter().any(|f| f.func == Some(first.as_str()))
+            {
+                self.bombs.push(first.span.clone());
+            }
         }
-        cmd.span = start.min(end)..end;
         self.pipe.cmds.push(cmd);
         Some(())
     }
@@ -390,9 +659,14 @@ impl<'t> Lexer<'t, '_> {
     fn end_pipeline(&mut self, allow_empty: bool) -> Option<()> {
         self.end_cmd(allow_empty)?;
         if !self.pipe.cmds.is_empty() {
-            self.pipes.push(std::mem::take(&mut self.pipe));
+            let level = self.frames.len() as u32;
+            self.pipes.push((std::mem::take(&mut self.pipe), level));
         }
         Some(())
+    }
+
+    fn level(&self) -> u32 {
+        self.frames.len() as u32
     }
 
     /// `<(…)` / `>(…)` as a word (or as a redirect target).
@@ -401,7 +675,7 @@ impl<'t> Lexer<'t, '_> {
         let close = close_paren(self.b, start + 2)?;
         let inner = start + 2..close;
         let code = &self.s[inner.clone()];
-        self.subs.push(inner);
+        self.subs.push((inner, self.level()));
         let end = close + 1;
         if end < self.b.len() && !matches!(self.b[end], b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b')')
         {
@@ -424,10 +698,44 @@ impl<'t> Lexer<'t, '_> {
             self.cmd.redirs.push(Redirect { fd, op, target: w });
             return Some(());
         }
+        // Unquoted literal: the word is its own source text.
+        let bare = |w: &Word<'_>| w.as_str() == &self.s[start..end];
+        if self.test {
+            let t = w.as_str();
+            if t == "]]" && bare(&w) {
+                // Only expressions the full parser certainly accepts.
+                if !test_expr_ok(&self.test_toks) {
+                    return None;
+                }
+                self.test_toks.clear();
+                // As the full walk: an extended test is a compound without a span of its own.
+                self.test = false;
+                self.cmd = Cmd { compound: true, span: self.origin.map(0, 0), ..Default::default() };
+                return Some(());
+            }
+            // `=~` operands have their own lexing rules; quoted operators are left to brush.
+            if t == "=~"
+                || (!bare(&w) && (t.starts_with('-') || is_test_binop(t) || matches!(t, "]]" | "!" | "(" | ")")))
+            {
+                return None;
+            }
+            self.test_toks.push((false, &self.s[start..end]));
+            return Some(());
+        }
+        if let Some(Frame { kind: Kind::ForHead(st), .. }) = self.frames.last() {
+            let bare = bare(&w);
+            return self.for_word(*st, &w, bare);
+        }
+        if self.cmd.compound {
+            return None;
+        }
         if self.cmd.words.iter().all(|w| w.assign) {
             if valid_assignment_prefix(&self.s[start..end]) {
                 w.assign = true;
             } else if (!w.quoted && is_reserved(w.as_str())) || self.b[start] == b'{' || self.b[start] == b'}' {
+                if bare(&w) && self.cmd_empty() && self.redir.is_none() {
+                    return self.keyword(start, end);
+                }
                 return None;
             }
         }
@@ -445,7 +753,7 @@ impl<'t> Lexer<'t, '_> {
                 }
                 let close = close_paren(b, i + 2)?;
                 let code = &self.s[i + 2..close];
-                self.subs.push(i + 2..close);
+                self.subs.push((i + 2..close, self.level()));
                 w.dynamic = true;
                 w.fetch |= code_fetches(code);
                 w.subst.get_or_insert_with(String::new).push_str(code);
@@ -501,7 +809,7 @@ impl<'t> Lexer<'t, '_> {
         if code.bytes().any(|c| c == b'\\' || !c.is_ascii()) {
             return None;
         }
-        self.subs.push(i + 1..close);
+        self.subs.push((i + 1..close, self.level()));
         w.dynamic = true;
         w.fetch |= code_fetches(code);
         w.subst.get_or_insert_with(String::new).push_str(code);
@@ -519,13 +827,13 @@ impl<'t> Lexer<'t, '_> {
         while i < b.len() && plain_byte(b[i]) {
             i += 1;
         }
-        let terminal = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>');
+        let terminal = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')');
         let mut w = Word::default();
         if i == b.len() || terminal(b[i]) {
             if i == start {
                 return None;
             }
-            if i < b.len() && matches!(b[i], b'<' | b'>') && b[start..i].iter().all(u8::is_ascii_digit) {
+            if !self.test && i < b.len() && matches!(b[i], b'<' | b'>') && b[start..i].iter().all(u8::is_ascii_digit) {
                 let fd: u32 = self.s[start..i].parse().ok()?;
                 self.i = i;
                 return self.redirect_op(Some(fd));
@@ -617,6 +925,20 @@ impl<'t> Lexer<'t, '_> {
                     out.push(n as char);
                     i += 2;
                 }
+                b'$' if b.get(i + 1) == Some(&b'\'') => {
+                    // ANSI-C quote: ends at the first `'` not escaped by a backslash.
+                    let mut j = i + 2;
+                    loop {
+                        match *b.get(j)? {
+                            b'\\' => j += 2,
+                            b'\'' => break,
+                            _ => j += 1,
+                        }
+                    }
+                    w.quoted = true;
+                    out.push_str(&ansi_c_decode(&self.s[i + 2..j]));
+                    i = j + 1;
+                }
                 b'$' => i = self.dollar(i, &mut out, &mut w)?,
                 b'`' => i = self.backquote(i, &mut out, &mut w)?,
                 _ if terminal(c) => break,
@@ -629,6 +951,88 @@ impl<'t> Lexer<'t, '_> {
         w.span = self.origin.map(start, i);
         self.push_word(w, start, i)
     }
+}
+
+/// Binary operators of `[[ … ]]` that are lexed as words.
+fn is_test_binop(w: &str) -> bool {
+    matches!(w, "==" | "=" | "!=" | "-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge" | "-nt" | "-ot" | "-ef")
+}
+
+/// Unary operators of `[[ … ]]`.
+fn is_test_unop(w: &str) -> bool {
+    w.len() == 2
+        && w.starts_with('-')
+        && matches!(w.as_bytes()[1], b'a'..=b'h' | b'k' | b'n' | b'o' | b'p' | b'r'..=b'x' | b'z' | b'G' | b'L' | b'N' | b'O' | b'R' | b'S')
+}
+
+/// A conservative grammar check of the tokens of `[[ … ]]`: `!`, `&&`,
+/// `||`, parentheses, `-op WORD`, `WORD op WORD` and lone words that do not
+/// look like operators. Anything else is left to the full parser.
+fn test_expr_ok(t: &[(bool, &str)]) -> bool {
+    fn end_of_primary(t: &[(bool, &str)], k: usize) -> bool {
+        matches!(t.get(k), None | Some((true, "&&" | "||" | ")")))
+    }
+    fn operand(t: &[(bool, &str)], k: usize) -> bool {
+        matches!(t.get(k), Some((false, w)) if !is_test_binop(w) && !is_test_unop(w))
+    }
+    fn primary(t: &[(bool, &str)], k: &mut usize, d: u32) -> bool {
+        match t.get(*k) {
+            Some((true, "(")) => {
+                *k += 1;
+                let ok = or(t, k, d + 1) && t.get(*k) == Some(&(true, ")"));
+                *k += 1;
+                ok
+            }
+            Some((true, "!")) => {
+                *k += 1;
+                d < 16 && primary(t, k, d + 1)
+            }
+            Some((false, w)) if is_test_unop(w) => {
+                let ok = operand(t, *k + 1) && end_of_primary(t, *k + 2);
+                *k += 2;
+                ok
+            }
+            Some((false, w)) if !w.starts_with('-') && !is_test_binop(w) => {
+                let binop = matches!(t.get(*k + 1), Some((true, "<" | ">" | "!=")))
+                    || matches!(t.get(*k + 1), Some((false, o)) if is_test_binop(o));
+                if binop {
+                    let ok = operand(t, *k + 2) && end_of_primary(t, *k + 3);
+                    *k += 3;
+                    ok
+                } else {
+                    *k += 1;
+                    end_of_primary(t, *k)
+                }
+            }
+            _ => false,
+        }
+    }
+    fn and(t: &[(bool, &str)], k: &mut usize, d: u32) -> bool {
+        if !primary(t, k, d) {
+            return false;
+        }
+        while t.get(*k) == Some(&(true, "&&")) {
+            *k += 1;
+            if !primary(t, k, d) {
+                return false;
+            }
+        }
+        true
+    }
+    fn or(t: &[(bool, &str)], k: &mut usize, d: u32) -> bool {
+        if d > 16 || !and(t, k, d) {
+            return false;
+        }
+        while t.get(*k) == Some(&(true, "||")) {
+            *k += 1;
+            if !and(t, k, d) {
+                return false;
+            }
+        }
+        true
+    }
+    let mut k = 0;
+    !t.is_empty() && or(t, &mut k, 0) && k == t.len()
 }
 
 /// Reject words with brace expansion (`{a,b}`, `{1..3}`).

@@ -105,7 +105,8 @@ struct Walker<'c, 'i, 't> {
     funcs: Vec<String>,
 }
 
-fn ansi_c_decode(s: &str) -> String {
+/// Decode the body of an ANSI-C quote (`$'…'`).
+pub(crate) fn ansi_c_decode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut it = s.chars().peekable();
     while let Some(c) = it.next() {

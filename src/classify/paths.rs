@@ -482,6 +482,10 @@ pub(crate) fn is_self_path(raw: &str) -> bool {
     {
         return true;
     }
+    // Every directory below names holdfast: one search rules them all out.
+    if !p.contains("holdfast") {
+        return false;
+    }
     for dir in [
         ".config/holdfast",
         ".local/share/holdfast",
@@ -511,11 +515,13 @@ pub(crate) fn is_self_path(raw: &str) -> bool {
 pub(crate) fn is_hook_config(raw: &str) -> bool {
     let n = normalize(raw);
     let p: &str = &n;
+    // `dir` is `~/.name`: the directory itself, anything below it, or any `/.name` directory.
     let tail = |dir: &str| {
+        let slash_name = &dir[1..];
         p == dir
             || p.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
-            || p.ends_with(&dir[1..])
-            || p.contains(&format!("{}/", &dir[1..]))
+            || p.ends_with(slash_name)
+            || p.match_indices(slash_name).any(|(i, _)| p[i + slash_name.len()..].starts_with('/'))
     };
     p.ends_with(".claude/settings.json")
         || p.ends_with(".claude/settings.local.json")

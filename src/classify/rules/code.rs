@@ -118,6 +118,14 @@ const HOME_EXPRS: &[&str] = &[
     "home_dir()",
 ];
 
+/// Whether `s` contains one of [`HOME_EXPRS`]. Each of them has a `~`,
+/// `home` in some case, or is `expanduser`: test for those first.
+fn mentions_home(s: &str) -> bool {
+    let b = s.as_bytes();
+    let hint = b.contains(&b'~') || b.windows(4).any(|w| w.eq_ignore_ascii_case(b"home")) || s.contains("expanduser");
+    hint && HOME_EXPRS.iter().any(|h| s.contains(h))
+}
+
 /// String literals in `s` (single, double and backquoted), unescaped.
 fn literals(s: &str) -> Vec<String> {
     let b = s.as_bytes();
@@ -271,9 +279,6 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
     }
     // Ruby/Perl backquotes.
     if code.contains('`') && !code.contains("${") {
-        for lit in literals(code).into_iter().filter(|l| !l.is_empty()) {
-            let _ = lit;
-        }
         let mut parts = code.split('`');
         parts.next();
         while let Some(inner) = parts.next() {
@@ -303,7 +308,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
                         | PathKind::GitDir
                 )
             });
-            let home = HOME_EXPRS.iter().any(|h| args.contains(h))
+            let home = mentions_home(args)
                 && !lits.iter().any(|l| {
                     let home_child = l.starts_with("~/") && !l[2..].contains('/');
                     l.trim_matches('/').contains('/') && !home_child
@@ -311,7 +316,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
             let receiver_broad = call.starts_with('.') && {
                 // `Path('/').rmdir()`, `Path.home().unlink()`
                 let recv = head.rsplit([' ', ';', '=', '\n']).next().unwrap_or("");
-                HOME_EXPRS.iter().any(|h| recv.contains(h))
+                mentions_home(recv)
                     || literals(recv)
                         .iter()
                         .any(|l| matches!(paths::kind(l), PathKind::Root | PathKind::Home | PathKind::SystemDir))
@@ -334,14 +339,16 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
     }
     // Guarded paths and secrets mentioned as literals.
     let lits = literals(code);
-    let writes = [
-        "write", "dump", "truncate", "rename", "replace", "copy", "move", "unlink", "remove", "'w'", "\"w\"", "'a'",
-        "\"a\"", ">", "sed", "tee",
-    ]
-    .iter()
-    .any(|w| code.contains(w));
+    let writes = || {
+        [
+            "write", "dump", "truncate", "rename", "replace", "copy", "move", "unlink", "remove", "'w'", "\"w\"",
+            "'a'", "\"a\"", ">", "sed", "tee",
+        ]
+        .iter()
+        .any(|w| code.contains(w))
+    };
     for l in &lits {
-        if selfprot::guarded_path(l) && writes {
+        if selfprot::guarded_path(l) && writes() {
             selfprot::hit_path(cx, l, span.clone());
         }
         match paths::secret(l) {

@@ -56,8 +56,28 @@ fn normalize_sql(sql: &str) -> String {
     out
 }
 
+/// Whether `s` contains, in any case, a word every finding of
+/// [`sql_danger`] needs: `drop`, `delete`, `truncate`, `update`, `flush` or
+/// `remove`. One pass over the bytes; most texts have none.
+fn mentions_danger_word(s: &str) -> bool {
+    let b = s.as_bytes();
+    let at = |i: usize, w: &[u8]| b.len() - i >= w.len() && b[i..i + w.len()].eq_ignore_ascii_case(w);
+    (0..b.len()).any(|i| match b[i] | 0x20 {
+        b'd' => at(i, b"drop") || at(i, b"delete"),
+        b't' => at(i, b"truncate"),
+        b'u' => at(i, b"update"),
+        b'f' => at(i, b"flush"),
+        b'r' => at(i, b"remove"),
+        _ => false,
+    })
+}
+
 /// Danger in SQL (or Mongo/Redis) text.
 pub(crate) fn sql_danger(sql: &str) -> Option<&'static Rule> {
+    // Keywords survive normalisation only as runs of ASCII letters of the input.
+    if !mentions_danger_word(sql) {
+        return None;
+    }
     let lower_js = sql;
     if lower_js.contains("dropDatabase(") || lower_js.contains(".drop()") {
         return Some(&DROP);
