@@ -1,5 +1,10 @@
 //! Daemon side of the audit log: opening it, the one `append` seam every request kind
 //! uses, the `record`/`observe`/`log_head` handlers, start and stop records.
+//!
+//! A new log's verification key `k0` is handed over in a plaintext file in the config dir: the
+//! daemon has no admin password, so it cannot wrap `k0` into the vault, and it never writes the
+//! vault. `holdfast vault init` / `vault wrap-key` wrap the file and delete it
+//! (`holdfast::vault::handover`); until then `status.vault` says so when a vault exists.
 
 use std::path::PathBuf;
 use std::time::Duration;

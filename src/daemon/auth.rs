@@ -1,6 +1,9 @@
 //! Challenge-response for privileged operations (DESIGN §6): the vault state the daemon loaded at
 //! start, outstanding nonces, the failure throttle, and the one gate [`Daemon::authorize`].
 //!
+//! Every attempt is an `admin` audit record (op and outcome only); an attempt whose record cannot be
+//! written is refused.
+//!
 //! Time is passed in (`now`) so tests drive the clock; the daemon passes `Instant::now()` (monotonic).
 
 use std::path::{Path, PathBuf};
