@@ -11,9 +11,12 @@ use holdfast::audit::verify::{VerifyOptions, VerifyReport, verify_file};
 use holdfast::audit::{Record, VerificationKey, read_records};
 use holdfast::paths::Paths;
 use holdfast::transport::{Client, ClientError};
+use holdfast::vault::handover::Genesis;
+use holdfast::vault::{Vault, VaultError, unwrap_verification_key};
 use holdfast::wire::{LogHead, RequestBody, ResponseBody};
 
 use super::Exit;
+use super::auth::{PasswordArgs, read_password};
 use super::output::print_json;
 
 #[derive(Subcommand, Debug)]
@@ -29,8 +32,14 @@ pub enum LogCommand {
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// File holding the verification key (64 hex digits) to check MACs and seals.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["vault", "password_stdin"])]
     key_file: Option<PathBuf>,
+    /// Check MACs and seals with the verification key wrapped in the admin vault (asks for the admin
+    /// password on the terminal; --password-stdin implies this).
+    #[arg(long)]
+    vault: bool,
+    #[command(flatten)]
+    password: PasswordArgs,
     /// Log file to check (default: this home's audit log).
     #[arg(long)]
     file: Option<PathBuf>,
@@ -88,9 +97,10 @@ fn daemon_head(paths: &Paths) -> Result<Option<LogHead>> {
 fn verify(args: &VerifyArgs) -> Result<Exit> {
     let paths = Paths::from_env()?;
     let path = args.file.clone().unwrap_or_else(|| paths.audit_log());
-    // The key can come from anywhere (a key file today; the vault, unwrapped with the admin password, later).
+    let from_vault = args.vault || args.password.password_stdin;
     let key = match &args.key_file {
         Some(f) => Some(VerificationKey::read_file(f)?),
+        None if from_vault => Some(vault_key(&paths, &args.password)?),
         None => None,
     };
     let mut anchor_source = None;
@@ -112,6 +122,18 @@ fn verify(args: &VerifyArgs) -> Result<Exit> {
     } else {
         None
     };
+    if from_vault
+        && let Some(k) = &key
+        && let Ok(Some(g)) = Genesis::read(&path)
+        && !g.sealed_by(k)
+    {
+        eprintln!(
+            "holdfast: the vault's verification key does not seal record 1 of {} (log {}): either the vault holds \
+             another log's key (`holdfast vault wrap-key --replace` wraps this log's key) or record 1 was forged",
+            path.display(),
+            g.log_id
+        );
+    }
     let report = verify_file(&path, &VerifyOptions { key, anchor })?;
     if args.json {
         let mut v = serde_json::to_value(&report)?;
@@ -121,6 +143,26 @@ fn verify(args: &VerifyArgs) -> Result<Exit> {
         print_report(&report, &path, anchor_source.as_deref());
     }
     Ok(if report.ok { Exit::Ok } else { Exit::LogInvalid })
+}
+
+/// `k0`, unwrapped from the vault with the admin password. Exit 6 on a wrong password.
+fn vault_key(paths: &Paths, password: &PasswordArgs) -> Result<VerificationKey> {
+    let path = paths.vault();
+    let vault =
+        Vault::load(&path).with_context(|| format!("cannot use the vault at {}", path.display()))?.with_context(
+            || format!("no admin vault at {}: check the seals with --key-file FILE instead", path.display()),
+        )?;
+    if vault.seal_wrap.is_none() {
+        // Checked before asking for the password: no point typing it.
+        bail!(
+            "{} ({}): `holdfast vault wrap-key` wraps the daemon's key file into it; or use --key-file FILE",
+            VaultError::NoSealWrap,
+            path.display()
+        );
+    }
+    let pw = read_password(password, "holdfast admin password: ")?;
+    let k0 = unwrap_verification_key(&vault, &pw)?;
+    Ok(VerificationKey::from_bytes(*k0))
 }
 
 fn print_report(r: &VerifyReport, path: &std::path::Path, anchor: Option<&str>) {
@@ -142,7 +184,10 @@ fn print_report(r: &VerifyReport, path: &std::path::Path, anchor: Option<&str>) 
         (true, None) => println!("  seals    every MAC checked with the verification key"),
         (true, Some(s)) => println!("  seals    MACs checked up to seq {s} (the sealing key was replaced there)"),
         (false, _) => {
-            println!("  seals    NOT checked (pass --key-file to check MACs; without it a rewritten chain passes)")
+            println!(
+                "  seals    NOT checked (pass --vault or --key-file to check MACs; without the key a rewritten \
+                 chain passes)"
+            )
         }
     }
     match anchor {

@@ -1,5 +1,10 @@
 //! Daemon side of the audit log: opening it, the one `append` seam every request kind
 //! uses, the `record`/`observe`/`log_head` handlers, start and stop records.
+//!
+//! A new log's verification key `k0` is handed over in a plaintext file in the config dir: the
+//! daemon has no admin password, so it cannot wrap `k0` into the vault, and it never writes the
+//! vault. `holdfast vault init` / `vault wrap-key` wrap the file and delete it
+//! (`holdfast::vault::handover`); until then `status.vault` says so when a vault exists.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -47,19 +52,30 @@ pub(super) fn open_log(paths: &Paths, durability: Durability) -> anyhow::Result<
 /// Delivers `k_0` of a new log: written once, 0600, to `config_dir/verification.key` (never
 /// over an existing file: an older log's key goes to `verification-<log id>.key` instead).
 ///
-/// The vault helper switches the vault case to wrapping `k_0` under the admin password.
+/// The daemon never holds the admin password, so it cannot wrap `k_0` into the vault itself
+/// (`seal_wrap` needs `K = Argon2id(password, salt)`), and it never writes the vault file. The
+/// plaintext file is the hand-over: `holdfast vault init` (no vault yet) or `holdfast vault
+/// wrap-key` (a vault exists) wraps it under the password and deletes it.
 fn deliver_verification_key(paths: &Paths, key: &VerificationKey, log_id: &str) -> anyhow::Result<()> {
     let mut path: PathBuf = paths.config_dir.join("verification.key");
     if path.exists() {
         path = paths.config_dir.join(format!("verification-{log_id}.key"));
     }
     crate::audit::write_verification_key(&path, key)?;
-    eprintln!(
-        "holdfast: new audit log {log_id}. Its verification key is in {}\n\
-         holdfast: MOVE IT OFFLINE (password manager, USB stick) and delete it here: whoever holds it can check \
-         every seal (`holdfast log verify --key-file FILE`); left next to the log it protects nothing.",
-        path.display()
-    );
+    eprintln!("holdfast: new audit log {log_id}. Its verification key is in {}", path.display());
+    if std::fs::symlink_metadata(paths.vault()).is_ok() {
+        eprintln!(
+            "holdfast: an admin vault exists, but the daemon cannot wrap the key without the admin password: \
+             run `holdfast vault wrap-key` now (it wraps the key into the vault and deletes the file; \
+             `holdfast status` reminds you until then)."
+        );
+    } else {
+        eprintln!(
+            "holdfast: `holdfast vault init` wraps it under a new admin password and deletes the file; or MOVE IT \
+             OFFLINE (password manager, USB stick) and delete it here: whoever holds it can check every seal \
+             (`holdfast log verify --key-file FILE`); left next to the log it protects nothing."
+        );
+    }
     Ok(())
 }
 

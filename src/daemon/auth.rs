@@ -1,10 +1,15 @@
 //! Challenge-response for privileged operations (DESIGN §6): the vault state the daemon loaded at
 //! start, outstanding nonces, the failure throttle, and the one gate [`Daemon::authorize`].
 //!
+//! Every attempt is an `admin` audit record (op and outcome only); an attempt whose record cannot be
+//! written is refused.
+//!
 //! Time is passed in (`now`) so tests drive the clock; the daemon passes `Instant::now()` (monotonic).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use serde_json::json;
 
 use crate::vault::{Vault, proof};
 use crate::wire::{AuthBegin, Challenge, ErrorCode, Peer, Proof, ResponseBody, WireError};
@@ -77,6 +82,8 @@ pub(crate) struct AuthState {
     nonce_ttl: Duration,
     failures: u32,
     locked_until: Option<Instant>,
+    /// The config dir, where a plaintext verification key may wait to be wrapped into the vault.
+    config_dir: Option<PathBuf>,
 }
 
 impl AuthState {
@@ -87,11 +94,20 @@ impl AuthState {
             Ok(Some(v)) => VaultState::Locked(Box::new(v)),
             Err(e) => VaultState::Degraded(e.to_string()),
         };
-        Self::with_vault(vault)
+        let mut state = Self::with_vault(vault);
+        state.config_dir = path.parent().map(Path::to_path_buf);
+        state
     }
 
     pub(crate) fn with_vault(vault: VaultState) -> Self {
-        AuthState { vault, outstanding: Vec::new(), nonce_ttl: NONCE_TTL, failures: 0, locked_until: None }
+        AuthState {
+            vault,
+            outstanding: Vec::new(),
+            nonce_ttl: NONCE_TTL,
+            failures: 0,
+            locked_until: None,
+            config_dir: None,
+        }
     }
 
     /// Shortens the nonce lifetime (tests); never lengthens it past [`NONCE_TTL`].
@@ -104,11 +120,32 @@ impl AuthState {
         match &self.vault {
             VaultState::Unprovisioned => "unlocked (no vault)".into(),
             VaultState::Degraded(why) => format!("degraded: {why}"),
-            VaultState::Locked(_) => match self.lockout_left(now) {
-                Some(left) => format!("locked (locked out for {} s after failed proofs)", secs(left)),
-                None => "locked".into(),
-            },
+            VaultState::Locked(_) => {
+                let mut notes = Vec::new();
+                if let Some(left) = self.lockout_left(now) {
+                    notes.push(format!("locked out for {} s after failed proofs", secs(left)));
+                }
+                if let Some(file) = self.plaintext_key() {
+                    notes.push(format!(
+                        "the audit verification key is still in plaintext at {}: run `holdfast vault wrap-key`",
+                        file.display()
+                    ));
+                }
+                if notes.is_empty() { "locked".into() } else { format!("locked ({})", notes.join("; ")) }
+            }
         }
+    }
+
+    /// A verification key file the daemon wrote (`verification.key` or `verification-<log id>.key`)
+    /// that is still next to the log. Looked up on each `status`, so the note goes away as soon as
+    /// `holdfast vault wrap-key` removes the file, without a restart.
+    fn plaintext_key(&self) -> Option<PathBuf> {
+        let dir = self.config_dir.as_ref()?;
+        std::fs::read_dir(dir).ok()?.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n == "verification.key" || (n.starts_with("verification-") && n.ends_with(".key")))
+        })
     }
 
     fn lockout_left(&self, now: Instant) -> Option<Duration> {
@@ -258,11 +295,11 @@ impl Daemon {
         result
     }
 
-    /// Records one admin attempt. Never records the password or the proof.
+    /// Records one admin attempt: the op and its outcome (the record's `peer` names the caller).
+    /// Never the password, the nonce or the proof: a logged nonce and proof would let a log reader
+    /// mount an offline guessing attack on the password.
     fn audit_admin(&mut self, peer: &Peer, op: &str, outcome: &str) -> Result<(), WireError> {
-        // TODO(merge): self.append("admin", peer, serde_json::json!({"op": op, "outcome": outcome, "peer": peer})).map(|_| ())
-        let _ = (peer, op, outcome);
-        Ok(())
+        self.append("admin", peer, json!({"op": op, "outcome": outcome})).map(|_| ())
     }
 }
 

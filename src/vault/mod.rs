@@ -2,8 +2,14 @@
 //!
 //! Whoever knows the admin password (or holds the vault's `auth_key`) can answer the daemon's
 //! challenges for privileged operations; see `daemon::auth` for the server side.
+//!
+//! The vault also keeps the audit log's verification key `k0`, wrapped under the password
+//! (`seal_wrap`). Only the CLI writes the vault file (`vault init|passwd|wrap-key`, which have the
+//! password); the daemon reads it once at start. See [`handover`] for how `k0` gets from the daemon
+//! into the vault.
 
 pub mod file;
+pub mod handover;
 pub mod kdf;
 pub mod proof;
 
