@@ -49,9 +49,12 @@ fn err(body: ResponseBody) -> WireError {
     }
 }
 
-/// `pause` is gated but not built: `unavailable` means the proof was accepted.
-fn pause(d: &Daemon, p: Proof) -> WireError {
-    err(d.request(RequestBody::Pause(p)))
+/// `pause` is gated: `Ok` means the proof was accepted (and the daemon paused).
+fn pause(d: &Daemon, p: Proof) -> Result<(), WireError> {
+    match d.request(RequestBody::Pause(p)) {
+        ResponseBody::Ack(_) => Ok(()),
+        other => Err(err(other)),
+    }
 }
 
 fn vault_status(d: &Daemon) -> String {
@@ -122,34 +125,34 @@ fn proofs_are_single_use_and_bound_to_their_op() {
     let a = challenge(&d, "pause");
     let b = challenge(&d, "pause");
     assert_ne!(a.nonce, b.nonce);
-    assert_eq!(pause(&d, answer(&key, &b, "pause")).code, ErrorCode::Unavailable);
+    assert!(pause(&d, answer(&key, &b, "pause")).is_ok());
     let pa = answer(&key, &a, "pause");
-    assert_eq!(pause(&d, pa.clone()).code, ErrorCode::Unavailable);
+    assert!(pause(&d, pa.clone()).is_ok());
     // Replay.
-    let e = pause(&d, pa);
+    let e = pause(&d, pa).unwrap_err();
     assert_eq!(e.code, ErrorCode::Unauthorized);
     assert!(e.message.contains("already used"), "{}", e.message);
     // A proof for another op, in both directions.
     let c = challenge(&d, "resume");
-    assert_eq!(pause(&d, answer(&key, &c, "resume")).code, ErrorCode::Unauthorized);
+    assert_eq!(pause(&d, answer(&key, &c, "resume")).unwrap_err().code, ErrorCode::Unauthorized);
     let c = challenge(&d, "approve:ABC123");
-    let e = pause(&d, answer(&key, &c, "pause"));
+    let e = pause(&d, answer(&key, &c, "pause")).unwrap_err();
     assert!(e.message.contains("another operation"), "{}", e.message);
     // Three failures so far; a success resets the throttle before the next ones.
     let c = challenge(&d, "pause");
-    assert_eq!(pause(&d, answer(&key, &c, "pause")).code, ErrorCode::Unavailable);
+    assert!(pause(&d, answer(&key, &c, "pause")).is_ok());
     // A wrong key.
     let c = challenge(&d, "pause");
-    let e = pause(&d, answer(&wrong_key(), &c, "pause"));
+    let e = pause(&d, answer(&wrong_key(), &c, "pause")).unwrap_err();
     assert!(e.message.contains("wrong admin password"), "{}", e.message);
     // Hostile ops and nonces are typed errors and the daemon keeps serving.
     let e = err(d.request(RequestBody::AuthBegin(AuthBegin { op: "x".repeat(100_000) })));
     assert_eq!(e.code, ErrorCode::InvalidField);
     let junk = Proof { nonce: Some("not hex".into()), proof: Some("zz".into()) };
-    assert_eq!(pause(&d, junk).code, ErrorCode::Unauthorized);
+    assert_eq!(pause(&d, junk).unwrap_err().code, ErrorCode::Unauthorized);
     // Two failures since the reset: a good proof still works.
     let c = challenge(&d, "pause");
-    assert_eq!(pause(&d, answer(&key, &c, "pause")).code, ErrorCode::Unavailable);
+    assert!(pause(&d, answer(&key, &c, "pause")).is_ok());
     d.assert_alive();
 }
 
@@ -161,7 +164,7 @@ fn expired_nonce_is_refused() {
     let key = auth_key(&home, PW);
     let c = challenge(&d, "pause");
     std::thread::sleep(Duration::from_millis(300));
-    let e = pause(&d, answer(&key, &c, "pause"));
+    let e = pause(&d, answer(&key, &c, "pause")).unwrap_err();
     assert_eq!(e.code, ErrorCode::Unauthorized);
     assert!(e.message.contains("expired"), "{}", e.message);
     // The flag can only shorten the lifetime.
@@ -178,12 +181,12 @@ fn lockout_after_five_failures_and_reset_on_success() {
     let fail = |n: usize| {
         for _ in 0..n {
             let c = challenge(&d, "pause");
-            assert_eq!(pause(&d, answer(&wrong_key(), &c, "pause")).code, ErrorCode::Unauthorized);
+            assert_eq!(pause(&d, answer(&wrong_key(), &c, "pause")).unwrap_err().code, ErrorCode::Unauthorized);
         }
     };
     let succeed = || {
         let c = challenge(&d, "pause");
-        assert_eq!(pause(&d, answer(&key, &c, "pause")).code, ErrorCode::Unavailable);
+        assert!(pause(&d, answer(&key, &c, "pause")).is_ok());
     };
     // Four failures, a success, four more: never locked out, because the success reset the count.
     fail(4);
@@ -193,7 +196,7 @@ fn lockout_after_five_failures_and_reset_on_success() {
     // Five in a row: locked out, even with the right password.
     let held = challenge(&d, "pause");
     fail(5);
-    let e = pause(&d, answer(&key, &held, "pause"));
+    let e = pause(&d, answer(&key, &held, "pause")).unwrap_err();
     assert_eq!(e.code, ErrorCode::LockedOut);
     assert!(e.message.contains("try again in 30 s"), "{}", e.message);
     assert_eq!(err(d.request(RequestBody::AuthBegin(AuthBegin { op: "pause".into() }))).code, ErrorCode::LockedOut);
@@ -333,22 +336,22 @@ fn admin_attempts_are_audited_without_secrets() {
     let held = challenge(&d, "pause");
     let c = challenge(&d, "pause");
     let good = keep(&answer(&key, &c, "pause"));
-    assert_eq!(pause(&d, good.clone()).code, ErrorCode::Unavailable); // ok
-    pause(&d, good); // replay
+    assert!(pause(&d, good.clone()).is_ok()); // ok
+    let _ = pause(&d, good); // replay
     let c = challenge(&d, "resume");
-    pause(&d, keep(&answer(&key, &c, "resume"))); // wrong_op
+    let _ = pause(&d, keep(&answer(&key, &c, "resume"))); // wrong_op
     let out = stop_with(&home, "a wrong password here\n"); // bad_proof
     assert_eq!(out.status.code(), Some(6));
     for _ in 0..2 {
         let c = challenge(&d, "pause");
-        pause(&d, keep(&answer(&wrong_key(), &c, "pause"))); // bad_proof
+        let _ = pause(&d, keep(&answer(&wrong_key(), &c, "pause"))); // bad_proof
     }
-    assert_eq!(pause(&d, keep(&answer(&key, &held, "pause"))).code, ErrorCode::LockedOut); // locked_out
+    assert_eq!(pause(&d, keep(&answer(&key, &held, "pause"))).unwrap_err().code, ErrorCode::LockedOut); // locked_out
     let (_, stderr1) = d.terminate();
     let d = home.daemon(&["--auth-nonce-ttl-ms", "100"]);
     let c = challenge(&d, "pause");
     std::thread::sleep(Duration::from_millis(300));
-    pause(&d, keep(&answer(&key, &c, "pause"))); // expired
+    let _ = pause(&d, keep(&answer(&key, &c, "pause"))); // expired
     let (_, stderr2) = d.terminate();
     let outcomes: Vec<String> = admin_records(&home).into_iter().map(|(_, o)| o).collect();
     assert_eq!(
@@ -367,12 +370,12 @@ fn admin_attempts_are_audited_without_secrets() {
     // No vault, then a degraded one.
     let home = Home::new();
     let d = home.daemon(&[]);
-    assert_eq!(pause(&d, Proof::default()).code, ErrorCode::Unavailable);
+    assert!(pause(&d, Proof::default()).is_ok());
     d.terminate();
     std::fs::write(home.paths().vault(), b"not a vault").unwrap();
     std::fs::set_permissions(home.paths().vault(), std::fs::Permissions::from_mode(0o600)).unwrap();
     let d = home.daemon(&[]);
-    assert_eq!(pause(&d, Proof::default()).code, ErrorCode::Unauthorized);
+    assert_eq!(pause(&d, Proof::default()).unwrap_err().code, ErrorCode::Unauthorized);
     d.terminate();
     assert_eq!(admin_records(&home), [("pause".into(), "no_vault".into()), ("pause".into(), "degraded".into())]);
 }
@@ -397,12 +400,13 @@ fn admin_attempt_fails_closed_when_the_log_cannot_be_written() {
         .stderr(Stdio::piped());
     let d = Daemon { child: cmd.spawn().unwrap(), client: home.client() };
     d.wait_ready();
-    // Fill the log to the last byte that fits a minimal record; the admin record for `shutdown`
-    // (`{"op":"shutdown","outcome":"ok"}`, kind `admin`) is 2 bytes longer than one, so it cannot fit.
+    // Fill the log to the last byte that fits a minimal record (cwd `/`, empty command); the admin
+    // record for `shutdown` (`{"op":"shutdown","outcome":"ok"}`, kind `admin`) is 1 byte longer than
+    // one, so it cannot fit.
     let mut refused = 0;
     for i in 0..200 {
         let raw = if refused == 0 { format!("echo {i} {}", "x".repeat(150)) } else { String::new() };
-        let p = holdfast::wire::Proposal { raw, ..Default::default() };
+        let p = holdfast::wire::Proposal { raw, cwd: "/".into(), ..Default::default() };
         if let ResponseBody::Error(e) = d.request(RequestBody::Record(p)) {
             assert_eq!(e.code, ErrorCode::Unavailable);
             refused += 1;

@@ -163,11 +163,12 @@ mod tests {
 
     #[test]
     fn validation() {
-        assert!(validate(&proposal("/tmp", "ls")).is_ok());
+        let abs = if cfg!(windows) { r"C:\tmp" } else { "/tmp" };
+        assert!(validate(&proposal(abs, "ls")).is_ok());
         assert!(validate(&proposal("tmp", "ls")).is_err());
-        assert!(validate(&proposal("/t\0mp", "ls")).is_err());
-        assert!(validate(&proposal("/tmp", &"x".repeat(MAX_RAW + 1))).is_err());
-        let mut p = proposal("/tmp", "ls");
+        assert!(validate(&proposal(&format!("{abs}\0x"), "ls")).is_err());
+        assert!(validate(&proposal(abs, &"x".repeat(MAX_RAW + 1))).is_err());
+        let mut p = proposal(abs, "ls");
         p.agent = "a".repeat(MAX_LABEL + 1);
         assert!(validate(&p).is_err());
     }
