@@ -275,7 +275,18 @@ fn show(r: &Record, json: bool) {
     let d = &r.data;
     let s = |k: &str| d[k].as_str().unwrap_or_default().to_string();
     let detail = match r.kind.as_str() {
-        "observe" => format!("{} {}", s("change"), s("path")),
+        "observe" => {
+            let to = d["to"].as_str().map(|t| format!(" → {t}")).unwrap_or_default();
+            let count = d["count"].as_u64().filter(|c| *c > 1).map(|c| format!(" (×{c})")).unwrap_or_default();
+            let flag = if d["bypass"] == true { format!("  BYPASS: {}", s("reason")) } else { String::new() };
+            format!("{} {}{to}{count}{flag}", s("change"), s("path"))
+        }
+        "approve" | "deny" | "expire" => {
+            let remembered = if d["remember"] == true { " (remembered)" } else { "" };
+            format!("{} [{}] {}$ {}{remembered}", s("pending"), s("agent"), s("cwd"), s("command"))
+        }
+        "resolve" => format!("{} in the agent's prompt: {}", s("decision"), s("command")),
+        "admin" => format!("{} → {}", s("op"), s("outcome")),
         _ if d.get("raw").is_some() => {
             let decision = d["decision"].as_str().or(d["verdict"]["decision"].as_str());
             let decision = decision.map(|x| format!(" → {x}")).unwrap_or_default();
