@@ -42,19 +42,24 @@ pub fn raw_fdatasync(rig: &Rig, rounds: usize) -> Vec<u64> {
     s
 }
 
-fn record_round_trips(rig: &Rig, rounds: usize) -> (Vec<u64>, Vec<u8>) {
-    let frame = record_frame();
+/// Round trips of `frame` through the daemon (after a warm-up), and the reply, newline included.
+/// The first reply must start with `expect`.
+pub fn round_trips(rig: &Rig, frame: &[u8], expect: &[u8], rounds: usize) -> (Vec<u64>, Vec<u8>) {
     let client = rig.client();
-    let mut reply = client.exchange(&frame).unwrap();
-    assert!(reply.starts_with(br#"{"v":1,"kind":"ack""#), "{}", String::from_utf8_lossy(&reply));
+    let mut reply = client.exchange(frame).unwrap();
+    assert!(reply.starts_with(expect), "{}", String::from_utf8_lossy(&reply));
     for _ in 0..100 {
-        client.exchange(&frame).unwrap();
+        client.exchange(frame).unwrap();
     }
     let samples = sample(rounds, || {
-        client.exchange(&frame).unwrap();
+        client.exchange(frame).unwrap();
     });
     reply.push(b'\n');
     (samples, reply)
+}
+
+fn record_round_trips(rig: &Rig, rounds: usize) -> (Vec<u64>, Vec<u8>) {
+    round_trips(rig, &record_frame(), br#"{"v":1,"kind":"ack""#, rounds)
 }
 
 pub fn rows() -> Vec<Row> {

@@ -6,7 +6,7 @@ use holdfast::wire::{Proposal, Request, RequestBody};
 
 use crate::bench_audit::raw_fdatasync;
 use crate::bench_ping::raw_baseline;
-use crate::report::{Row, latency_row, sample};
+use crate::report::{Row, latency_row};
 use crate::rig::Rig;
 
 const ROUNDS_ALWAYS: usize = 1_500;
@@ -24,18 +24,7 @@ fn propose_frame(rig: &Rig) -> Vec<u8> {
 }
 
 fn round_trips(rig: &Rig, rounds: usize) -> (Vec<u64>, Vec<u8>) {
-    let frame = propose_frame(rig);
-    let client = rig.client();
-    let mut reply = client.exchange(&frame).unwrap();
-    assert!(reply.starts_with(br#"{"v":1,"kind":"verdict","decision":"allow""#), "{}", String::from_utf8_lossy(&reply));
-    for _ in 0..100 {
-        client.exchange(&frame).unwrap();
-    }
-    let samples = sample(rounds, || {
-        client.exchange(&frame).unwrap();
-    });
-    reply.push(b'\n');
-    (samples, reply)
+    crate::bench_audit::round_trips(rig, &propose_frame(rig), br#"{"v":1,"kind":"verdict","decision":"allow""#, rounds)
 }
 
 pub fn rows() -> Vec<Row> {

@@ -130,20 +130,11 @@ pub fn start(args: &StartArgs) -> Result<Exit> {
     }
     holdfast::paths::ensure_private_dir(&paths.data_dir)?;
     let log_path = paths.data_dir.join("daemon.log");
-    let log = holdfast::paths::private_open_options()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .with_context(|| format!("cannot open {}", log_path.display()))?;
-    let exe = std::env::current_exe().context("cannot find the holdfast executable")?;
-    let mut cmd = Command::new(exe);
+    let mut cmd = background(&log_path)?;
     cmd.arg("daemon")
         .arg("--frame-deadline-ms")
         .arg(args.frame_deadline_ms.to_string())
-        .args(args.durability.to_args())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log));
+        .args(args.durability.to_args());
     detach(&mut cmd);
     let mut child = cmd.spawn().context("cannot spawn the daemon")?;
     let deadline = Instant::now() + START_TIMEOUT;
@@ -178,6 +169,20 @@ pub fn start(args: &StartArgs) -> Result<Exit> {
     }
 }
 
+/// This `holdfast` executable as a background process: no stdin or stdout, stderr appended to
+/// `log_path` (0600).
+fn background(log_path: &std::path::Path) -> Result<Command> {
+    let log = holdfast::paths::private_open_options()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let exe = std::env::current_exe().context("cannot find the holdfast executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::from(log));
+    Ok(cmd)
+}
+
 /// The watcher's PID file (written by the watcher; removing it stops the watcher).
 fn watch_pid_file(paths: &Paths) -> PathBuf {
     paths.run_dir.join("watch.pid")
@@ -189,15 +194,8 @@ fn start_watcher(paths: &Paths, trees: &[PathBuf]) -> Result<u32> {
     let roots = holdfast::watch::resolve_roots(trees, &[], &cwd)?;
     let pid_file = watch_pid_file(paths);
     let log_path = paths.data_dir.join("watch.log");
-    let log = holdfast::paths::private_open_options()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .with_context(|| format!("cannot open {}", log_path.display()))?;
-    let exe = std::env::current_exe().context("cannot find the holdfast executable")?;
-    let mut cmd = Command::new(exe);
+    let mut cmd = background(&log_path)?;
     cmd.arg("watch").arg("--pid-file").arg(&pid_file).arg("--").args(&roots);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::from(log));
     detach(&mut cmd);
     let mut child = cmd.spawn().context("cannot spawn the watcher")?;
     let deadline = Instant::now() + START_TIMEOUT;
