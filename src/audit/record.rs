@@ -78,8 +78,7 @@ struct LineJson<'a> {
     mac: Cow<'a, str>,
 }
 
-/// Length of `,"hash":"<64 hex>","mac":"<64 hex>"}` at the end of a line as the writer lays it out.
-const SUFFIX_LEN: usize = 9 + 64 + 9 + 64 + 2;
+use super::layout::SUFFIX_LEN;
 
 impl<'a> LineRef<'a> {
     /// Splits a line (without its newline). A line in the writer's exact layout is split
@@ -124,6 +123,55 @@ pub(crate) struct BodyRef<'a> {
     pub peer: Peer,
     #[serde(borrow)]
     pub data: &'a RawValue,
+}
+
+/// What the chain check reads from one line.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Parsed<'a> {
+    /// The body's exact bytes (what is hashed).
+    pub body: &'a str,
+    pub seq: u64,
+    pub kind: Cow<'a, str>,
+    /// `prev`, `hash` and `mac` decoded; `None` when not exactly 64 hex digits.
+    pub prev: Option<[u8; 32]>,
+    pub hash: Option<[u8; 32]>,
+    pub mac: Option<[u8; 32]>,
+    /// The raw JSON of `data`.
+    pub data: &'a str,
+}
+
+/// Why a line could not be read.
+#[derive(Debug)]
+pub(crate) enum ParseError {
+    /// Not `{"body":…,"hash":…,"mac":…}`.
+    Line(serde_json::Error),
+    /// The body is not a record body.
+    Body(serde_json::Error),
+}
+
+/// Reads a line (without its newline): the strict reader for the writer's exact layout, and the
+/// JSON parser for anything else (which gives the same result on every line the former accepts).
+pub(crate) fn parse_line(text: &[u8]) -> Result<Parsed<'_>, ParseError> {
+    match super::layout::parse(text) {
+        Some(p) => Ok(p),
+        None => parse_line_json(text),
+    }
+}
+
+/// Reads a line through the JSON parser (any layout).
+pub(crate) fn parse_line_json(text: &[u8]) -> Result<Parsed<'_>, ParseError> {
+    use super::layout::hex32;
+    let line = LineRef::parse(text).map_err(ParseError::Line)?;
+    let body: BodyRef = serde_json::from_str(line.body).map_err(ParseError::Body)?;
+    Ok(Parsed {
+        body: line.body,
+        seq: body.seq,
+        kind: body.kind,
+        prev: hex32(body.prev.as_bytes()),
+        hash: hex32(line.hash.as_bytes()),
+        mac: hex32(line.mac.as_bytes()),
+        data: body.data.get(),
+    })
 }
 
 /// A line that could not be read as a record.
