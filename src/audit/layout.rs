@@ -18,40 +18,55 @@ pub(crate) const SUFFIX_LEN: usize = 9 + 64 + 9 + 64 + 2;
 /// Deepest `data` nesting the fast path reads (deeper goes to the JSON parser, which has its own limit).
 const MAX_DEPTH: u32 = 32;
 
-/// Invalid-digit marker in [`HEX`].
-const BAD: u8 = 0xff;
+/// Every byte's low bit / high bit, for eight-bytes-at-a-time (SWAR) scans.
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
 
-/// Hex digit values (either case, as the `hex` crate accepts); [`BAD`] elsewhere.
-static HEX: [u8; 256] = {
-    let mut t = [BAD; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
+/// High bit of each byte of `x` (whose bytes are all < 0x80) that is `>= n`; exact per byte.
+fn ge(x: u64, n: u8) -> u64 {
+    ((x | HI) - LO * u64::from(n)) & HI
+}
 
-/// Decodes exactly 64 hex digits (either case) into 32 bytes; `None` for anything else.
+/// Decodes exactly 64 hex digits (either case, as the `hex` crate) into 32 bytes; `None` for anything else.
 pub(crate) fn hex32(text: &[u8]) -> Option<[u8; 32]> {
     if text.len() != 64 {
         return None;
     }
     let mut out = [0u8; 32];
-    // Branch-free: any invalid digit sets bit 0xf0 of `bad` (the table's BAD has it).
-    let mut bad = 0u8;
-    for (o, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        let (hi, lo) = (HEX[pair[0] as usize], HEX[pair[1] as usize]);
-        bad |= hi | lo;
-        *o = (hi << 4) | lo;
+    let mut bad = 0u64;
+    for (o, chunk) in out.chunks_exact_mut(4).zip(text.chunks_exact(8)) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8-byte chunk"));
+        let y = x & !HI;
+        let digit = ge(y, b'0') & !ge(y, b'9' + 1);
+        let z = y | (LO * 0x20);
+        let alpha = ge(z, b'a') & !ge(z, b'f' + 1);
+        // A byte is good when it is ASCII (no high bit) and a digit or a letter a-f/A-F.
+        bad |= (x & HI) | (!(digit | alpha) & HI);
+        let nibbles = (y & (LO * 0x0f)) + (alpha >> 7) * 9;
+        let pairs = ((nibbles & 0x000f_000f_000f_000f) << 4) | ((nibbles & 0x0f00_0f00_0f00_0f00) >> 8);
+        for (k, b) in o.iter_mut().enumerate() {
+            *b = (pairs >> (16 * k)) as u8;
+        }
     }
-    (bad & 0xf0 == 0).then_some(out)
+    (bad == 0).then_some(out)
+}
+
+/// Index of the first `"`, `\` or control character in `b`.
+fn stop(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8-byte chunk"));
+        // Classic has-zero-byte / has-less-than tests: the lowest flagged byte is exact.
+        let zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+        let hit = zero(x ^ (LO * u64::from(b'"')))
+            | zero(x ^ (LO * u64::from(b'\\')))
+            | (x.wrapping_sub(LO * 0x20) & !x & HI);
+        if hit != 0 {
+            return Some(i + hit.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|p| i + p)
 }
 
 /// Reads a line (without its newline) in the writer's exact layout; `None` on any deviation.
@@ -120,7 +135,7 @@ fn uint(b: &[u8], i: usize, max_digits: usize) -> Option<(u64, usize)> {
 /// The rest of a string whose opening quote ends before `i`, without escapes or control
 /// characters: its content range and the position after the closing quote.
 fn plain_str(b: &[u8], i: usize) -> Option<((usize, usize), usize)> {
-    let len = b[i..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    let len = stop(&b[i..])?;
     (b[i + len] == b'"').then_some(((i, i + len), i + len + 1))
 }
 
@@ -192,12 +207,50 @@ fn value(b: &[u8], i: usize, depth: u32) -> Option<usize> {
 /// The rest of a string in `data` (simple escapes allowed); the position after its closing quote.
 fn string(b: &[u8], mut i: usize) -> Option<usize> {
     loop {
-        let len = b[i..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-        i += len;
+        i += stop(&b[i..])?;
         match b[i] {
             b'"' => return Some(i + 1),
             b'\\' if matches!(b.get(i + 1), Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')) => i += 2,
             _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_finds_the_first_quote_backslash_or_control() {
+        for len in 0..40 {
+            for c in [b'"', b'\\', 0x00, 0x1f] {
+                for at in 0..len {
+                    let mut b: Vec<u8> = (0..len).map(|i| [b'a', 0xc3, 0x7f, b' ', 0x80, b'!'][i % 6]).collect();
+                    b[at] = c;
+                    if at + 1 < len {
+                        b[at + 1] = b'"';
+                    }
+                    assert_eq!(stop(&b), Some(at), "{b:?}");
+                }
+            }
+            let plain: Vec<u8> = (0..len).map(|i| [b'a', 0xc3, 0x7f, b' ', 0xff, 0x21, 0x5d][i % 7]).collect();
+            assert_eq!(stop(&plain), None);
+        }
+    }
+
+    #[test]
+    fn hex32_checks_every_byte() {
+        for c in 0..=255u8 {
+            for at in [0, 7, 8, 33, 63] {
+                let mut t = [b'0'; 64];
+                t[at] = c;
+                assert_eq!(hex32(&t).is_some(), c.is_ascii_hexdigit(), "{c:#x} at {at}");
+                if let Some(v) = hex32(&t) {
+                    let mut want = [0u8; 32];
+                    hex::decode_to_slice(t, &mut want).unwrap();
+                    assert_eq!(v, want);
+                }
+            }
         }
     }
 }

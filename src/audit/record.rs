@@ -256,7 +256,9 @@ mod tests {
         if let Some(fast) = super::super::layout::parse(text) {
             match parse_line_json(text) {
                 Ok(slow) => assert_eq!(fast, slow, "{}", String::from_utf8_lossy(text)),
-                Err(e) => panic!("fast path accepted what the JSON parser rejects ({e:?}): {}", String::from_utf8_lossy(text)),
+                Err(e) => {
+                    panic!("fast path accepted what the JSON parser rejects ({e:?}): {}", String::from_utf8_lossy(text))
+                }
             }
         }
     }
