@@ -83,10 +83,6 @@ pub fn rows() -> Vec<Row> {
     rows
 }
 
-pub fn verify_rows() -> Vec<Row> {
-    log_verify_rows()
-}
-
 /// Writes ~100k records with the library, then times the verifier in process against SHA-256 of
 /// the same bytes in memory (one pass over the file: the floor any verifier pays). Two rows:
 /// `log_verify` is `holdfast log verify` as run by default (no key: chain, order, seals, anchor);

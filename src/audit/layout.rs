@@ -52,6 +52,7 @@ pub(crate) fn hex32(text: &[u8]) -> Option<[u8; 32]> {
 }
 
 /// Index of the first `"`, `\` or control character in `b`.
+#[inline]
 fn stop(b: &[u8]) -> Option<usize> {
     let mut i = 0;
     while let Some(chunk) = b.get(i..i + 8) {
@@ -113,11 +114,13 @@ pub(crate) fn parse(text: &[u8]) -> Option<Parsed<'_>> {
 }
 
 /// Position after `lit` at `i`.
+#[inline]
 fn expect(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
     b.get(i..i + lit.len()).filter(|s| *s == lit).map(|_| i + lit.len())
 }
 
 /// An unsigned integer of at most `max_digits` digits, no leading zero (as JSON); value and end.
+#[inline]
 fn uint(b: &[u8], i: usize, max_digits: usize) -> Option<(u64, usize)> {
     let mut j = i;
     let mut v = 0u64;
@@ -205,6 +208,7 @@ fn value(b: &[u8], i: usize, depth: u32) -> Option<usize> {
 }
 
 /// The rest of a string in `data` (simple escapes allowed); the position after its closing quote.
+#[inline]
 fn string(b: &[u8], mut i: usize) -> Option<usize> {
     loop {
         i += stop(&b[i..])?;

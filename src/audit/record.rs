@@ -304,9 +304,9 @@ mod tests {
     fn hex32_matches_the_hex_crate() {
         let good = hex::encode([0x0f, 0xa5, 0xff, 0x10].repeat(8));
         let mut text = good.clone().into_bytes();
-        assert_eq!(super::super::layout::hex32(&text).map(|b| hex::encode(b)), Some(good.clone()));
+        assert_eq!(super::super::layout::hex32(&text).map(hex::encode), Some(good.clone()));
         text.make_ascii_uppercase();
-        assert_eq!(super::super::layout::hex32(&text).map(|b| hex::encode(b)), Some(good));
+        assert_eq!(super::super::layout::hex32(&text).map(hex::encode), Some(good));
         for i in 0..64 {
             for c in [b'g', b'G', b' ', b'/', b':', b'@', b'`', 0xff] {
                 let mut m = text.clone();
