@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::record::{BodyRef, LineRef};
+use super::record::{ParseError, parse_line};
 use super::seal::EpochKey;
 
 /// Domain label of `hash_0`.
@@ -72,7 +72,8 @@ struct DamageData<'a> {
 pub(crate) struct Seen<'a> {
     pub seq: u64,
     pub kind: std::borrow::Cow<'a, str>,
-    pub data: &'a serde_json::value::RawValue,
+    /// The raw JSON of `data`.
+    pub data: &'a str,
 }
 
 /// Chain state between lines.
@@ -131,30 +132,22 @@ impl Chain {
         let first = !self.started;
         self.started = true;
         let problem = |seq: Option<u64>, what: String| Problem { line: line_no, seq, what };
-        let line = match LineRef::parse(text) {
-            Ok(l) => l,
-            Err(e) => {
-                out.push(problem(None, format!("not a record line ({e})")));
-                self.resync = true;
-                return None;
-            }
-        };
-        let body_bytes = line.body.as_bytes();
-        let body: BodyRef = match serde_json::from_str(line.body) {
+        let body = match parse_line(text) {
             Ok(b) => b,
             Err(e) => {
-                out.push(problem(None, format!("the record body is malformed ({e})")));
+                out.push(match e {
+                    ParseError::Line(e) => problem(None, format!("not a record line ({e})")),
+                    ParseError::Body(e) => problem(None, format!("the record body is malformed ({e})")),
+                });
                 self.resync = true;
                 return None;
             }
         };
         let seq = body.seq;
-        let mut stored_hash = [0u8; 32];
-        let hash_ok = hex::decode_to_slice(line.hash.as_ref(), &mut stored_hash).is_ok();
-        let mut stored_mac = [0u8; 32];
-        let mac_ok = hex::decode_to_slice(line.mac.as_ref(), &mut stored_mac).is_ok();
-        let mut body_prev = [0u8; 32];
-        let prev_ok = hex::decode_to_slice(body.prev.as_ref(), &mut body_prev).is_ok();
+        let body_bytes = body.body.as_bytes();
+        let (hash_ok, stored_hash) = (body.hash.is_some(), body.hash.unwrap_or_default());
+        let (mac_ok, stored_mac) = (body.mac.is_some(), body.mac.unwrap_or_default());
+        let (prev_ok, body_prev) = (body.prev.is_some(), body.prev.unwrap_or_default());
 
         if first || body.kind == "genesis" {
             if !(first && seq == 1 && body.kind == "genesis") {
@@ -165,7 +158,7 @@ impl Chain {
                 };
                 out.push(problem(Some(seq), what.into()));
             }
-            match serde_json::from_str::<GenesisData>(body.data.get()).ok().and_then(|g| {
+            match serde_json::from_str::<GenesisData>(body.data).ok().and_then(|g| {
                 let mut id = [0u8; 16];
                 hex::decode_to_slice(g.log_id.as_ref(), &mut id).ok().map(|()| (g.log_id.into_owned(), id))
             }) {
@@ -230,7 +223,7 @@ impl Chain {
 
         // Kind effects that change which key MACs this record.
         if body.kind == "damage" {
-            let d: DamageData = serde_json::from_str(body.data.get()).unwrap_or_default();
+            let d: DamageData = serde_json::from_str(body.data).unwrap_or_default();
             if d.key.as_deref() == Some("replaced") && self.macs_stop.is_none() {
                 self.macs_stop = Some(seq);
             }
@@ -257,7 +250,7 @@ impl Chain {
 
         self.in_epoch += 1;
         if body.kind == "seal" {
-            match serde_json::from_str::<SealData>(body.data.get()) {
+            match serde_json::from_str::<SealData>(body.data) {
                 Ok(s) if s.epoch == self.epoch && s.records == self.in_epoch => {}
                 Ok(s) => out.push(problem(
                     Some(seq),

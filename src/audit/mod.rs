@@ -43,6 +43,7 @@
 //! state at start in [`read_records`].
 
 mod chain;
+mod layout;
 mod record;
 mod recover;
 mod seal;

@@ -78,8 +78,7 @@ struct LineJson<'a> {
     mac: Cow<'a, str>,
 }
 
-/// Length of `,"hash":"<64 hex>","mac":"<64 hex>"}` at the end of a line as the writer lays it out.
-const SUFFIX_LEN: usize = 9 + 64 + 9 + 64 + 2;
+use super::layout::SUFFIX_LEN;
 
 impl<'a> LineRef<'a> {
     /// Splits a line (without its newline). A line in the writer's exact layout is split
@@ -124,6 +123,55 @@ pub(crate) struct BodyRef<'a> {
     pub peer: Peer,
     #[serde(borrow)]
     pub data: &'a RawValue,
+}
+
+/// What the chain check reads from one line.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Parsed<'a> {
+    /// The body's exact bytes (what is hashed).
+    pub body: &'a str,
+    pub seq: u64,
+    pub kind: Cow<'a, str>,
+    /// `prev`, `hash` and `mac` decoded; `None` when not exactly 64 hex digits.
+    pub prev: Option<[u8; 32]>,
+    pub hash: Option<[u8; 32]>,
+    pub mac: Option<[u8; 32]>,
+    /// The raw JSON of `data`.
+    pub data: &'a str,
+}
+
+/// Why a line could not be read.
+#[derive(Debug)]
+pub(crate) enum ParseError {
+    /// Not `{"body":…,"hash":…,"mac":…}`.
+    Line(serde_json::Error),
+    /// The body is not a record body.
+    Body(serde_json::Error),
+}
+
+/// Reads a line (without its newline): the strict reader for the writer's exact layout, and the
+/// JSON parser for anything else (which gives the same result on every line the former accepts).
+pub(crate) fn parse_line(text: &[u8]) -> Result<Parsed<'_>, ParseError> {
+    match super::layout::parse(text) {
+        Some(p) => Ok(p),
+        None => parse_line_json(text),
+    }
+}
+
+/// Reads a line through the JSON parser (any layout).
+pub(crate) fn parse_line_json(text: &[u8]) -> Result<Parsed<'_>, ParseError> {
+    use super::layout::hex32;
+    let line = LineRef::parse(text).map_err(ParseError::Line)?;
+    let body: BodyRef = serde_json::from_str(line.body).map_err(ParseError::Body)?;
+    Ok(Parsed {
+        body: line.body,
+        seq: body.seq,
+        kind: body.kind,
+        prev: hex32(body.prev.as_bytes()),
+        hash: hex32(line.hash.as_bytes()),
+        mac: hex32(line.mac.as_bytes()),
+        data: body.data.get(),
+    })
 }
 
 /// A line that could not be read as a record.
@@ -176,4 +224,96 @@ pub(crate) fn parse_record(text: &[u8]) -> Result<Record, String> {
     let body: BodyRef = serde_json::from_str(line.body).map_err(|e| format!("bad record body: {e}"))?;
     let data = serde_json::from_str(body.data.get()).map_err(|e| format!("bad record data: {e}"))?;
     Ok(Record { seq: body.seq, ts: body.ts.into_owned(), kind: body.kind.into_owned(), peer: body.peer, data })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines as the writer lays them out, with awkward but common content.
+    fn lines() -> Vec<Vec<u8>> {
+        let datas = [
+            serde_json::json!({"log_id": "00112233445566778899aabbccddeeff", "version": "0.1.0"}),
+            serde_json::json!({"raw": "echo \"a\\b\" \t/tmp\n", "cwd": "/h/ü", "n": -12, "ok": true, "x": null}),
+            serde_json::json!({"epoch": 3, "records": 1024, "first_seq": 3073, "l": [1, [], {}, "s", false]}),
+            serde_json::json!({"f": 1.5, "ctl": "\u{1}", "big": 18446744073709551615u64}),
+            serde_json::json!([]),
+        ];
+        let peers = [Peer::default(), Peer { pid: Some(7), uid: None }, Peer { pid: Some(u32::MAX), uid: Some(0) }];
+        let mut out = Vec::new();
+        for (i, data) in datas.iter().enumerate() {
+            let peer = &peers[i % peers.len()];
+            let body = encode_body(i as u64 + 1, "2025-01-02T03:04:05.123456Z", &[0xab; 32], "propose", peer, data);
+            let mut line = encode_line(&body, &[0x5c; 32], &[0xc5; 32]);
+            line.pop();
+            out.push(line);
+        }
+        out
+    }
+
+    /// The fast path accepts only what the JSON parser accepts, with the same fields.
+    fn agree(text: &[u8]) {
+        if let Some(fast) = super::super::layout::parse(text) {
+            match parse_line_json(text) {
+                Ok(slow) => assert_eq!(fast, slow, "{}", String::from_utf8_lossy(text)),
+                Err(e) => {
+                    panic!("fast path accepted what the JSON parser rejects ({e:?}): {}", String::from_utf8_lossy(text))
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_reads_the_writers_layout() {
+        for line in lines() {
+            let fast = super::super::layout::parse(&line);
+            // Lines with floats or \u escapes go to the JSON parser; the others must not.
+            let plain = !line.windows(2).any(|w| w == b"\\u") && !line.windows(3).any(|w| w == b"1.5");
+            assert_eq!(fast.is_some(), plain, "{}", String::from_utf8_lossy(&line));
+            assert_eq!(parse_line(&line).unwrap(), parse_line_json(&line).unwrap());
+        }
+    }
+
+    #[test]
+    fn fast_and_slow_paths_agree_on_tampered_lines() {
+        let subs: &[u8] = b"\"\\{}[],:0193-.eEaAfFtnu /\x00\x1f\x7f\xc3\xff";
+        for line in lines() {
+            agree(&line);
+            for i in 0..line.len() {
+                for &c in subs {
+                    let mut m = line.clone();
+                    m[i] = c;
+                    agree(&m);
+                    m.insert(i, c);
+                    agree(&m);
+                }
+                let mut m = line.clone();
+                m.remove(i);
+                agree(&m);
+                m = line.clone();
+                m.truncate(i);
+                agree(&m);
+                m = line.clone();
+                m.swap(i, (i * 7 + 3) % line.len());
+                agree(&m);
+            }
+        }
+    }
+
+    #[test]
+    fn hex32_matches_the_hex_crate() {
+        let good = hex::encode([0x0f, 0xa5, 0xff, 0x10].repeat(8));
+        let mut text = good.clone().into_bytes();
+        assert_eq!(super::super::layout::hex32(&text).map(hex::encode), Some(good.clone()));
+        text.make_ascii_uppercase();
+        assert_eq!(super::super::layout::hex32(&text).map(hex::encode), Some(good));
+        for i in 0..64 {
+            for c in [b'g', b'G', b' ', b'/', b':', b'@', b'`', 0xff] {
+                let mut m = text.clone();
+                m[i] = c;
+                assert_eq!(super::super::layout::hex32(&m), None);
+            }
+        }
+        assert_eq!(super::super::layout::hex32(&text[..62]), None);
+    }
 }

@@ -110,7 +110,7 @@ pub fn verify(mut reader: impl BufRead, options: &VerifyOptions) -> std::io::Res
                 "damage" => found.push(Problem {
                     line: lines,
                     seq: Some(seen.seq),
-                    what: format!("the daemon recorded damage found at its start: {}", damage_text(seen.data.get())),
+                    what: format!("the daemon recorded damage found at its start: {}", damage_text(seen.data)),
                 }),
                 _ => {}
             }
