@@ -1,8 +1,6 @@
 //! The audit log's verification key in the admin vault, through the real binary (DESIGN §5, §6):
 //! `vault init` / `vault wrap-key` wrap the daemon's plaintext key file and delete it;
 //! `log verify --password-stdin` checks the seals with it.
-#![cfg(unix)]
-
 #[path = "support/daemon.rs"]
 mod daemon;
 
@@ -19,7 +17,7 @@ const PW: &str = "correct horse battery staple";
 const PW2: &str = "another long admin password";
 
 fn record(d: &daemon::Daemon, raw: &str) {
-    let p = Proposal { agent: "test".into(), cwd: "/tmp".into(), raw: raw.into(), ..Default::default() };
+    let p = Proposal { agent: "test".into(), cwd: daemon::abs_cwd(), raw: raw.into(), ..Default::default() };
     match d.request(RequestBody::Record(p)) {
         ResponseBody::Ack(_) => {}
         other => panic!("expected ack, got {other:?}"),

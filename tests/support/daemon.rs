@@ -253,3 +253,8 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// An absolute directory valid on this OS, for a proposal's `cwd` (`/tmp` is not absolute on Windows).
+pub fn abs_cwd() -> String {
+    std::env::temp_dir().to_string_lossy().into_owned()
+}
