@@ -327,6 +327,13 @@ fn admin_records(home: &Home) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Stops `d` without an admin attempt and returns its stderr: SIGTERM on Unix. Windows has no
+/// signal for it and its `shutdown` request is itself a gated, audited attempt (refused while
+/// locked out), so there the daemon is killed; every record was on disk before its answer.
+fn stop(d: Daemon) -> String {
+    if cfg!(windows) { d.kill_for_stderr() } else { d.terminate().1 }
+}
+
 /// Every attempt, good or bad, is an `admin` audit record with its outcome; the password, the nonces
 /// and the proofs never reach the audit log (nor the daemon's stderr).
 #[test]
@@ -355,12 +362,12 @@ fn admin_attempts_are_audited_without_secrets() {
         let _ = pause(&d, keep(&answer(&wrong_key(), &c, "pause"))); // bad_proof
     }
     assert_eq!(pause(&d, keep(&answer(&key, &held, "pause"))).unwrap_err().code, ErrorCode::LockedOut); // locked_out
-    let (_, stderr1) = d.terminate();
+    let stderr1 = stop(d);
     let d = home.daemon(&["--auth-nonce-ttl-ms", "100"]);
     let c = challenge(&d, "pause");
     std::thread::sleep(Duration::from_millis(300));
     let _ = pause(&d, keep(&answer(&key, &c, "pause"))); // expired
-    let (_, stderr2) = d.terminate();
+    let stderr2 = stop(d);
     let outcomes: Vec<String> = admin_records(&home).into_iter().map(|(_, o)| o).collect();
     assert_eq!(
         outcomes,
@@ -379,7 +386,7 @@ fn admin_attempts_are_audited_without_secrets() {
     let home = Home::new();
     let d = home.daemon(&[]);
     assert!(pause(&d, Proof::default()).is_ok());
-    d.terminate();
+    stop(d);
     std::fs::write(home.paths().vault(), b"not a vault").unwrap();
     #[cfg(unix)]
     {
@@ -388,7 +395,7 @@ fn admin_attempts_are_audited_without_secrets() {
     }
     let d = home.daemon(&[]);
     assert_eq!(pause(&d, Proof::default()).unwrap_err().code, ErrorCode::Unauthorized);
-    d.terminate();
+    stop(d);
     assert_eq!(admin_records(&home), [("pause".into(), "no_vault".into()), ("pause".into(), "degraded".into())]);
 }
 

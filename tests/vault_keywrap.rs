@@ -168,7 +168,7 @@ fn log_created_under_a_vault_waits_for_wrap_key() {
     let out = run(&home, &["vault", "wrap-key", "--password-stdin"], &format!("{PW}\n"));
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("no verification key file"), "{}", text(&out.stderr));
-    let (status, stderr) = d.terminate();
+    let (status, stderr) = d.terminate_authorized(&home, PW);
     assert!(status.success());
     assert!(stderr.contains("run `holdfast vault wrap-key` now"), "{stderr}");
     assert!(!stderr.contains(PW));
@@ -184,7 +184,7 @@ fn another_logs_key_is_never_wrapped_silently() {
     std::fs::remove_file(home.paths().data_dir.join("seal.key")).unwrap();
     let d = home.daemon(&[]);
     record(&d, "echo new log");
-    let (status, _) = d.terminate();
+    let (status, _) = d.terminate_authorized(&home, PW);
     assert!(status.success());
     let new_key = std::fs::read_to_string(key_file(&home)).unwrap();
     // A key file of some other log, named explicitly, is refused before the password is read.
