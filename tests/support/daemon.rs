@@ -67,6 +67,9 @@ impl Home {
         if let Some(root) = std::env::var_os("SystemRoot") {
             c.env("SystemRoot", root);
         }
+        // The user's home for `init`/`doctor` is %USERPROFILE% on Windows.
+        #[cfg(windows)]
+        c.env("USERPROFILE", self.path());
         c
     }
 
