@@ -1,6 +1,4 @@
 //! Crash safety: `kill -9` under load loses nothing that was acknowledged, and the chain verifies.
-#![cfg(unix)]
-
 #[path = "support/daemon.rs"]
 mod daemon;
 
@@ -45,7 +43,7 @@ fn kill9_under_load_loses_nothing_acknowledged() {
                         let token = format!("tok-{iter}-{t}-{n}");
                         let p = Proposal {
                             agent: "crash".into(),
-                            cwd: "/".into(),
+                            cwd: daemon::abs_cwd(),
                             raw: format!("echo {token}"),
                             ..Default::default()
                         };

@@ -1,6 +1,4 @@
 //! Tamper evidence through the real binary: every edit names the bad record.
-#![cfg(unix)]
-
 #[path = "support/daemon.rs"]
 mod daemon;
 
@@ -11,7 +9,7 @@ use holdfast::wire::{Proposal, RequestBody, ResponseBody};
 use sha2::{Digest, Sha256};
 
 fn record(d: &daemon::Daemon, raw: &str) -> u64 {
-    let p = Proposal { agent: "test".into(), cwd: "/tmp".into(), raw: raw.into(), ..Default::default() };
+    let p = Proposal { agent: "test".into(), cwd: daemon::abs_cwd(), raw: raw.into(), ..Default::default() };
     match d.request(RequestBody::Record(p)) {
         ResponseBody::Ack(a) => a.seq.expect("ack carries a seq"),
         other => panic!("expected ack, got {other:?}"),

@@ -1,51 +1,90 @@
 //! Golden tests of `holdfast hook` for every dialect × verdict, non-shell tools, malformed payloads
-//! and daemon-down, plus `exec` and `record` — the real binary against a fake daemon on a real socket.
-#![cfg(unix)]
+//! and daemon-down, plus `exec` and `record` — the real binary against a fake daemon on a real
+//! endpoint (a Unix socket, or a named pipe on Windows).
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use holdfast::paths::{Endpoint, Paths};
+use holdfast::transport::Server;
 use serde_json::{Value, json};
 
 const AGENTS: &[&str] = &["claude-code", "codex", "gemini", "cursor", "copilot", "generic"];
 
-/// A fake daemon: answers canned verdicts by command, and remembers every request it saw.
+/// A fake daemon: holdfast's own transport answering canned verdicts by command, remembering every
+/// request it saw. Stops serving on drop.
 struct Fake {
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
+    endpoint: Endpoint,
     seen: Arc<Mutex<Vec<Value>>>,
+    stop: Arc<AtomicBool>,
+    serving: Option<JoinHandle<()>>,
 }
 
 impl Fake {
     fn start() -> Fake {
         let dir = tempfile::Builder::new().prefix("hfk").tempdir().unwrap();
-        let listener = UnixListener::bind(dir.path().join("d.sock")).unwrap();
+        let home = dir.path().to_path_buf();
+        let paths = Paths::resolve(&move |k| (k == "HOLDFAST_HOME").then(|| home.clone().into_os_string())).unwrap();
+        let server = Server::bind(&paths, Duration::from_secs(5)).unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut s) = stream else { break };
-                let mut line = String::new();
-                let _ = BufReader::new(&s).read_line(&mut line);
-                let Ok(req) = serde_json::from_str::<Value>(&line) else { continue };
-                let reply = answer(&req);
-                log.lock().unwrap().push(req);
-                let _ = s.write_all(format!("{reply}\n").as_bytes());
-            }
+        let stop = Arc::new(AtomicBool::new(false));
+        let (log, flag) = (Arc::clone(&seen), Arc::clone(&stop));
+        let serving = std::thread::spawn(move || {
+            server.serve_until(
+                |frame, _peer| {
+                    let req = serde_json::from_slice::<Value>(&frame.ok()?).ok()?;
+                    let reply = answer(&req);
+                    log.lock().unwrap().push(req);
+                    Some(format!("{reply}\n").into_bytes())
+                },
+                &flag,
+            )
         });
-        Fake { dir, seen }
+        Fake { _dir: dir, endpoint: paths.endpoint, seen, stop, serving: Some(serving) }
     }
 
-    /// A home whose endpoint is this fake daemon.
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("d.sock")
+    /// The value of `HOLDFAST_SOCKET` that names this fake daemon.
+    fn socket(&self) -> OsString {
+        endpoint_var(&self.endpoint)
     }
 
     fn seen(&self, kind: &str) -> Vec<Value> {
         self.seen.lock().unwrap().iter().filter(|r| r["kind"] == kind).cloned().collect()
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.serving.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// `HOLDFAST_SOCKET` for `endpoint`: a socket path, or a pipe name.
+fn endpoint_var(endpoint: &Endpoint) -> OsString {
+    match endpoint {
+        Endpoint::Socket(p) => p.clone().into_os_string(),
+        Endpoint::Pipe(name) => name.into(),
+    }
+}
+
+/// An endpoint nobody serves, unique to `dir`: a socket path in it, or (Windows) a pipe name
+/// derived from it.
+fn absent(dir: &Path) -> OsString {
+    if cfg!(windows) {
+        let leaf = dir.file_name().unwrap().to_string_lossy();
+        format!("holdfast-absent-{}-{leaf}", std::process::id()).into()
+    } else {
+        dir.join("absent.sock").into_os_string()
     }
 }
 
@@ -58,10 +97,25 @@ fn verdict(decision: &str, class: &str, pending: Option<&str>) -> Value {
     v
 }
 
+/// A program that succeeds, as `exec` argv; its command line is in the fake's allow list.
+#[cfg(unix)]
+const SUCCEED: &[&str] = &["ls"];
+#[cfg(windows)]
+const SUCCEED: &[&str] = &["cmd", "/c", "exit", "0"];
+/// A program that exits 3, as `exec` argv, and the command line `exec` proposes for it.
+#[cfg(unix)]
+const EXIT3: &[&str] = &["sh", "-c", "exit 3"];
+#[cfg(unix)]
+const EXIT3_RAW: &str = "sh -c 'exit 3'";
+#[cfg(windows)]
+const EXIT3: &[&str] = &["cmd", "/c", "exit", "3"];
+#[cfg(windows)]
+const EXIT3_RAW: &str = "cmd /c exit 3";
+
 fn answer(req: &Value) -> Value {
     match req["kind"].as_str().unwrap_or_default() {
         "propose" => match req["raw"].as_str().unwrap_or_default() {
-            "ls" => verdict("allow", "safe", None),
+            "ls" | "cmd /c exit 0" => verdict("allow", "safe", None),
             "rm -rf /" => verdict("deny", "catastrophic", None),
             "held-approved" => verdict("hold", "ambiguous", Some("P1")),
             "held-forever" => verdict("hold", "ambiguous", Some("P2")),
@@ -92,7 +146,7 @@ fn fixture(agent: &str, name: &str, command: &str) -> String {
 }
 
 /// Runs `holdfast args…` with `stdin`, the endpoint at `socket`, a private home, and a generous deadline.
-fn run_with(home: &Path, socket: &Path, args: &[&str], stdin: &str) -> Output {
+fn run_with(home: &Path, socket: &OsStr, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(bin())
         .args(args)
         .env_clear()
@@ -336,7 +390,7 @@ fn daemon_error_answers_are_denied_never_allowed() {
 #[test]
 fn daemon_down_classifies_locally_and_honours_fail_closed() {
     let dir = tempfile::Builder::new().prefix("hfd").tempdir().unwrap();
-    let absent = dir.path().join("absent.sock");
+    let absent = absent(dir.path());
     for agent in AGENTS {
         let home = tempfile::Builder::new().prefix("hfh").tempdir().unwrap();
         let out = run_with(home.path(), &absent, &["hook", "--agent", agent], &fixture(agent, "pre_shell", "rm -rf /"));
@@ -385,24 +439,24 @@ fn claude_ask_then_post_tool_use_reports_resolve() {
 fn exec_runs_allowed_and_passes_the_exit_code_through() {
     let fake = Fake::start();
     let home = tempfile::Builder::new().prefix("hfh").tempdir().unwrap();
-    let out = run_with(home.path(), &fake.socket(), &["exec", "--", "ls"], "");
-    assert_eq!(out.status.code(), Some(0));
+    let out = run_with(home.path(), &fake.socket(), &[&["exec", "--"], SUCCEED].concat(), "");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     // Not in the fake's table → unavailable → denied with exit 4, never run.
-    let out = run_with(home.path(), &fake.socket(), &["exec", "--", "sh", "-c", "exit 3"], "");
+    let out = run_with(home.path(), &fake.socket(), &[&["exec", "--"], EXIT3].concat(), "");
     assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
     let out = run_with(home.path(), &fake.socket(), &["exec", "--", "rm", "-rf", "/"], "");
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Canned deny."));
     let p = fake.seen("propose");
-    assert_eq!(p[1]["raw"], "sh -c 'exit 3'");
-    assert_eq!(p[1]["argv"], json!(["sh", "-c", "exit 3"]));
+    assert_eq!(p[1]["raw"], EXIT3_RAW);
+    assert_eq!(p[1]["argv"], json!(EXIT3));
 }
 
 #[test]
 fn exec_daemon_down_runs_safe_and_passes_exit_code() {
     let dir = tempfile::Builder::new().prefix("hfd").tempdir().unwrap();
-    let absent = dir.path().join("absent.sock");
-    let out = run_with(dir.path(), &absent, &["exec", "--", "sh", "-c", "exit 3"], "");
+    let absent = absent(dir.path());
+    let out = run_with(dir.path(), &absent, &[&["exec", "--"], EXIT3].concat(), "");
     assert_eq!(out.status.code(), Some(3), "ambiguous runs when the daemon is down and fail-closed is off");
     let out = run_with(dir.path(), &absent, &["exec", "--", "rm", "-rf", "/"], "");
     assert_eq!(out.status.code(), Some(4));
@@ -433,7 +487,7 @@ fn record_sends_and_never_fails() {
     let r = fake.seen("record");
     assert_eq!(r[0]["raw"], "git push --force");
     assert_eq!(r[0]["agent"], "human");
-    let absent = home.path().join("absent.sock");
+    let absent = absent(home.path());
     let out = run_with(home.path(), &absent, &["record", "--", "ls"], "");
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stderr.is_empty(), "silent without --verbose");
@@ -444,7 +498,7 @@ fn record_sends_and_never_fails() {
 #[test]
 fn shell_init_snippets() {
     let dir = tempfile::Builder::new().prefix("hfd").tempdir().unwrap();
-    let s = dir.path().join("x.sock");
+    let s = absent(dir.path());
     let bash = String::from_utf8(run_with(dir.path(), &s, &["shell-init", "bash"], "").stdout).unwrap();
     assert!(bash.contains("trap '__holdfast_preexec' DEBUG") && bash.contains("record --"));
     let zsh = String::from_utf8(run_with(dir.path(), &s, &["shell-init", "zsh"], "").stdout).unwrap();

@@ -1,7 +1,5 @@
 //! The propose path through the real daemon: modes × classes, policy, the approval queue,
 //! decision memory, the kill switch, pause, reload, and state rebuilt from the log.
-#![cfg(unix)]
-
 #[path = "support/daemon.rs"]
 mod daemon;
 
@@ -33,7 +31,7 @@ fn propose_in(d: &Daemon, cwd: &str, raw: &str) -> Verdict {
 }
 
 fn propose(d: &Daemon, raw: &str) -> Verdict {
-    propose_in(d, "/tmp", raw)
+    propose_in(d, &daemon::abs_cwd(), raw)
 }
 
 fn decide(d: &Daemon, id: &str, allow: bool, remember: bool) -> ResponseBody {
@@ -192,7 +190,7 @@ fn decision_memory() {
     assert_eq!(v.decision, Decision::Allow, "{v:?}");
     assert!(v.flags.contains(&"remembered_allow".to_string()), "{v:?}");
     assert_eq!(propose(&d, "rm -rf src/older").decision, Decision::Hold, "exact command only");
-    assert_eq!(propose_in(&d, "/var", AMBIGUOUS).decision, Decision::Hold, "same scope only");
+    assert_eq!(propose_in(&d, home.path().to_str().unwrap(), AMBIGUOUS).decision, Decision::Hold, "same scope only");
     // A remembered allow is never stored for a catastrophic command.
     let id = propose(&d, CATASTROPHIC).pending.unwrap();
     decide(&d, &id, true, true);
@@ -208,7 +206,7 @@ fn decision_memory() {
         command: "rm -rf src/tmp".into(),
         decision: HumanDecision::Deny,
         remember: true,
-        cwd: Some("/tmp".into()),
+        cwd: Some(daemon::abs_cwd()),
         agent: Some("claude-code".into()),
         pending: None,
         proof: Proof::default(),
@@ -263,6 +261,9 @@ fn reload_keeps_the_last_good_policy_on_error() {
         let pid = rustix::process::Pid::from_raw(d.pid() as i32).unwrap();
         rustix::process::kill_process(pid, rustix::process::Signal::HUP).unwrap();
     }
+    // Windows has no SIGHUP: `holdfast reload` sends the request.
+    #[cfg(windows)]
+    assert!(matches!(d.request(RequestBody::Reload(Proof::default())), ResponseBody::Ack(_)));
     daemon::wait_for(Duration::from_secs(10), || {
         propose(&d, SAFE).seq > 0 && propose(&d, AMBIGUOUS).decision == Decision::Hold
     });
@@ -303,7 +304,7 @@ fn concurrent_proposers_with_one_approver() {
                 for i in 0..10 {
                     let p = Proposal {
                         agent: format!("agent{t}"),
-                        cwd: "/tmp".into(),
+                        cwd: daemon::abs_cwd(),
                         raw: format!("rm -rf src/t{t}_{i}"),
                         ..Default::default()
                     };
@@ -355,7 +356,7 @@ fn a_burst_of_10000_proposals_is_answered_and_recorded() {
                     .map(|i| {
                         let p = Proposal {
                             agent: "burst".into(),
-                            cwd: "/tmp".into(),
+                            cwd: daemon::abs_cwd(),
                             raw: format!("echo burst-{t}-{i}"),
                             ..Default::default()
                         };
@@ -385,7 +386,7 @@ fn a_proposal_that_cannot_be_recorded_is_refused() {
     // The log path is a directory: nothing can be appended.
     std::fs::create_dir_all(home.paths().audit_log()).unwrap();
     let d = home.daemon(&[]);
-    let p = Proposal { agent: "t".into(), cwd: "/tmp".into(), raw: SAFE.into(), ..Default::default() };
+    let p = Proposal { agent: "t".into(), cwd: daemon::abs_cwd(), raw: SAFE.into(), ..Default::default() };
     match d.request(RequestBody::Propose(p)) {
         ResponseBody::Error(e) => assert_eq!(e.code, holdfast::wire::ErrorCode::Unavailable, "{e:?}"),
         other => panic!("a proposal must not be answered unrecorded: {other:?}"),

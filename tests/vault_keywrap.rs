@@ -1,8 +1,6 @@
 //! The audit log's verification key in the admin vault, through the real binary (DESIGN §5, §6):
 //! `vault init` / `vault wrap-key` wrap the daemon's plaintext key file and delete it;
 //! `log verify --password-stdin` checks the seals with it.
-#![cfg(unix)]
-
 #[path = "support/daemon.rs"]
 mod daemon;
 
@@ -19,7 +17,7 @@ const PW: &str = "correct horse battery staple";
 const PW2: &str = "another long admin password";
 
 fn record(d: &daemon::Daemon, raw: &str) {
-    let p = Proposal { agent: "test".into(), cwd: "/tmp".into(), raw: raw.into(), ..Default::default() };
+    let p = Proposal { agent: "test".into(), cwd: daemon::abs_cwd(), raw: raw.into(), ..Default::default() };
     match d.request(RequestBody::Record(p)) {
         ResponseBody::Ack(_) => {}
         other => panic!("expected ack, got {other:?}"),
@@ -170,7 +168,7 @@ fn log_created_under_a_vault_waits_for_wrap_key() {
     let out = run(&home, &["vault", "wrap-key", "--password-stdin"], &format!("{PW}\n"));
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("no verification key file"), "{}", text(&out.stderr));
-    let (status, stderr) = d.terminate();
+    let (status, stderr) = d.terminate_authorized(&home, PW);
     assert!(status.success());
     assert!(stderr.contains("run `holdfast vault wrap-key` now"), "{stderr}");
     assert!(!stderr.contains(PW));
@@ -186,7 +184,7 @@ fn another_logs_key_is_never_wrapped_silently() {
     std::fs::remove_file(home.paths().data_dir.join("seal.key")).unwrap();
     let d = home.daemon(&[]);
     record(&d, "echo new log");
-    let (status, _) = d.terminate();
+    let (status, _) = d.terminate_authorized(&home, PW);
     assert!(status.success());
     let new_key = std::fs::read_to_string(key_file(&home)).unwrap();
     // A key file of some other log, named explicitly, is refused before the password is read.

@@ -67,6 +67,9 @@ impl Home {
         if let Some(root) = std::env::var_os("SystemRoot") {
             c.env("SystemRoot", root);
         }
+        // The user's home for `init`/`doctor` is %USERPROFILE% on Windows.
+        #[cfg(windows)]
+        c.env("USERPROFILE", self.path());
         c
     }
 
@@ -156,6 +159,52 @@ impl Daemon {
             let _ = e.read_to_string(&mut err);
         }
         (status, err)
+    }
+
+    /// Stops a daemon whose home has an admin vault with `password`, and waits for a clean exit.
+    /// Unix: SIGTERM (signals need no proof). Windows: an authenticated `shutdown` (challenge,
+    /// proof from the vault), which the daemon records as an `admin` attempt.
+    #[cfg(unix)]
+    pub fn terminate_authorized(self, _home: &Home, _password: &str) -> (std::process::ExitStatus, String) {
+        self.terminate()
+    }
+
+    /// Stops a daemon whose home has an admin vault with `password`, and waits for a clean exit.
+    /// Unix: SIGTERM (signals need no proof). Windows: an authenticated `shutdown` (challenge,
+    /// proof from the vault), which the daemon records as an `admin` attempt.
+    #[cfg(windows)]
+    pub fn terminate_authorized(mut self, home: &Home, password: &str) -> (std::process::ExitStatus, String) {
+        use holdfast::wire::{AuthBegin, Proof};
+        let key =
+            holdfast::vault::Vault::load(&home.paths().vault()).unwrap().unwrap().unlock(password).unwrap().auth_key();
+        let nonce = match self.request(RequestBody::AuthBegin(AuthBegin { op: "shutdown".into() })) {
+            ResponseBody::Challenge(c) => c.nonce.expect("a vault's challenge has a nonce"),
+            other => panic!("expected a challenge, got {other:?}"),
+        };
+        let mut n = [0u8; 32];
+        hex::decode_to_slice(&nonce, &mut n).unwrap();
+        let proof = hex::encode(holdfast::vault::proof::proof(&key, "shutdown", &n));
+        match self.request(RequestBody::Shutdown(Proof { nonce: Some(nonce), proof: Some(proof) })) {
+            ResponseBody::Ack(_) => {}
+            other => panic!("expected ack to an authenticated shutdown, got {other:?}"),
+        }
+        let status = wait_timeout(&mut self.child, Duration::from_secs(10)).expect("daemon did not exit on shutdown");
+        (status, self.stderr())
+    }
+
+    /// Kills the daemon (the crash case) and returns what it wrote to stderr.
+    pub fn kill_for_stderr(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.stderr()
+    }
+
+    fn stderr(&mut self) -> String {
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        err
     }
 
     /// SIGKILL (TerminateProcess on Windows): the crash case.
@@ -252,4 +301,9 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "condition not met within {limit:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// An absolute directory valid on this OS, for a proposal's `cwd` (`/tmp` is not absolute on Windows).
+pub fn abs_cwd() -> String {
+    std::env::temp_dir().to_string_lossy().into_owned()
 }
