@@ -74,7 +74,7 @@ fn answer(req: &Value) -> Value {
                 Some("P3") => "denied",
                 _ => "pending",
             };
-            json!({"v":1,"kind":"pending","id":req["pending"],"state":state})
+            json!({"v":1,"kind":"pending","pending":req["pending"],"state":state})
         }
         "resolve" | "record" => json!({"v":1,"kind":"ack","seq":8}),
         _ => json!({"v":1,"kind":"error","code":"unknown_kind","message":"fake"}),
