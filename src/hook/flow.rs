@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::classify::Class;
+use crate::classify::{self, Class};
 use crate::transport::{Client, ClientError};
 use crate::wire::{
     Decision, ErrorCode, HumanDecision, PendingRef, PendingState, Proposal, RequestBody, Resolution, ResponseBody,
     Verdict,
 };
 
-use super::{Answer, Dialect, HookInput, Parsed, PayloadError, Phase, Rendered, approve_hint, local};
+use super::{Answer, Dialect, HookInput, Parsed, PayloadError, Phase, Rendered, approve_hint};
 
 /// Default time a hook waits for a human on a hold (under the agents' 60 s hook timeout).
 pub const DEFAULT_HOLD_WAIT: Duration = Duration::from_secs(45);
@@ -114,9 +114,10 @@ fn kind_of(body: &ResponseBody) -> String {
     serde_json::to_value(body).ok().and_then(|v| v["kind"].as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-/// The daemon-less decision: local classification and the fail-closed switch.
+/// The daemon-less decision: the classifier in this process and the fail-closed switch. Only this
+/// path touches the classifier; with the daemon up the hook never does.
 pub fn daemon_down(command: &str, config_dir: Option<&Path>) -> Outcome {
-    let c = local::classify(command);
+    let c = classify::classify(command);
     if c.class == Class::Catastrophic {
         return Outcome::Deny {
             reason: format!(
@@ -323,5 +324,47 @@ fn report_post(ctx: &Ctx, input: &HookInput) {
         Ok(ResponseBody::Error(e)) => eprintln!("holdfast: could not report the approval: {}", e.message),
         Err(e) => eprintln!("holdfast: could not report the approval: {e}"),
         Ok(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decide(command: &str, config: &Path) -> Outcome {
+        daemon_down(command, Some(config))
+    }
+
+    #[test]
+    fn daemon_down_uses_the_real_classifier() {
+        let dir = tempfile::tempdir().unwrap();
+        let Outcome::Deny { reason, .. } = decide("rm -rf /", dir.path()) else {
+            panic!("catastrophic must be denied")
+        };
+        assert!(reason.contains("catastrophic") && reason.contains("holdfast start"), "{reason}");
+        let Outcome::Allow { reason, verdict: None } = decide("ls", dir.path()) else { panic!("safe is allowed") };
+        assert!(reason.contains("not running") && reason.contains("(safe)"), "{reason}");
+        // Ambiguous: allowed unrecorded while fail-closed is off (the hook warns on stderr).
+        assert_eq!(classify::classify("chmod -R 777 .").class, Class::Ambiguous);
+        let Outcome::Allow { reason, .. } = decide("chmod -R 777 .", dir.path()) else {
+            panic!("ambiguous is allowed")
+        };
+        assert!(reason.contains("(ambiguous)"), "{reason}");
+    }
+
+    #[test]
+    fn fail_closed_denies_everything_and_no_config_dir_is_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FAIL_CLOSED_MARKER), "").unwrap();
+        for command in ["ls", "chmod -R 777 ."] {
+            let Outcome::Deny { reason, .. } = decide(command, dir.path()) else { panic!("{command}: fail-closed") };
+            assert!(reason.contains("fail-closed"), "{reason}");
+        }
+        assert!(matches!(daemon_down("ls", None), Outcome::Deny { .. }));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("policy.toml"), "# fail_closed = true\nfail_closed = false\n").unwrap();
+        assert!(matches!(decide("ls", dir.path()), Outcome::Allow { .. }));
+        std::fs::write(dir.path().join("policy.toml"), " fail_closed =true # strict\n").unwrap();
+        assert!(matches!(decide("ls", dir.path()), Outcome::Deny { .. }));
     }
 }

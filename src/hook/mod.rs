@@ -11,9 +11,7 @@ pub mod cursor;
 pub mod flow;
 pub mod gemini;
 pub mod generic;
-pub mod local;
 
-use std::io::Read;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -146,44 +144,94 @@ pub fn dialect(agent: &str) -> Option<&'static dyn Dialect> {
     })
 }
 
-/// Reads the payload from `input`: at most [`MAX_PAYLOAD`] bytes, stopping as soon as a whole
+/// Reads the hook's payload from stdin: at most [`MAX_PAYLOAD`] bytes, stopping as soon as a whole
 /// JSON value has arrived (some agents keep stdin open), giving up after `deadline`.
-pub fn read_payload<R: Read + Send + 'static>(input: R, deadline: Duration) -> Result<Value, PayloadError> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    // A reader thread lets the deadline hold even when the agent never closes stdin;
-    // the process exits after answering, which ends the blocked thread.
-    std::thread::spawn(move || {
-        let _ = tx.send(read_bounded(input));
-    });
-    match rx.recv_timeout(deadline) {
-        Ok(r) => r,
-        Err(_) => Err(PayloadError::Timeout(deadline)),
-    }
+#[cfg(unix)]
+pub fn read_payload(deadline: Duration) -> Result<Value, PayloadError> {
+    read_payload_from(std::io::stdin(), deadline)
 }
 
-fn read_bounded<R: Read>(mut input: R) -> Result<Value, PayloadError> {
+/// Reads the hook's payload from stdin (see the Unix version).
+#[cfg(not(unix))]
+pub fn read_payload(deadline: Duration) -> Result<Value, PayloadError> {
+    read_payload_threaded(std::io::stdin(), deadline)
+}
+
+/// Unix: `poll(2)` with the time left, then one `read(2)` straight from the descriptor (no reader
+/// thread, no buffering layer that could hide bytes from `poll`). The deadline holds even when the
+/// agent never closes stdin.
+#[cfg(unix)]
+pub fn read_payload_from<F: std::os::fd::AsFd>(input: F, deadline: Duration) -> Result<Value, PayloadError> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use rustix::io::Errno;
+    let end = std::time::Instant::now() + deadline;
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 16 * 1024];
     loop {
-        let n = match input.read(&mut chunk) {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(PayloadError::Timeout(deadline));
+        }
+        let ts = Timespec { tv_sec: left.as_secs() as i64, tv_nsec: i64::from(left.subsec_nanos()) };
+        match poll(&mut [PollFd::new(&input, PollFlags::IN)], Some(&ts)) {
+            Ok(0) | Err(Errno::INTR) => continue,
+            Ok(_) => {}
+            Err(e) => return Err(PayloadError::Io(e.to_string())),
+        }
+        // Readable (or hung up / invalid): this read returns at once with data, EOF or an error.
+        let n = match rustix::io::read(&input, &mut chunk) {
             Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(Errno::INTR | Errno::AGAIN) => continue,
             Err(e) => return Err(PayloadError::Io(e.to_string())),
         };
-        if n == 0 {
-            return serde_json::from_slice(&buf).map_err(|e| PayloadError::NotJson(e.to_string()));
-        }
-        if buf.len() + n > MAX_PAYLOAD {
-            return Err(PayloadError::TooLarge);
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        // Stop at the first complete object; anything after it is ignored.
-        if buf.iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'}')
-            && let Ok(v) = serde_json::from_slice::<Value>(&buf)
-        {
-            return Ok(v);
+        if let Some(done) = feed(&mut buf, &chunk[..n]) {
+            return done;
         }
     }
+}
+
+/// Elsewhere: a reader thread lets the deadline hold even when the agent never closes stdin;
+/// the process exits after answering, which ends the blocked thread.
+#[cfg(not(unix))]
+fn read_payload_threaded<R: std::io::Read + Send + 'static>(
+    mut input: R,
+    deadline: Duration,
+) -> Result<Value, PayloadError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::with_capacity(4096);
+        let mut chunk = [0u8; 16 * 1024];
+        let done = loop {
+            let n = match input.read(&mut chunk) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(PayloadError::Io(e.to_string())),
+            };
+            if let Some(done) = feed(&mut buf, &chunk[..n]) {
+                break done;
+            }
+        };
+        let _ = tx.send(done);
+    });
+    rx.recv_timeout(deadline).unwrap_or(Err(PayloadError::Timeout(deadline)))
+}
+
+/// Adds one read's bytes (`got` empty: end of input) to `buf`; `Some` once the payload is decided.
+fn feed(buf: &mut Vec<u8>, got: &[u8]) -> Option<Result<Value, PayloadError>> {
+    if got.is_empty() {
+        return Some(serde_json::from_slice(buf).map_err(|e| PayloadError::NotJson(e.to_string())));
+    }
+    if buf.len() + got.len() > MAX_PAYLOAD {
+        return Some(Err(PayloadError::TooLarge));
+    }
+    buf.extend_from_slice(got);
+    // Stop at the first complete object; anything after it is ignored.
+    if buf.iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'}')
+        && let Ok(v) = serde_json::from_slice::<Value>(buf)
+    {
+        return Some(Ok(v));
+    }
+    None
 }
 
 /// A string field at `path` (object keys), if present and a string.
@@ -203,4 +251,49 @@ pub fn opt_string(v: &Value, path: &[&str]) -> Option<String> {
 /// The text the agent shows when a held command is waiting in holdfast's queue.
 pub fn approve_hint(pending: &str) -> String {
     format!("approve with: holdfast approve {pending}  (or deny with: holdfast deny {pending})")
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn a_complete_payload_is_read_while_stdin_stays_open() {
+        let (r, mut w) = std::io::pipe().unwrap();
+        w.write_all(br#"{"tool_name":"Bash"}  "#).unwrap();
+        let v = read_payload_from(&r, Duration::from_secs(5)).unwrap();
+        assert_eq!(v["tool_name"], "Bash");
+        drop(w);
+    }
+
+    #[test]
+    fn half_a_payload_on_open_stdin_times_out() {
+        let (r, mut w) = std::io::pipe().unwrap();
+        w.write_all(br#"{"command":"#).unwrap();
+        assert_eq!(
+            read_payload_from(&r, Duration::from_millis(50)),
+            Err(PayloadError::Timeout(Duration::from_millis(50)))
+        );
+        drop(w);
+    }
+
+    #[test]
+    fn end_of_input_decides_and_size_is_bounded() {
+        let (r, mut w) = std::io::pipe().unwrap();
+        w.write_all(b"[1]").unwrap();
+        drop(w);
+        assert_eq!(read_payload_from(&r, Duration::from_secs(5)).unwrap(), serde_json::json!([1]));
+        let (r, w) = std::io::pipe().unwrap();
+        drop(w);
+        assert!(matches!(read_payload_from(&r, Duration::from_secs(5)), Err(PayloadError::NotJson(_))));
+        let (r, mut w) = std::io::pipe().unwrap();
+        let writer = std::thread::spawn(move || {
+            let _ = w.write_all(&vec![b' '; MAX_PAYLOAD + 1]);
+        });
+        assert_eq!(read_payload_from(&r, Duration::from_secs(5)), Err(PayloadError::TooLarge));
+        drop(r);
+        writer.join().unwrap();
+    }
 }
