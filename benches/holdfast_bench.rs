@@ -31,8 +31,8 @@ fn main() {
     {
         let rig = rig::Rig::start(&[]);
         rows.extend(bench_ping::rows(&rig));
-        rows.extend(bench_hook::rows(&rig));
     }
+    rows.extend(bench_hook::rows());
     rows.extend(bench_propose::rows());
     rows.extend(bench_vault::rows());
     rows.extend(bench_audit::rows());
