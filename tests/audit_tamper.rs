@@ -1,12 +1,14 @@
 //! Tamper evidence through the real binary: every edit names the bad record.
 #[path = "support/daemon.rs"]
 mod daemon;
+#[path = "support/tamper.rs"]
+mod tamper;
 
 use std::path::{Path, PathBuf};
 
 use daemon::Home;
 use holdfast::wire::{Proposal, RequestBody, ResponseBody};
-use sha2::{Digest, Sha256};
+use tamper::rechain;
 
 fn record(d: &daemon::Daemon, raw: &str) -> u64 {
     let p = Proposal { agent: "test".into(), cwd: daemon::abs_cwd(), raw: raw.into(), ..Default::default() };
@@ -104,25 +106,6 @@ fn swapped_lines() {
     lines.swap(9, 10);
     write_lines(&home.paths().audit_log(), &lines);
     assert_bad(&home, false, "record seq 11 (line 10)");
-}
-
-/// Recomputes the hashes of `lines[from..]` the way someone without the key would.
-fn rechain(lines: &mut [String], from: usize) {
-    let mut prev: String =
-        serde_json::from_str::<serde_json::Value>(&lines[from - 1]).unwrap()["hash"].as_str().unwrap().to_string();
-    for line in lines.iter_mut().skip(from) {
-        let start = line.find("\"prev\":\"").unwrap() + 8;
-        line.replace_range(start..start + 64, &prev);
-        let body_end = line.rfind(",\"hash\":\"").unwrap();
-        let body = &line[8..body_end];
-        let mut h = Sha256::new();
-        h.update(hex::decode(&prev).unwrap());
-        h.update(body.as_bytes());
-        let hash = hex::encode(h.finalize());
-        let hs = body_end + 9;
-        line.replace_range(hs..hs + 64, &hash);
-        prev = hash;
-    }
 }
 
 #[test]

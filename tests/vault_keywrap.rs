@@ -3,6 +3,8 @@
 //! `log verify --password-stdin` checks the seals with it.
 #[path = "support/daemon.rs"]
 mod daemon;
+#[path = "support/tamper.rs"]
+mod tamper;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,7 +13,7 @@ use std::process::Stdio;
 use daemon::Home;
 use holdfast::vault::{Vault, unwrap_verification_key};
 use holdfast::wire::{Proposal, RequestBody, ResponseBody};
-use sha2::{Digest, Sha256};
+use tamper::rechain;
 
 const PW: &str = "correct horse battery staple";
 const PW2: &str = "another long admin password";
@@ -91,25 +93,6 @@ fn init_after_the_log_wraps_the_key_and_deletes_the_file() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("every MAC checked"), "{out}");
     assert_eq!(verify_pw(&home, PW).0, 6);
-}
-
-/// Recomputes the hashes of `lines[from..]` the way someone without the key would.
-fn rechain(lines: &mut [String], from: usize) {
-    let mut prev: String =
-        serde_json::from_str::<serde_json::Value>(&lines[from - 1]).unwrap()["hash"].as_str().unwrap().to_string();
-    for line in lines.iter_mut().skip(from) {
-        let start = line.find("\"prev\":\"").unwrap() + 8;
-        line.replace_range(start..start + 64, &prev);
-        let body_end = line.rfind(",\"hash\":\"").unwrap();
-        let body = &line[8..body_end];
-        let mut h = Sha256::new();
-        h.update(hex::decode(&prev).unwrap());
-        h.update(body.as_bytes());
-        let hash = hex::encode(h.finalize());
-        let hs = body_end + 9;
-        line.replace_range(hs..hs + 64, &hash);
-        prev = hash;
-    }
 }
 
 #[test]
