@@ -17,16 +17,11 @@ impl Dialect for Claude {
     }
 
     fn parse(&self, v: &Value) -> Result<Parsed, PayloadError> {
-        pre_post_tool_use(v, self.agent(), &["Bash"])
+        tool_event(v, self.agent(), TOOL_USE_EVENTS, &["Bash"])
     }
 
     fn render(&self, answer: &Answer) -> Rendered {
-        let (decision, reason) = match answer {
-            Answer::NoOpinion => return Rendered::empty(),
-            Answer::Allow { reason } => ("allow", reason),
-            Answer::Deny { reason } => ("deny", reason),
-            Answer::Ask { reason } => ("ask", reason),
-        };
+        let Some((decision, reason)) = answer.permission() else { return Rendered::empty() };
         Rendered::json(json!({"hookSpecificOutput": {
             "hookEventName": "PreToolUse",
             "permissionDecision": decision,
@@ -45,15 +40,25 @@ impl Dialect for Claude {
     }
 }
 
-/// The Claude-style payload shared by Claude Code and Codex: `hook_event_name` picks the phase,
-/// `tool_name` must be one of `shells`, the command is `tool_input.command`.
-pub(super) fn pre_post_tool_use(v: &Value, agent: &'static str, shells: &[&str]) -> Result<Parsed, PayloadError> {
+/// Claude Code's and Codex's hook events: before and after a tool runs.
+pub(super) const TOOL_USE_EVENTS: [&str; 2] = ["PreToolUse", "PostToolUse"];
+
+/// The Claude-style payload shared by Claude Code, Codex and Gemini CLI: `hook_event_name` is one
+/// of `events` (before, after; absent means before), `tool_name` must be one of `shells`, the
+/// command is `tool_input.command`.
+pub(super) fn tool_event(
+    v: &Value,
+    agent: &'static str,
+    events: [&str; 2],
+    shells: &[&str],
+) -> Result<Parsed, PayloadError> {
     if !v.is_object() {
         return Err(PayloadError::NotObject);
     }
     let phase = match str_at(v, &["hook_event_name"]) {
-        None | Some("PreToolUse") => Phase::Pre,
-        Some("PostToolUse") => Phase::Post,
+        None => Phase::Pre,
+        Some(e) if e == events[0] => Phase::Pre,
+        Some(e) if e == events[1] => Phase::Post,
         Some(other) => return Ok(Parsed::NotShell { tool: format!("event {other}") }),
     };
     let tool = str_at(v, &["tool_name"]).unwrap_or_default().to_string();

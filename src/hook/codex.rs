@@ -17,7 +17,7 @@ impl Dialect for Codex {
     }
 
     fn parse(&self, v: &Value) -> Result<Parsed, PayloadError> {
-        super::claude::pre_post_tool_use(v, self.agent(), &["Bash"])
+        super::claude::tool_event(v, self.agent(), super::claude::TOOL_USE_EVENTS, &["Bash"])
     }
 
     fn render(&self, answer: &Answer) -> Rendered {

@@ -55,12 +55,7 @@ impl Dialect for Copilot {
     }
 
     fn render(&self, answer: &Answer) -> Rendered {
-        let (decision, reason) = match answer {
-            Answer::NoOpinion => return Rendered::empty(),
-            Answer::Allow { reason } => ("allow", reason),
-            Answer::Deny { reason } => ("deny", reason),
-            Answer::Ask { reason } => ("ask", reason),
-        };
+        let Some((decision, reason)) = answer.permission() else { return Rendered::empty() };
         Rendered::json(json!({"permissionDecision": decision, "permissionDecisionReason": reason}))
     }
 

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Answer, Dialect, HookInput, Parsed, PayloadError, Phase, Rendered, opt_string, str_at};
+use super::{Answer, Dialect, Parsed, PayloadError, Rendered};
 
 /// The Gemini CLI dialect.
 pub struct Gemini;
@@ -17,28 +17,7 @@ impl Dialect for Gemini {
     }
 
     fn parse(&self, v: &Value) -> Result<Parsed, PayloadError> {
-        if !v.is_object() {
-            return Err(PayloadError::NotObject);
-        }
-        let phase = match str_at(v, &["hook_event_name"]) {
-            None | Some("BeforeTool") => Phase::Pre,
-            Some("AfterTool") => Phase::Post,
-            Some(other) => return Ok(Parsed::NotShell { tool: format!("event {other}") }),
-        };
-        let tool = str_at(v, &["tool_name"]).unwrap_or_default().to_string();
-        if tool != "run_shell_command" {
-            return Ok(Parsed::NotShell { tool });
-        }
-        let command = str_at(v, &["tool_input", "command"]).ok_or(PayloadError::NoCommand("tool_input.command"))?;
-        Ok(Parsed::Shell(HookInput {
-            command: command.to_string(),
-            cwd: opt_string(v, &["cwd"]),
-            session: opt_string(v, &["session_id"]),
-            agent: self.agent(),
-            tool,
-            call_id: None,
-            phase,
-        }))
+        super::claude::tool_event(v, self.agent(), ["BeforeTool", "AfterTool"], &["run_shell_command"])
     }
 
     fn render(&self, answer: &Answer) -> Rendered {

@@ -90,6 +90,18 @@ pub enum Answer {
     NoOpinion,
 }
 
+impl Answer {
+    /// The `permissionDecision`-style word and reason (`allow`/`deny`/`ask`); `None` for no opinion.
+    pub fn permission(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Answer::NoOpinion => None,
+            Answer::Allow { reason } => Some(("allow", reason)),
+            Answer::Deny { reason } => Some(("deny", reason)),
+            Answer::Ask { reason } => Some(("ask", reason)),
+        }
+    }
+}
+
 /// What the hook process prints and exits with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
