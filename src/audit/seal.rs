@@ -187,7 +187,8 @@ pub fn load(path: &Path) -> Result<StoredKey, AuditError> {
 
 /// Writes `k_0` once to `path` (0600, hex) — the no-vault delivery of the verification key.
 ///
-/// The one place the key touches disk; the vault helper replaces this with wrapping.
+/// The one place the key touches disk: the plaintext hand-over file that `holdfast vault init` or
+/// `vault wrap-key` wraps into the vault and then deletes.
 pub fn write_verification_key(path: &Path, key: &VerificationKey) -> Result<(), AuditError> {
     let mut text = key.to_hex();
     text.push('\n');

@@ -2,8 +2,8 @@
 //! spool while the daemon cannot take observations.
 //!
 //! Order is kept: while anything waits in the spool, new observations queue
-//! behind it. A daemon that is down, times out, or answers `unavailable` (the
-//! feature is not built, or its audit log fails closed) is retried with
+//! behind it. A daemon that is down, times out, or answers `unavailable` (its
+//! audit log fails closed) is retried with
 //! backoff (250 ms doubling to 5 s) and everything waits in the spool. Any
 //! other error answer means the daemon rejects that observation: it is reported
 //! on stderr and skipped, so one bad entry cannot wedge the queue.
