@@ -55,7 +55,7 @@ use std::time::Duration;
 pub use record::{Record, RecordError, Records, read_records};
 pub use seal::{EpochKey, VerificationKey, write_verification_key};
 pub use verify::{VerifyOptions, VerifyReport, verify_file};
-pub use writer::{Appended, AuditLog, OpenReport, Recovered};
+pub use writer::{AuditLog, OpenReport, Recovered};
 
 /// Records per epoch, the seal included.
 pub const EPOCH_RECORDS: u64 = 1024;

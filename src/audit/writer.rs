@@ -40,14 +40,6 @@ pub struct AuditLog {
     broken: Option<String>,
 }
 
-/// A record that is written (and, with `always`, on disk).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Appended {
-    pub seq: u64,
-    /// Hex record hash.
-    pub hash: String,
-}
-
 /// A torn tail moved aside on open.
 #[derive(Debug, Clone)]
 pub struct Recovered {
@@ -241,13 +233,13 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Appends one record; with `always` it is on disk when this returns. On failure
-    /// nothing is recorded (a partial line is cut off again).
-    pub fn append(&mut self, kind: &str, peer: &Peer, data: serde_json::Value) -> Result<Appended, AuditError> {
+    /// Appends one record and returns its seq (`head()` has its hash); with `always` it is on disk
+    /// when this returns. On failure nothing is recorded (a partial line is cut off again).
+    pub fn append(&mut self, kind: &str, peer: &Peer, data: serde_json::Value) -> Result<u64, AuditError> {
         if self.in_epoch + 1 >= EPOCH_RECORDS {
             self.seal()?;
         }
-        let appended = self.write(kind, peer, &data)?;
+        let seq = self.write(kind, peer, &data)?;
         match self.durability {
             Durability::Always => self.sync()?,
             Durability::Batch { every } => {
@@ -257,7 +249,7 @@ impl AuditLog {
                 }
             }
         }
-        Ok(appended)
+        Ok(seq)
     }
 
     /// Periodic work: the batch sync, the time-based seal, a pending key store.
@@ -342,7 +334,7 @@ impl AuditLog {
     }
 
     /// Writes one record line with a single `write_all`; undoes a partial write.
-    fn write(&mut self, kind: &str, peer: &Peer, data: &serde_json::Value) -> Result<Appended, AuditError> {
+    fn write(&mut self, kind: &str, peer: &Peer, data: &serde_json::Value) -> Result<u64, AuditError> {
         if let Some(why) = &self.broken {
             return Err(AuditError::Broken(why.clone()));
         }
@@ -360,7 +352,7 @@ impl AuditLog {
         self.next_seq += 1;
         self.prev = hash;
         self.in_epoch += 1;
-        Ok(Appended { seq, hash: hex::encode(hash) })
+        Ok(seq)
     }
 
     fn sync(&mut self) -> Result<(), AuditError> {

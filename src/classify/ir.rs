@@ -12,8 +12,7 @@ pub(crate) struct Word<'a> {
     pub text: Cow<'a, str>,
     /// Byte range in the top-level input.
     pub span: Range<usize>,
-    /// Any quoting or escaping was present (informational, for debugging).
-    #[allow(dead_code)]
+    /// Any quoting or escaping was present (a quoted word is never a reserved word).
     pub quoted: bool,
     /// Contains a parameter, command or arithmetic expansion.
     pub dynamic: bool,

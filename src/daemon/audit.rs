@@ -87,7 +87,7 @@ impl Daemon {
             return Err(unwritable("the log could not be opened at start"));
         };
         match log.append(kind, peer, data) {
-            Ok(a) => Ok(a.seq),
+            Ok(seq) => Ok(seq),
             Err(e) => {
                 eprintln!("holdfast: audit append failed: {e}");
                 Err(unwritable(&e.to_string()))

@@ -80,7 +80,7 @@ impl Daemon {
         if let Err(e) = self.append(verb, peer, data) {
             return ResponseBody::Error(e);
         }
-        self.apply_resolution(&id, decision, remember, &held.scope, &held.command, now);
+        self.apply_resolution(Some(&id), decision, remember, Some(&held.scope), &held.command, now);
         if decision == HumanDecision::Allow {
             self.bypass.note_command(&held.cwd, &held.command, std::time::Instant::now());
         }
@@ -144,14 +144,7 @@ impl Daemon {
             Ok(seq) => seq,
             Err(e) => return ResponseBody::Error(e),
         };
-        self.apply_resolution(
-            id.as_deref().unwrap_or(""),
-            r.decision,
-            remember,
-            scope.as_deref().unwrap_or(""),
-            &r.command,
-            now,
-        );
+        self.apply_resolution(id.as_deref(), r.decision, remember, scope.as_deref(), &r.command, now);
         let mut flags = Vec::new();
         if r.remember && !remember {
             flags.push("remember_refused_catastrophic".to_string());
@@ -162,17 +155,17 @@ impl Daemon {
     /// Applies a recorded human decision to the queue and the memory (live and at replay).
     pub(super) fn apply_resolution(
         &mut self,
-        id: &str,
+        id: Option<&str>,
         decision: HumanDecision,
         remember: bool,
-        scope: &str,
+        scope: Option<&str>,
         command: &str,
         now: u64,
     ) {
-        if !id.is_empty() {
+        if let Some(id) = id {
             let _ = self.queue.resolve(id, decision, now);
         }
-        if remember && !scope.is_empty() {
+        if let Some(scope) = scope.filter(|_| remember) {
             self.memory.remember(scope, command, decision);
         }
     }

@@ -25,7 +25,6 @@ impl Daemon {
             let Some(now) = ts_ms(&record.ts) else { continue };
             self.queue.expire(now);
             let d = &record.data;
-            let text = |k: &str| d[k].as_str().unwrap_or_default().to_string();
             match record.kind.as_str() {
                 "propose" => {
                     if let Ok(held) = serde_json::from_value::<Held>(d["held"].clone()) {
@@ -35,12 +34,26 @@ impl Daemon {
                 "approve" | "deny" => {
                     let decision = if record.kind == "approve" { HumanDecision::Allow } else { HumanDecision::Deny };
                     let remember = d["remember"].as_bool().unwrap_or(false);
-                    self.apply_resolution(&text("pending"), decision, remember, &text("scope"), &text("command"), now);
+                    self.apply_resolution(
+                        d["pending"].as_str(),
+                        decision,
+                        remember,
+                        d["scope"].as_str(),
+                        d["command"].as_str().unwrap_or_default(),
+                        now,
+                    );
                 }
                 "resolve" => {
                     let Ok(decision) = serde_json::from_value::<HumanDecision>(d["decision"].clone()) else { continue };
                     let remember = d["remember"].as_bool().unwrap_or(false);
-                    self.apply_resolution(&text("pending"), decision, remember, &text("scope"), &text("command"), now);
+                    self.apply_resolution(
+                        d["pending"].as_str(),
+                        decision,
+                        remember,
+                        d["scope"].as_str(),
+                        d["command"].as_str().unwrap_or_default(),
+                        now,
+                    );
                 }
                 "panic" => self.killswitch = true,
                 "release" => self.killswitch = false,

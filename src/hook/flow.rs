@@ -301,7 +301,13 @@ fn remember_ask(ctx: &Ctx, input: &HookInput, pending: &str) {
     if let Some(dir) = path.parent() {
         let _ = crate::paths::ensure_private_dir(dir);
     }
-    let _ = std::fs::write(&path, pending);
+    // Best effort, like the rest of the ask bookkeeping; 0600 like every file holdfast writes.
+    let _ = crate::paths::private_open_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, pending.as_bytes()));
 }
 
 /// After the tool ran: if holdfast had asked about this exact call, the human said yes in the

@@ -9,12 +9,11 @@ use std::ops::Range;
 
 use super::cx::Cx;
 use super::ir::{Pipeline, RedirOp, Word};
-use super::{Class, Rule, limits, unwrap};
+use super::{Rule, limits, unwrap};
 
 macro_rules! rules {
     ($( $name:ident = ($id:literal, $class:ident, $reason:literal); )*) => {
         $(
-            #[allow(dead_code)]
             pub(crate) const $name: $crate::classify::Rule = $crate::classify::Rule {
                 id: $id,
                 class: $crate::classify::Class::$class,
@@ -325,9 +324,4 @@ pub(crate) fn dispatch(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv
     // Reading secrets or touching guarded paths, whatever the program.
     secrets::check_reads(cx, name, argv, inv);
     selfprot::check_paths(cx, name, argv, inv);
-}
-
-#[allow(dead_code)]
-pub(crate) fn class_of(r: &Rule) -> Class {
-    r.class
 }
