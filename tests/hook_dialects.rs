@@ -146,8 +146,9 @@ fn fixture(agent: &str, name: &str, command: &str) -> String {
 }
 
 /// Runs `holdfast args…` with `stdin`, the endpoint at `socket`, a private home, and a generous deadline.
-fn run_with(home: &Path, socket: &OsStr, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(bin())
+/// `holdfast args…` in a clean environment pointed at `home` and `socket`, all stdio piped.
+fn spawn_with(home: &Path, socket: &OsStr, args: &[&str]) -> std::process::Child {
+    Command::new(bin())
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -158,7 +159,11 @@ fn run_with(home: &Path, socket: &OsStr, args: &[&str], stdin: &str) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn run_with(home: &Path, socket: &OsStr, args: &[&str], stdin: &str) -> Output {
+    let mut child = spawn_with(home, socket, args);
     // The hook may answer (and close stdin) before reading everything, e.g. an oversized payload.
     let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     let started = Instant::now();
@@ -344,15 +349,7 @@ fn oversized_payload_is_denied() {
 fn open_stdin_does_not_hang_the_hook() {
     let fake = Fake::start();
     let home = tempfile::Builder::new().prefix("hfh").tempdir().unwrap();
-    let mut child = Command::new(bin())
-        .args(["hook", "--agent", "claude-code"])
-        .env("HOLDFAST_HOME", home.path())
-        .env("HOLDFAST_SOCKET", fake.socket())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_with(home.path(), &fake.socket(), &["hook", "--agent", "claude-code"]);
     let mut stdin = child.stdin.take().unwrap();
     // A complete payload, stdin left open: answered at once.
     stdin.write_all(fixture("claude-code", "pre_shell", "ls").as_bytes()).unwrap();
@@ -360,15 +357,7 @@ fn open_stdin_does_not_hang_the_hook() {
     drop(stdin);
     assert_eq!(decision_of("claude-code", &out), "allow");
     // Half a payload, stdin left open: denied at the read deadline.
-    let mut child = Command::new(bin())
-        .args(["hook", "--agent", "generic"])
-        .env("HOLDFAST_HOME", home.path())
-        .env("HOLDFAST_SOCKET", fake.socket())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_with(home.path(), &fake.socket(), &["hook", "--agent", "generic"]);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(br#"{"command":"#).unwrap();
     let out = child.wait_with_output().unwrap();
