@@ -34,13 +34,17 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
 pub const DEFAULT_CAPACITY: usize = 1024;
 /// Most paths kept per command (a huge generated command line cannot grow memory).
 const MAX_NAMED: usize = 256;
-/// Longest command line examined.
+/// Longest command line examined, in bytes.
 const MAX_RAW: usize = 64 * 1024;
 
+/// A noted command. Its named paths are worked out at the first observation that needs them:
+/// observations are rare and proposals are the hot path.
 #[derive(Debug)]
 struct Noted {
     at: Instant,
-    named: Vec<PathBuf>,
+    cwd: String,
+    raw: String,
+    named: Option<Vec<PathBuf>>,
 }
 
 /// Recent commands, and the test that tells explained changes from bypasses.
@@ -76,22 +80,24 @@ impl BypassDetector {
         while self.recent.len() >= self.capacity {
             self.recent.pop_front();
         }
-        let named = named_paths(Path::new(cwd), raw, self.home.as_deref());
-        self.recent.push_back(Noted { at: now, named });
+        let cut = (0..=MAX_RAW.min(raw.len())).rev().find(|&i| raw.is_char_boundary(i)).unwrap_or(0);
+        let raw = &raw[..cut];
+        self.recent.push_back(Noted { at: now, cwd: cwd.to_owned(), raw: raw.to_owned(), named: None });
     }
 
     /// Returns why `obs` looks like a bypass, or `None` when it is not one
     /// (not a removal or rename, or explained by a recent command).
-    pub fn check(&self, obs: &Observation, now: Instant) -> Option<String> {
+    pub fn check(&mut self, obs: &Observation, now: Instant) -> Option<String> {
         if obs.change != "remove" && obs.change != "rename" {
             return None;
         }
         let path = normalize(Path::new(&obs.path));
+        let home = self.home.as_deref();
         let explained = self
             .recent
-            .iter()
+            .iter_mut()
             .filter(|n| now.saturating_duration_since(n.at) <= self.window)
-            .flat_map(|n| n.named.iter())
+            .flat_map(|n| &*n.named.get_or_insert_with(|| named_paths(Path::new(&n.cwd), &n.raw, home)))
             .any(|named| path.starts_with(named) || (obs.summary && named.starts_with(&path)));
         if explained {
             return None;
@@ -123,10 +129,6 @@ impl BypassDetector {
 
 /// The paths a command line's words name (see the module doc).
 fn named_paths(cwd: &Path, raw: &str, home: Option<&Path>) -> Vec<PathBuf> {
-    let raw = match raw.char_indices().nth(MAX_RAW) {
-        Some((i, _)) => &raw[..i],
-        None => raw,
-    };
     let mut bases = vec![normalize(cwd)];
     let mut named: Vec<PathBuf> = Vec::new();
     let mut after_cd = false;
@@ -273,7 +275,7 @@ mod tests {
 
     #[test]
     fn delete_explained_by_rm_is_not_flagged_unexplained_is() {
-        let (d, t) = detector(&[("/r", "rm -rf build")]);
+        let (mut d, t) = detector(&[("/r", "rm -rf build")]);
         assert_eq!(d.check(&obs("remove", "/r/build"), t), None);
         assert_eq!(d.check(&obs("remove", "/r/build/deep/x.o"), t + Duration::from_secs(1)), None);
         let why = d.check(&obs("remove", "/r/src/main.rs"), t).expect("unexplained delete must be flagged");
@@ -283,7 +285,7 @@ mod tests {
 
     #[test]
     fn only_removals_and_renames_are_checked() {
-        let (d, t) = detector(&[]);
+        let (mut d, t) = detector(&[]);
         for change in ["create", "modify", "overflow"] {
             assert_eq!(d.check(&obs(change, "/r/x"), t), None);
         }
@@ -292,7 +294,7 @@ mod tests {
 
     #[test]
     fn relative_quoted_and_slashed_words() {
-        let (d, t) = detector(&[
+        let (mut d, t) = detector(&[
             ("/r/sub", "rm ./a 'my file' \"x y/\" b/ ../other/c"),
             ("/r", "mv old new && rm -f --output=/out/f"),
         ]);
@@ -305,7 +307,7 @@ mod tests {
 
     #[test]
     fn globs_name_their_directory() {
-        let (d, t) = detector(&[("/r", "rm -rf build/* dist/**/*.js"), ("/q", "rm *.o")]);
+        let (mut d, t) = detector(&[("/r", "rm -rf build/* dist/**/*.js"), ("/q", "rm *.o")]);
         assert_eq!(d.check(&obs("remove", "/r/build/a"), t), None);
         assert_eq!(d.check(&obs("remove", "/r/dist/x/y.js"), t), None);
         assert_eq!(d.check(&obs("remove", "/q/a.o"), t), None);
@@ -319,13 +321,13 @@ mod tests {
         d.note_command("/r", "cd sub && rm x; rm -rf ~/cache", t);
         assert_eq!(d.check(&obs("remove", "/r/sub/x"), t), None);
         assert_eq!(d.check(&obs("remove", "/home/u/cache/a"), t), None);
-        let (d, t) = detector(&[("/r", "rm ~/cache ~bob/x")]);
+        let (mut d, t) = detector(&[("/r", "rm ~/cache ~bob/x")]);
         assert!(d.check(&obs("remove", "/home/u/cache"), t).is_some(), "no home given: not resolved");
     }
 
     #[test]
     fn summaries_are_explained_by_commands_inside_them() {
-        let (d, t) = detector(&[("/r", "rm build/a build/b")]);
+        let (mut d, t) = detector(&[("/r", "rm build/a build/b")]);
         let mut s = obs("remove", "/r/build");
         s.summary = true;
         s.count = Some(2);
@@ -360,10 +362,11 @@ mod tests {
     #[test]
     fn hostile_input_is_bounded_and_never_panics() {
         let long = format!("rm {}", "a/ ".repeat(200_000));
-        let (d, t) =
+        let (mut d, t) =
             detector(&[("/r", &long), ("/r", "rm '\"unterminated \\"), ("/r", "é\\"), ("relative", "rm ../../..")]);
-        assert!(d.recent.iter().all(|n| n.named.len() <= MAX_NAMED));
+        assert!(d.recent.iter().all(|n| n.raw.len() <= MAX_RAW));
         assert!(d.check(&obs("remove", "/zz"), t).is_some());
+        assert!(d.recent.iter().all(|n| n.named.as_ref().is_some_and(|named| named.len() <= MAX_NAMED)));
         assert_eq!(words(r#"a\ b "c\"d" 'e\' f;g|h"#), ["a b", "c\"d", "e\\", "f", "g", "h"]);
         assert_eq!(normalize(Path::new("/a/./b/../c/")), PathBuf::from("/a/c"));
         assert_eq!(normalize(Path::new("/../a")), PathBuf::from("/a"));
