@@ -170,12 +170,13 @@ impl Server {
             #[cfg(unix)]
             {
                 let peer = peer_of(&stream);
-                let frame = prepare(&stream, self.frame_deadline)
-                    .map_err(FrameError::Io)
-                    .and_then(|()| read_frame(&stream, self.frame_deadline));
+                let frame = prepare(&stream).map_err(FrameError::Io).and_then(|()| {
+                    // Most requests have fully arrived by the time they are accepted.
+                    read_frame_from(&stream, self.frame_deadline, FirstRead::Now)
+                });
                 if let Some(reply) = service.handle(frame, &peer) {
                     // A peer that stopped reading only loses its own answer.
-                    let _ = write_frame(&stream, &reply, Instant::now() + self.frame_deadline);
+                    let _ = send_frame(&stream, &reply, self.frame_deadline);
                 }
             }
         }
@@ -275,11 +276,11 @@ fn wait_readable(listener: &OsListener, timeout: Duration) -> bool {
     matches!(poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
 }
 
-/// Puts an accepted stream back in blocking mode (BSD inherits O_NONBLOCK) with a send timeout.
+/// Puts an accepted stream in blocking mode: BSD's accept lets it inherit the listener's
+/// O_NONBLOCK; Linux's never does, so there this costs nothing.
 #[cfg(unix)]
-fn prepare(stream: &OsStream, deadline: Duration) -> io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_send_timeout(Some(deadline))
+fn prepare(stream: &OsStream) -> io::Result<()> {
+    if cfg!(any(target_os = "linux", target_os = "android")) { Ok(()) } else { stream.set_nonblocking(false) }
 }
 
 #[allow(clippy::useless_conversion)] // the pid is i32 on Unix and already u32 on Windows
@@ -300,16 +301,41 @@ fn peer_of(stream: &OsStream) -> Peer {
 /// and never waiting longer than `budget` in all (on Windows the stream is blocking and the
 /// caller enforces the deadline). Bytes after the newline are ignored.
 pub fn read_frame(stream: &OsStream, budget: Duration) -> Result<Vec<u8>, FrameError> {
+    read_frame_from(stream, budget, FirstRead::Wait)
+}
+
+/// How [`read_frame_from`] starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FirstRead {
+    /// Arm the receive timeout and wait for the first bytes (a client awaiting its answer).
+    Wait,
+    /// Take what has already arrived without waiting, and arm the timeout (a syscall of its own)
+    /// only for a frame still on its way (a daemon that just accepted a connection; Unix only).
+    #[cfg(unix)]
+    Now,
+}
+
+fn read_frame_from(stream: &OsStream, budget: Duration, first: FirstRead) -> Result<Vec<u8>, FrameError> {
     let deadline = Instant::now() + budget;
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
+    let mut wait = first == FirstRead::Wait;
     loop {
         let now = Instant::now();
         if now >= deadline {
             return Err(FrameError::Timeout(budget));
         }
-        set_read_deadline(stream, deadline - now)?;
-        let n = match (&*stream).read(&mut chunk) {
+        let read = if wait {
+            set_read_deadline(stream, deadline - now)?;
+            (&*stream).read(&mut chunk)
+        } else {
+            wait = true;
+            match read_now(stream, &mut chunk) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => other,
+            }
+        };
+        let n = match read {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if is_timeout(&e) => return Err(FrameError::Timeout(budget)),
@@ -342,6 +368,37 @@ fn set_read_deadline(stream: &OsStream, remaining: Duration) -> io::Result<()> {
 #[cfg(windows)]
 fn set_read_deadline(_stream: &OsStream, _remaining: Duration) -> io::Result<()> {
     Ok(())
+}
+
+/// One read that does not wait: `WouldBlock` when nothing has arrived.
+#[cfg(unix)]
+fn read_now(stream: &OsStream, chunk: &mut [u8]) -> io::Result<usize> {
+    use rustix::net::{RecvFlags, recv};
+    Ok(recv(stream, chunk, RecvFlags::DONTWAIT)?.1)
+}
+
+#[cfg(windows)]
+fn read_now(_stream: &OsStream, _chunk: &mut [u8]) -> io::Result<usize> {
+    unreachable!("FirstRead::Now exists on Unix only")
+}
+
+/// Sends a whole frame, giving up after `timeout`. A frame that fits the socket buffer leaves in
+/// one non-blocking send; only a peer slow to read costs the send timeout's own syscall.
+#[cfg(unix)]
+fn send_frame(stream: &OsStream, bytes: &[u8], timeout: Duration) -> io::Result<()> {
+    use rustix::io::Errno;
+    use rustix::net::{SendFlags, send};
+    let deadline = Instant::now() + timeout;
+    let sent = match send(stream, bytes, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+        Ok(n) => n,
+        Err(Errno::AGAIN | Errno::INTR) => 0,
+        Err(e) => return Err(e.into()),
+    };
+    if sent == bytes.len() {
+        return Ok(());
+    }
+    stream.set_send_timeout(Some(timeout))?;
+    write_frame(stream, &bytes[sent..], deadline)
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -414,8 +471,7 @@ impl Client {
         let stream = self.connect()?;
         #[cfg(unix)]
         let reply = {
-            stream.set_send_timeout(Some(self.timeout))?;
-            write_frame(&stream, frame, deadline)?;
+            send_frame(&stream, frame, self.timeout)?;
             read_frame(&stream, deadline.saturating_duration_since(Instant::now()))
         };
         #[cfg(windows)]
