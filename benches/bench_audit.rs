@@ -106,7 +106,7 @@ fn log_verify_rows() -> Vec<Row> {
             "raw": format!("cargo test --workspace -- case_{i}"),
             "decision": "allow", "class": "safe", "rule": "default.safe",
         });
-        log.append("propose", &peer, data).unwrap();
+        log.append("propose", &peer, &data).unwrap();
     }
     log.close().unwrap();
     drop(log);

@@ -22,7 +22,7 @@ fn epochs_seal_every_1024_records_and_verify_with_the_key() {
     let key = report.new_verification_key.unwrap();
     let peer = Peer { pid: Some(1), uid: Some(2) };
     for i in 0..2100 {
-        log.append("record", &peer, serde_json::json!({"raw": format!("echo {i}")})).unwrap();
+        log.append("record", &peer, &serde_json::json!({"raw": format!("echo {i}")})).unwrap();
     }
     log.close().unwrap();
     let head = log.head();
@@ -41,14 +41,14 @@ fn epochs_seal_every_1024_records_and_verify_with_the_key() {
     let key_path = paths.data_dir.join("seal.key");
     let old_key = std::fs::read(&key_path).unwrap();
     let (mut log, _) = AuditLog::open(&paths, BATCH).unwrap();
-    log.append("record", &peer, serde_json::json!({})).unwrap();
+    log.append("record", &peer, &serde_json::json!({})).unwrap();
     log.close().unwrap();
     drop(log);
     std::fs::write(&key_path, &old_key).unwrap();
     let (mut log, report) = AuditLog::open(&paths, BATCH).unwrap();
     assert!(report.damage.is_empty(), "{:?}", report.damage);
     assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
-    log.append("record", &peer, serde_json::json!({})).unwrap();
+    log.append("record", &peer, &serde_json::json!({})).unwrap();
     drop(log);
     let r = verify_file(&paths.audit_log(), &VerifyOptions { key: Some(key), anchor: None }).unwrap();
     assert!(r.ok, "{:?}", r.problems);

@@ -110,11 +110,15 @@ fn a_repository_policy_only_tightens() {
     let rec = records(&home, "propose").into_iter().find(|r| r["data"]["raw"] == CATASTROPHIC).unwrap();
     let ignored = rec["data"]["repo_policy_ignored"].as_array().unwrap();
     assert!(ignored.iter().any(|s| s.as_str().unwrap().contains("notify")), "{ignored:?}");
-    // A broken repository policy fails closed.
+    // A broken repository policy fails closed, within the second the daemon reuses a lookup.
     std::fs::write(repo.path().join(".holdfast.toml"), "mode = \n").unwrap();
+    daemon::wait_for(Duration::from_secs(3), || propose_in(&d, cwd, SAFE).rule == "policy.invalid");
     let v = propose_in(&d, cwd, SAFE);
     assert_eq!(v.decision, Decision::Deny, "{v:?}");
-    assert_eq!(v.rule, "policy.invalid");
+    // `reload` makes a repository edit apply at once.
+    std::fs::remove_file(repo.path().join(".holdfast.toml")).unwrap();
+    assert!(matches!(d.request(RequestBody::Reload(Proof::default())), ResponseBody::Ack(_)));
+    assert_eq!(propose_in(&d, cwd, SAFE).decision, Decision::Allow);
 }
 
 #[test]

@@ -96,6 +96,8 @@ pub enum AuditError {
     BadKey(String),
     #[error("the audit log is unusable until restart: {0}")]
     Broken(String),
+    #[error("cannot encode the record: {0}")]
+    Encode(String),
 }
 
 impl AuditError {

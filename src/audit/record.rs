@@ -24,40 +24,51 @@ pub struct Record {
 
 /// The body as written: field order is part of the format.
 #[derive(Serialize)]
-struct BodyOut<'a> {
+struct BodyOut<'a, D: ?Sized> {
     seq: u64,
     ts: &'a str,
     prev: &'a str,
     kind: &'a str,
     peer: &'a Peer,
-    data: &'a serde_json::Value,
+    data: &'a D,
 }
 
-/// Serializes a body.
-pub(crate) fn encode_body(
+/// Where the body starts in a line: after `{"body":`.
+pub(crate) const BODY_START: usize = 8;
+
+/// Starts a record line: `{"body":` and the serialized body, ready for [`finish_line`] once the
+/// body (`line[BODY_START..]`) is hashed. `data` is any JSON object: a typed record on the hot
+/// paths, a `serde_json::Value` elsewhere.
+pub(crate) fn begin_line<D: Serialize + ?Sized>(
     seq: u64,
     ts: &str,
     prev: &[u8; 32],
     kind: &str,
     peer: &Peer,
-    data: &serde_json::Value,
-) -> String {
-    let prev = hex::encode(prev);
-    let body = BodyOut { seq, ts, prev: &prev, kind, peer, data };
-    serde_json::to_string(&body).expect("a JSON value always serializes")
+    data: &D,
+) -> serde_json::Result<Vec<u8>> {
+    let prev = hex64(prev);
+    let prev = std::str::from_utf8(&prev).expect("hex is ASCII");
+    let mut line = Vec::with_capacity(1024);
+    line.extend_from_slice(b"{\"body\":");
+    serde_json::to_writer(&mut line, &BodyOut { seq, ts, prev, kind, peer, data })?;
+    Ok(line)
 }
 
-/// The full line, newline included.
-pub(crate) fn encode_line(body: &str, hash: &[u8; 32], mac: &[u8; 32]) -> Vec<u8> {
-    let mut line = Vec::with_capacity(body.len() + 160);
-    line.extend_from_slice(b"{\"body\":");
-    line.extend_from_slice(body.as_bytes());
+/// Ends a line begun by [`begin_line`] with its hash and MAC, and the newline.
+pub(crate) fn finish_line(line: &mut Vec<u8>, hash: &[u8; 32], mac: &[u8; 32]) {
     line.extend_from_slice(b",\"hash\":\"");
-    line.extend_from_slice(hex::encode(hash).as_bytes());
+    line.extend_from_slice(&hex64(hash));
     line.extend_from_slice(b"\",\"mac\":\"");
-    line.extend_from_slice(hex::encode(mac).as_bytes());
+    line.extend_from_slice(&hex64(mac));
     line.extend_from_slice(b"\"}\n");
-    line
+}
+
+/// Lowercase hex of 32 bytes, without allocating.
+fn hex64(bytes: &[u8; 32]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    hex::encode_to_slice(bytes, &mut out).expect("64 bytes hold 32 bytes in hex");
+    out
 }
 
 /// A line, borrowed: the body's exact bytes and the stored hash and MAC.
@@ -243,8 +254,9 @@ mod tests {
         let mut out = Vec::new();
         for (i, data) in datas.iter().enumerate() {
             let peer = &peers[i % peers.len()];
-            let body = encode_body(i as u64 + 1, "2025-01-02T03:04:05.123456Z", &[0xab; 32], "propose", peer, data);
-            let mut line = encode_line(&body, &[0x5c; 32], &[0xc5; 32]);
+            let mut line =
+                begin_line(i as u64 + 1, "2025-01-02T03:04:05.123456Z", &[0xab; 32], "propose", peer, data).unwrap();
+            finish_line(&mut line, &[0x5c; 32], &[0xc5; 32]);
             line.pop();
             out.push(line);
         }

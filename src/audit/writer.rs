@@ -8,7 +8,9 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::json;
 
 use super::chain::{hash_0, next_hash};
-use super::record::{encode_body, encode_line};
+use serde::Serialize;
+
+use super::record::{BODY_START, begin_line, finish_line};
 use super::seal::{self, EpochKey, StoredKey, VerificationKey};
 use super::{AuditError, Durability, EPOCH_RECORDS, EPOCH_SECS, recover};
 use crate::paths::Paths;
@@ -235,11 +237,11 @@ impl AuditLog {
 
     /// Appends one record and returns its seq (`head()` has its hash); with `always` it is on disk
     /// when this returns. On failure nothing is recorded (a partial line is cut off again).
-    pub fn append(&mut self, kind: &str, peer: &Peer, data: serde_json::Value) -> Result<u64, AuditError> {
+    pub fn append<D: Serialize + ?Sized>(&mut self, kind: &str, peer: &Peer, data: &D) -> Result<u64, AuditError> {
         if self.in_epoch + 1 >= EPOCH_RECORDS {
             self.seal()?;
         }
-        let seq = self.write(kind, peer, &data)?;
+        let seq = self.write(kind, peer, data)?;
         match self.durability {
             Durability::Always => self.sync()?,
             Durability::Batch { every } => {
@@ -334,16 +336,17 @@ impl AuditLog {
     }
 
     /// Writes one record line with a single `write_all`; undoes a partial write.
-    fn write(&mut self, kind: &str, peer: &Peer, data: &serde_json::Value) -> Result<u64, AuditError> {
+    fn write<D: Serialize + ?Sized>(&mut self, kind: &str, peer: &Peer, data: &D) -> Result<u64, AuditError> {
         if let Some(why) = &self.broken {
             return Err(AuditError::Broken(why.clone()));
         }
         let ts = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
         let seq = self.next_seq;
-        let body = encode_body(seq, &ts, &self.prev, kind, peer, data);
-        let hash = next_hash(&self.prev, body.as_bytes());
+        let mut line =
+            begin_line(seq, &ts, &self.prev, kind, peer, data).map_err(|e| AuditError::Encode(e.to_string()))?;
+        let hash = next_hash(&self.prev, &line[BODY_START..]);
         let mac = self.key.mac(&hash);
-        let line = encode_line(&body, &hash, &mac);
+        finish_line(&mut line, &hash, &mac);
         if let Err(e) = self.file.write_all(&line) {
             self.rollback();
             return Err(AuditError::io(format!("cannot append to {}", self.path.display()), e));

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::json;
 
 use super::Daemon;
@@ -82,7 +83,12 @@ fn deliver_verification_key(paths: &Paths, key: &VerificationKey, log_id: &str) 
 impl Daemon {
     /// Appends an audit record: the one seam every request kind uses. Nothing may be
     /// acknowledged or allowed unless this returned `Ok` (fail closed).
-    pub(crate) fn append(&mut self, kind: &str, peer: &Peer, data: serde_json::Value) -> Result<u64, WireError> {
+    pub(crate) fn append<D: Serialize + ?Sized>(
+        &mut self,
+        kind: &str,
+        peer: &Peer,
+        data: &D,
+    ) -> Result<u64, WireError> {
         let Some(log) = self.audit.as_mut() else {
             return Err(unwritable("the log could not be opened at start"));
         };
@@ -100,20 +106,11 @@ impl Daemon {
         if let Err(e) = super::propose::validate(&p) {
             return ResponseBody::Error(e);
         }
-        let response = self.ack(serde_json::to_value(&p), "record", peer);
-        if matches!(response, ResponseBody::Ack(_)) {
-            self.bypass.note_command(&p.cwd, &p.raw, std::time::Instant::now());
-        }
-        response
-    }
-
-    fn ack(&mut self, data: serde_json::Result<serde_json::Value>, kind: &str, peer: &Peer) -> ResponseBody {
-        let data = match data {
-            Ok(d) => d,
-            Err(e) => return ResponseBody::Error(WireError::new(ErrorCode::Internal, format!("cannot encode: {e}"))),
-        };
-        match self.append(kind, peer, data) {
-            Ok(seq) => ResponseBody::Ack(Ack { seq: Some(seq), ..Default::default() }),
+        match self.append("record", peer, &p) {
+            Ok(seq) => {
+                self.bypass.note_command(&p.cwd, &p.raw, std::time::Instant::now());
+                ResponseBody::Ack(Ack { seq: Some(seq), ..Default::default() })
+            }
             Err(e) => ResponseBody::Error(e),
         }
     }
@@ -134,7 +131,7 @@ impl Daemon {
             "endpoint": endpoint,
             "durability": self.durability.to_string(),
         });
-        if let Err(e) = self.append("daemon_start", &Peer::default(), data) {
+        if let Err(e) = self.append("daemon_start", &Peer::default(), &data) {
             eprintln!("holdfast: {}", e.message);
         }
     }
@@ -146,7 +143,7 @@ impl Daemon {
             "uptime_s": self.started.elapsed().as_secs(),
             "requests": self.requests,
         });
-        if let Err(e) = self.append("daemon_stop", &Peer::default(), data) {
+        if let Err(e) = self.append("daemon_stop", &Peer::default(), &data) {
             eprintln!("holdfast: {}", e.message);
         }
         if let Some(log) = self.audit.as_mut()

@@ -299,7 +299,7 @@ impl Daemon {
     /// Never the password, the nonce or the proof: a logged nonce and proof would let a log reader
     /// mount an offline guessing attack on the password.
     fn audit_admin(&mut self, peer: &Peer, op: &str, outcome: &str) -> Result<(), WireError> {
-        self.append("admin", peer, json!({"op": op, "outcome": outcome})).map(|_| ())
+        self.append("admin", peer, &json!({"op": op, "outcome": outcome})).map(|_| ())
     }
 }
 

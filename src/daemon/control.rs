@@ -26,7 +26,7 @@ fn ack(seq: u64, message: &str) -> ResponseBody {
 impl Daemon {
     /// `panic`: deny everything from now on. Needs no proof: it only tightens.
     pub(super) fn panic(&mut self, peer: &Peer) -> ResponseBody {
-        match self.append("panic", peer, json!({ "was_engaged": self.killswitch })) {
+        match self.append("panic", peer, &json!({ "was_engaged": self.killswitch })) {
             Ok(seq) => {
                 self.killswitch = true;
                 ack(seq, "kill switch engaged: every command is denied until an admin releases it")
@@ -40,7 +40,7 @@ impl Daemon {
         if let Err(e) = self.authorize(kind, proof, peer) {
             return ResponseBody::Error(e);
         }
-        let seq = match self.append(kind, peer, json!({})) {
+        let seq = match self.append(kind, peer, &json!({})) {
             Ok(seq) => seq,
             Err(e) => return ResponseBody::Error(e),
         };
@@ -71,11 +71,13 @@ impl Daemon {
 
     /// Re-reads the global policy (`reload` or SIGHUP). On error the last good policy stays.
     pub(super) fn reload_policy(&mut self, peer: &Peer) -> ResponseBody {
+        // A reload is also the human's way to make repository policy edits apply at once.
+        self.repos.clear();
         let path = self.paths.policy();
         match Policy::load(&path) {
             Ok(policy) => {
                 let data = json!({ "path": path, "ok": true, "mode": policy.mode.as_str() });
-                match self.append("reload", peer, data) {
+                match self.append("reload", peer, &data) {
                     Ok(seq) => {
                         self.policy = policy;
                         self.policy_error = None;
@@ -87,7 +89,7 @@ impl Daemon {
             Err(e) => {
                 let message = format!("{e}; the last good policy stays in force");
                 eprintln!("holdfast: POLICY ERROR: {message}");
-                let _ = self.append("reload", peer, json!({ "path": path, "ok": false, "error": message }));
+                let _ = self.append("reload", peer, &json!({ "path": path, "ok": false, "error": message }));
                 self.policy_error = Some(message.clone());
                 ResponseBody::Error(WireError::new(ErrorCode::InvalidField, message))
             }

@@ -65,6 +65,8 @@ pub struct Daemon {
     policy: crate::policy::Policy,
     /// Why the global policy file is not the one in force, if it is not.
     policy_error: Option<String>,
+    /// Each working directory's repository policy and memory scope, remembered for a second.
+    repos: crate::policy::RepoCache,
     queue: queue::Queue,
     memory: memory::Memory,
     killswitch: bool,
@@ -107,6 +109,7 @@ impl Daemon {
             durability,
             policy,
             policy_error,
+            repos: crate::policy::RepoCache::default(),
             queue: queue::Queue::new(),
             memory: memory::Memory::new(),
             killswitch: false,

@@ -27,7 +27,7 @@ impl Daemon {
             data["bypass"] = json!(true);
             data["reason"] = json!(reason);
         }
-        match self.append("observe", peer, data) {
+        match self.append("observe", peer, &data) {
             Ok(seq) => {
                 let flags = if reason.is_some() {
                     self.bypass_flags += 1;

@@ -8,7 +8,6 @@ use super::Daemon;
 use super::clock::now_ms;
 use super::queue::{self, QueueError};
 use crate::classify::Class;
-use crate::policy;
 use crate::wire::{Ack, Decide, ErrorCode, HumanDecision, Peer, PendingRef, Resolution, ResponseBody, WireError};
 
 fn queue_error(e: QueueError) -> WireError {
@@ -77,7 +76,7 @@ impl Daemon {
             "command": held.command,
             "class": held.class,
         });
-        if let Err(e) = self.append(verb, peer, data) {
+        if let Err(e) = self.append(verb, peer, &data) {
             return ResponseBody::Error(e);
         }
         self.apply_resolution(Some(&id), decision, remember, Some(&held.scope), &held.command, now);
@@ -117,7 +116,8 @@ impl Daemon {
         let scope = match (&held, r.cwd.as_deref()) {
             (Some(h), _) => Some(h.scope.clone()),
             (None, Some(cwd)) if std::path::Path::new(cwd).is_absolute() && !cwd.contains('\0') => {
-                Some(policy::memory_scope(std::path::Path::new(cwd)).to_string_lossy().into_owned())
+                // The propose path's lookup, so both sides of a decision agree on the scope.
+                Some(self.repos.lookup(cwd, std::time::Instant::now()).scope.clone())
             }
             _ => None,
         };
@@ -140,7 +140,7 @@ impl Daemon {
             "agent": r.agent,
             "command": r.command,
         });
-        let seq = match self.append("resolve", peer, data) {
+        let seq = match self.append("resolve", peer, &data) {
             Ok(seq) => seq,
             Err(e) => return ResponseBody::Error(e),
         };
@@ -175,7 +175,7 @@ impl Daemon {
         let now = now_ms();
         for held in self.queue.expire(now) {
             let data = json!({ "pending": held.id, "command": held.command, "agent": held.agent, "cwd": held.cwd });
-            if let Err(e) = self.append("expire", &Peer::default(), data) {
+            if let Err(e) = self.append("expire", &Peer::default(), &data) {
                 eprintln!("holdfast: {}", e.message);
             }
         }

@@ -1,15 +1,16 @@
 //! `propose`: kill switch → classify → policy → mode → decision memory → verdict.
 //! Recorded first, answered second; if the record cannot be written the command is denied.
 
+use std::ops::Range;
 use std::path::Path;
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::Daemon;
 use super::clock::now_ms;
 use super::queue::Held;
-use crate::classify::classify;
-use crate::policy::{self, DecideInput, Effective, PolicyMatch, RepoPolicy};
+use crate::classify::{Class, classify};
+use crate::policy::{self, DecideInput, Effective, PolicyMatch};
 use crate::wire::{Decision, ErrorCode, Peer, Proposal, ResponseBody, Verdict, WireError};
 
 /// Largest command line accepted (the classifier caps its own work far below this).
@@ -51,17 +52,13 @@ impl Daemon {
         }
         let now = now_ms();
         let classification = classify(&p.raw);
-        let found = policy::discover(Path::new(&p.cwd));
-        let (repo, broken) = match found.repo_policy.as_deref().map(RepoPolicy::load).transpose() {
-            Ok(r) => (r, None),
-            Err(e) => (None, Some(e.to_string())),
+        let repo = self.repos.lookup(&p.cwd, std::time::Instant::now());
+        let effective = Effective::new(&self.policy, repo.policy.as_ref().ok().and_then(Option::as_ref));
+        let matched = match &repo.policy {
+            Err(why) => PolicyMatch::Broken(why.clone()),
+            Ok(_) => effective.check(&p.raw),
         };
-        let effective = Effective::new(&self.policy, repo.as_ref());
-        let matched = match broken {
-            Some(why) => PolicyMatch::Broken(why),
-            None => effective.check(&p.raw),
-        };
-        let scope = found.scope.to_string_lossy().into_owned();
+        let scope = &repo.scope;
         let decided = policy::decide(&DecideInput {
             killswitch: self.killswitch,
             paused: self.paused,
@@ -70,7 +67,7 @@ impl Daemon {
             reason: classification.reason,
             policy: &matched,
             mode: effective.mode,
-            remembered: self.memory.lookup(&scope, &p.raw),
+            remembered: self.memory.lookup(scope, &p.raw),
             repo_loosening_ignored: !effective.ignored.is_empty(),
         });
         let mut verdict = Verdict {
@@ -109,26 +106,26 @@ impl Daemon {
         } else {
             None
         };
-        let data = json!({
-            "agent": p.agent,
-            "cwd": p.cwd,
-            "raw": p.raw,
-            "argv": p.argv,
-            "session": p.session,
-            "pid": p.pid,
-            "client_ts": p.client_ts,
-            "span": classification.span,
-            "verdict": {
-                "decision": verdict.decision,
-                "class": verdict.class,
-                "rule": verdict.rule,
-                "reason": verdict.reason,
-                "flags": verdict.flags,
+        let data = ProposeRecord {
+            agent: &p.agent,
+            argv: p.argv.as_deref(),
+            client_ts: p.client_ts.as_deref(),
+            cwd: &p.cwd,
+            held: held.as_ref(),
+            pid: p.pid,
+            raw: &p.raw,
+            repo_policy_ignored: &effective.ignored,
+            session: p.session.as_deref(),
+            span: classification.span.clone(),
+            verdict: VerdictRecord {
+                class: verdict.class,
+                decision: verdict.decision,
+                flags: &verdict.flags,
+                reason: &verdict.reason,
+                rule: &verdict.rule,
             },
-            "repo_policy_ignored": effective.ignored,
-            "held": held,
-        });
-        match self.append("propose", peer, data) {
+        };
+        match self.append("propose", peer, &data) {
             Ok(seq) => verdict.seq = seq,
             Err(e) => return ResponseBody::Error(e),
         }
@@ -143,6 +140,33 @@ impl Daemon {
         }
         ResponseBody::Verdict(verdict)
     }
+}
+
+/// A `propose` record's data, serialized straight from borrowed fields (this is the hot path:
+/// no intermediate JSON tree). Keys in the order the log has always had them.
+#[derive(Serialize)]
+struct ProposeRecord<'a> {
+    agent: &'a str,
+    argv: Option<&'a [String]>,
+    client_ts: Option<&'a str>,
+    cwd: &'a str,
+    held: Option<&'a Held>,
+    pid: Option<u32>,
+    raw: &'a str,
+    repo_policy_ignored: &'a [String],
+    session: Option<&'a str>,
+    span: Option<Range<usize>>,
+    verdict: VerdictRecord<'a>,
+}
+
+/// The verdict as a `propose` record states it (its seq is the record's own).
+#[derive(Serialize)]
+struct VerdictRecord<'a> {
+    class: Class,
+    decision: Decision,
+    flags: &'a [String],
+    reason: &'a str,
+    rule: &'a str,
 }
 
 /// Four random bytes for a pending id.

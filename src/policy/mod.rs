@@ -35,12 +35,14 @@
 //! Unknown keys are errors. Limits: file ≤ 1 MiB, ≤ 10,000 patterns per file, pattern and reason
 //! ≤ 4 KiB each. Matching rules are in [`pattern`].
 
+pub mod cache;
 pub mod decide;
 pub mod discover;
 pub mod file;
 pub mod merge;
 pub mod pattern;
 
+pub use cache::{RepoCache, RepoLookup};
 pub use decide::{DecideInput, Decided, decide};
 pub use discover::{Discovery, REPO_FILE_NAME, discover, find_repo_policy, memory_scope, repo_root};
 pub use file::{DaemonSettings, Durability, Mode, Origin, PolicyError, PolicyFile, RuleEntry};
