@@ -143,18 +143,25 @@ impl Daemon {
 }
 
 /// A `propose` record's data, serialized straight from borrowed fields (this is the hot path:
-/// no intermediate JSON tree). Keys in the order the log has always had them.
+/// no intermediate JSON tree). Absent and empty fields are left out (readers take them as null).
 #[derive(Serialize)]
 struct ProposeRecord<'a> {
     agent: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     argv: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     client_ts: Option<&'a str>,
     cwd: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     held: Option<&'a Held>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pid: Option<u32>,
     raw: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
     repo_policy_ignored: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
     session: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     span: Option<Range<usize>>,
     verdict: VerdictRecord<'a>,
 }
@@ -164,6 +171,7 @@ struct ProposeRecord<'a> {
 struct VerdictRecord<'a> {
     class: Class,
     decision: Decision,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
     flags: &'a [String],
     reason: &'a str,
     rule: &'a str,
