@@ -161,10 +161,6 @@ fn doctor_on_a_broken_setup_fails_with_fixes() {
 }
 
 #[test]
-#[cfg_attr(
-    windows,
-    ignore = "product bug: init writes the hook as an sh-quoted \\\\?\\ verbatim path, which cmd cannot run (doctor: exit 9009)"
-)]
 fn doctor_passes_with_daemon_and_installed_hooks() {
     let home = Home::new();
     std::fs::create_dir_all(home.path().join(".claude")).unwrap();

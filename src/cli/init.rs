@@ -33,7 +33,8 @@ pub struct InitArgs {
 pub fn init(args: &InitArgs) -> Result<Exit> {
     let home = install::home()?;
     let exe = std::env::current_exe().context("cannot find the holdfast executable")?;
-    let exe = exe.canonicalize().unwrap_or(exe);
+    // dunce: on Windows a plain `C:\…` path where one is valid, not the `\\?\C:\…` that cmd cannot run.
+    let exe = dunce::canonicalize(&exe).unwrap_or(exe);
     let selected: Vec<Target> = install::targets(&home)
         .into_iter()
         .filter(|t| {

@@ -143,11 +143,19 @@ pub fn is_ours(command: &str) -> bool {
     command.contains("holdfast") && command.contains(" hook --agent ")
 }
 
-/// The command line an agent runs: the holdfast executable, quoted for `sh` when needed.
+/// The command line an agent runs: the holdfast executable, quoted when needed — for `sh` on
+/// Unix; in double quotes on Windows, which both cmd and the Git Bash that agents use there read
+/// (a Windows path cannot hold `"`). Give it a path without the `\\?\` prefix (`dunce`).
 pub fn hook_command(exe: &Path, agent: &str) -> String {
     let shown = exe.display().to_string();
     let plain = shown.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:\\".contains(c));
-    let exe = if plain { shown } else { format!("'{}'", shown.replace('\'', r"'\''")) };
+    let exe = if plain {
+        shown
+    } else if cfg!(windows) {
+        format!("\"{shown}\"")
+    } else {
+        format!("'{}'", shown.replace('\'', r"'\''"))
+    };
     format!("{exe} hook --agent {agent}")
 }
 
@@ -335,4 +343,23 @@ fn on_path(program: &str) -> bool {
         let p = dir.join(program);
         p.is_file() || (cfg!(windows) && dir.join(format!("{program}.exe")).is_file())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hook_commands_quote_the_executable_for_the_platform_shell() {
+        assert_eq!(hook_command(Path::new("/usr/bin/holdfast"), "codex"), "/usr/bin/holdfast hook --agent codex");
+        let spaced = if cfg!(windows) { r"C:\Program Files\holdfast\holdfast.exe" } else { "/opt/my tools/holdfast" };
+        let quoted = hook_command(Path::new(spaced), "cursor");
+        if cfg!(windows) {
+            assert_eq!(quoted, format!("\"{spaced}\" hook --agent cursor"));
+        } else {
+            assert_eq!(quoted, "'/opt/my tools/holdfast' hook --agent cursor");
+            assert_eq!(hook_command(Path::new("/o'k/holdfast"), "x"), r"'/o'\''k/holdfast' hook --agent x");
+        }
+        assert!(is_ours(&quoted));
+    }
 }
