@@ -389,7 +389,13 @@ fn send_frame(stream: &OsStream, bytes: &[u8], timeout: Duration) -> io::Result<
     use rustix::io::Errno;
     use rustix::net::{SendFlags, send};
     let deadline = Instant::now() + timeout;
-    let sent = match send(stream, bytes, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+    // No SIGPIPE from a peer that hung up (Rust ignores SIGPIPE anyway; this holds inside a host
+    // process that does not). BSDs have no MSG_NOSIGNAL.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let flags = SendFlags::DONTWAIT;
+    let sent = match send(stream, bytes, flags) {
         Ok(n) => n,
         Err(Errno::AGAIN | Errno::INTR) => 0,
         Err(e) => return Err(e.into()),
