@@ -7,8 +7,8 @@ use holdfast::audit::{AuditLog, Durability};
 use holdfast::paths::Paths;
 use holdfast::wire::{Peer, Proposal, Request, RequestBody};
 
-use crate::bench_ping::raw_baseline;
-use crate::report::{Row, latency_row, quantile, sample};
+use crate::bench_ping::RawServer;
+use crate::report::{Row, latency_row, quantile, sample_interleaved, sample_rotating};
 use crate::rig::Rig;
 
 const ROUNDS_ALWAYS: usize = 1_500;
@@ -27,48 +27,94 @@ fn record_frame() -> Vec<u8> {
 }
 
 /// A 200-byte append + `fdatasync` on a file in the rig's dir: the `always` baseline.
-pub fn raw_fdatasync(rig: &Rig, rounds: usize) -> Vec<u64> {
-    let path = rig.dir().join("raw.fdatasync");
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).unwrap();
-    let line = [b'x'; 200];
-    let mut one = || {
-        f.write_all(&line).unwrap();
-        f.sync_data().unwrap();
-    };
-    for _ in 0..50 {
-        one();
-    }
-    let s = sample(rounds, one);
-    let _ = std::fs::remove_file(&path);
-    s
+pub struct RawAppend {
+    path: std::path::PathBuf,
+    file: std::fs::File,
 }
 
-/// Round trips of `frame` through the daemon (after a warm-up), and the reply, newline included.
-/// The first reply must start with `expect`.
-pub fn round_trips(rig: &Rig, frame: &[u8], expect: &[u8], rounds: usize) -> (Vec<u64>, Vec<u8>) {
+impl RawAppend {
+    pub fn open(rig: &Rig) -> RawAppend {
+        let path = rig.dir().join("raw.fdatasync");
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).unwrap();
+        RawAppend { path, file }
+    }
+
+    pub fn once(&mut self) {
+        self.file.write_all(&[b'x'; 200]).unwrap();
+        self.file.sync_data().unwrap();
+    }
+}
+
+impl Drop for RawAppend {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// What a daemon round trip is compared with.
+pub enum Baseline {
+    /// A raw Unix-socket ping-pong of the same bytes ([`RawServer`]).
+    RawUds,
+    /// A raw 200-byte append + `fdatasync` ([`RawAppend`]).
+    Fdatasync,
+}
+
+/// Samples of a daemon figure, its baseline and, for `Fdatasync`, the IPC floor.
+pub struct Compared {
+    pub daemon: Vec<u64>,
+    pub base: Vec<u64>,
+    /// A raw Unix-socket server that appends 200 bytes and `fdatasync`s before it answers: what
+    /// any daemon pays for one round trip plus one durable record (the `always` floor).
+    pub floor: Option<Vec<u64>>,
+}
+
+/// Round trips of `frame` through the daemon and `baseline`, after a warm-up of both, sampled in
+/// rotating blocks (`rounds` each). The first reply must start with `expect`.
+pub fn against(rig: &Rig, frame: &[u8], expect: &[u8], rounds: usize, baseline: Baseline) -> Compared {
     let client = rig.client();
     let mut reply = client.exchange(frame).unwrap();
     assert!(reply.starts_with(expect), "{}", String::from_utf8_lossy(&reply));
-    for _ in 0..100 {
-        client.exchange(frame).unwrap();
-    }
-    let samples = sample(rounds, || {
-        client.exchange(frame).unwrap();
-    });
     reply.push(b'\n');
-    (samples, reply)
+    let mut daemon = || {
+        client.exchange(frame).unwrap();
+    };
+    match baseline {
+        Baseline::RawUds => {
+            let raw = RawServer::start(rig, &reply);
+            for _ in 0..100 {
+                daemon();
+                raw.round_trip(frame);
+            }
+            let (daemon, base) = sample_interleaved(rounds, daemon, || raw.round_trip(frame));
+            Compared { daemon, base, floor: None }
+        }
+        Baseline::Fdatasync => {
+            let mut raw = RawAppend::open(rig);
+            let floor_server = RawServer::start_syncing(rig, &reply);
+            let mut floor = || floor_server.round_trip(frame);
+            let mut append = || raw.once();
+            for _ in 0..50 {
+                daemon();
+                append();
+                floor();
+            }
+            let mut s = sample_rotating(rounds, &mut [&mut daemon, &mut append, &mut floor]);
+            let floor = s.pop();
+            let base = s.pop().expect("three ops");
+            Compared { daemon: s.pop().expect("three ops"), base, floor }
+        }
+    }
 }
 
-fn record_round_trips(rig: &Rig, rounds: usize) -> (Vec<u64>, Vec<u8>) {
-    round_trips(rig, &record_frame(), br#"{"v":1,"kind":"ack""#, rounds)
+fn record_against(rig: &Rig, rounds: usize, baseline: Baseline) -> Compared {
+    against(rig, &record_frame(), br#"{"v":1,"kind":"ack""#, rounds, baseline)
 }
 
 pub fn rows() -> Vec<Row> {
     let mut rows = Vec::new();
     {
         let rig = Rig::start(&[]);
-        let (samples, _) = record_round_trips(&rig, ROUNDS_ALWAYS);
-        let base = raw_fdatasync(&rig, ROUNDS_ALWAYS);
+        let Compared { daemon: samples, base, .. } = record_against(&rig, ROUNDS_ALWAYS, Baseline::Fdatasync);
         rows.push(latency_row(
             "record_always",
             &samples,
@@ -80,8 +126,7 @@ pub fn rows() -> Vec<Row> {
     }
     {
         let rig = Rig::start(&["--durability", "batch"]);
-        let (samples, reply) = record_round_trips(&rig, ROUNDS_BATCH);
-        let base = raw_baseline(&rig, &record_frame(), reply, ROUNDS_BATCH);
+        let Compared { daemon: samples, base, .. } = record_against(&rig, ROUNDS_BATCH, Baseline::RawUds);
         rows.push(latency_row("record_batch", &samples, "raw_uds", &base, "p50 ≤ 2 × raw", |_, _, r| r <= 2.0));
     }
     rows.extend(log_verify_rows());

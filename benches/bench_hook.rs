@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::report::{Row, latency_row, sample};
+use crate::report::{Row, latency_row, sample_interleaved};
 use crate::rig::Rig;
 
 const ROUNDS: usize = 400;
@@ -43,8 +43,7 @@ pub fn rows() -> Vec<Row> {
             hook_once(&rig);
             true_once();
         }
-        let samples = sample(ROUNDS, || hook_once(&rig));
-        let base = sample(ROUNDS, true_once);
+        let (samples, base) = sample_interleaved(ROUNDS, || hook_once(&rig), true_once);
         rows.push(if budget {
             latency_row(name, &samples, "spawn_bin_true", &base, "p50 <= 2 ms, p99 <= 4 ms", |p50, p99, _| {
                 p50 <= 2_000_000 && p99 <= 4_000_000

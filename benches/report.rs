@@ -70,6 +70,27 @@ pub fn sample(n: usize, mut f: impl FnMut()) -> Vec<u64> {
         .collect()
 }
 
+/// Times each of `ops` `n` times, in rotating blocks, so load that comes and goes on a shared
+/// machine falls on a figure and its baselines alike. Returns each op's nanoseconds, in order.
+pub fn sample_rotating(n: usize, ops: &mut [&mut dyn FnMut()]) -> Vec<Vec<u64>> {
+    const BLOCKS: usize = 20;
+    let per_block = n.div_ceil(BLOCKS);
+    let mut out = vec![Vec::with_capacity(n); ops.len()];
+    for _ in 0..BLOCKS {
+        for (op, samples) in ops.iter_mut().zip(&mut out) {
+            samples.extend(sample(per_block, op));
+        }
+    }
+    out
+}
+
+/// [`sample_rotating`] of a figure and its baseline: (a's, b's) nanoseconds.
+pub fn sample_interleaved(n: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Vec<u64>, Vec<u64>) {
+    let mut s = sample_rotating(n, &mut [&mut a, &mut b]);
+    let b = s.pop().expect("two ops");
+    (s.pop().expect("two ops"), b)
+}
+
 /// Prints the table and writes `target/bench.json`.
 pub fn publish(rows: &[Row]) {
     println!(
