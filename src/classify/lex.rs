@@ -98,30 +98,58 @@ struct Frame<'t> {
     func: Option<&'t str>,
 }
 
+/// Class bits of a byte that may appear unquoted in a plain word (0: it
+/// may not). One table lookup per byte in the lexer's hot loop.
+const PLAIN: u8 = 1;
+/// A glob character: `*`, `?`, `[`.
+const GLOB: u8 = 2;
+/// `{`, which may start a brace expansion.
+const BRACE: u8 = 4;
+
+const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let plain = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'_'
+                    | b'.'
+                    | b'/'
+                    | b'='
+                    | b':'
+                    | b','
+                    | b'@'
+                    | b'+'
+                    | b'%'
+                    | b'^'
+                    | b'~'
+                    | b'*'
+                    | b'?'
+                    | b'['
+                    | b']'
+                    | b'#'
+                    | b'{'
+                    | b'}'
+            );
+        if plain {
+            t[c] = PLAIN;
+            if matches!(b, b'*' | b'?' | b'[') {
+                t[c] |= GLOB;
+            }
+            if b == b'{' {
+                t[c] |= BRACE;
+            }
+        }
+        c += 1;
+    }
+    t
+};
+
 #[inline]
 fn plain_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_'
-                | b'.'
-                | b'/'
-                | b'='
-                | b':'
-                | b','
-                | b'@'
-                | b'+'
-                | b'%'
-                | b'^'
-                | b'~'
-                | b'*'
-                | b'?'
-                | b'['
-                | b']'
-                | b'#'
-                | b'{'
-                | b'}'
-        )
+    BYTE_CLASS[b as usize] != 0
 }
 
 struct Lexer<'t, 'o> {
@@ -824,7 +852,9 @@ impl<'t> Lexer<'t, '_> {
         let start = self.i;
         let mut i = self.i;
         // Fast scan of a plain word: borrow it.
+        let mut class = 0;
         while i < b.len() && plain_byte(b[i]) {
+            class |= BYTE_CLASS[b[i] as usize];
             i += 1;
         }
         let terminal = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')');
@@ -839,9 +869,11 @@ impl<'t> Lexer<'t, '_> {
                 return self.redirect_op(Some(fd));
             }
             let raw = &self.s[start..i];
-            check_braces(raw)?;
+            if class & BRACE != 0 {
+                check_braces(raw)?;
+            }
             w.text = Cow::Borrowed(raw);
-            w.glob = raw.contains(['*', '?', '[']);
+            w.glob = class & GLOB != 0;
             w.span = self.origin.map(start, i);
             self.i = i;
             return self.push_word(w, start, i);
@@ -849,8 +881,10 @@ impl<'t> Lexer<'t, '_> {
         // General case: build the text.
         let mut out = String::with_capacity(i - start + 16);
         out.push_str(&self.s[start..i]);
-        let mut glob = self.s[start..i].contains(['*', '?', '[']);
-        check_braces(&self.s[start..i])?;
+        let mut glob = class & GLOB != 0;
+        if class & BRACE != 0 {
+            check_braces(&self.s[start..i])?;
+        }
         while i < b.len() {
             let c = b[i];
             if plain_byte(c) {
@@ -1037,11 +1071,12 @@ fn test_expr_ok(t: &[(bool, &str)]) -> bool {
 
 /// Reject words with brace expansion (`{a,b}`, `{1..3}`).
 fn check_braces(raw: &str) -> Option<()> {
-    if let Some(p) = raw.find('{') {
-        let rest = &raw[p..];
-        let end = rest.find('}').unwrap_or(rest.len());
+    let b = raw.as_bytes();
+    if let Some(p) = b.iter().position(|&c| c == b'{') {
+        let rest = &b[p..];
+        let end = rest.iter().position(|&c| c == b'}').unwrap_or(rest.len());
         let inner = &rest[..end];
-        if inner.contains(',') || inner.contains("..") {
+        if inner.contains(&b',') || inner.windows(2).any(|w| w == b"..") {
             return None;
         }
     }

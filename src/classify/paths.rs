@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use super::text;
+
 /// What a path argument designates, from the point of view of deletion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PathKind {
@@ -160,13 +162,15 @@ const HOME_CACHES: &[&str] = &[
 pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
     let mut rest: &str = p;
     let mut prefix = "";
-    for h in ["$HOME", "${HOME}", "$(echo ~)"] {
-        if let Some(r) = rest.strip_prefix(h)
-            && (r.is_empty() || r.starts_with('/'))
-        {
-            prefix = "~";
-            rest = r;
-            break;
+    if rest.starts_with('$') {
+        for h in ["$HOME", "${HOME}", "$(echo ~)"] {
+            if let Some(r) = rest.strip_prefix(h)
+                && (r.is_empty() || r.starts_with('/'))
+            {
+                prefix = "~";
+                rest = r;
+                break;
+            }
         }
     }
     if prefix.is_empty() {
@@ -198,14 +202,21 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
             }
         }
     }
+    // Rewriting is needed for a home prefix, a trailing slash, or a `/`
+    // followed by `/`, `./`, `..` or `.` at the end (`//`, `/./`, `/..`,
+    // `/.`): one scan instead of a substring search for each.
+    let b = rest.as_bytes();
     let needs_work = !prefix.is_empty()
-        || rest.contains("//")
-        || rest.contains("/./")
-        || rest.contains("/..")
-        || rest.ends_with("/.")
-        || (rest.len() > 1 && rest.ends_with('/'));
-    let simple = !needs_work;
-    if simple {
+        || (b.len() > 1 && b[b.len() - 1] == b'/')
+        || b.iter().enumerate().any(|(i, &c)| {
+            c == b'/'
+                && match b.get(i + 1) {
+                    Some(b'/') => true,
+                    Some(b'.') => matches!(b.get(i + 2), None | Some(b'/' | b'.')),
+                    _ => false,
+                }
+        });
+    if !needs_work {
         return Cow::Borrowed(p);
     }
     let absolute = !prefix.is_empty() || rest.starts_with('/');
@@ -386,7 +397,7 @@ pub(crate) enum Secret {
 pub(crate) fn secret(raw: &str) -> Option<Secret> {
     let n = normalize(raw);
     let p: &str = &n;
-    let base = p.rsplit('/').next().unwrap_or(p);
+    let base = text::basename(p);
     if base.ends_with(".pub") {
         return None;
     }
@@ -430,10 +441,13 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
         "~/.pgpass",
         "~/.my.cnf",
     ];
-    if KEY_FILES.iter().any(|k| p == *k || (p.starts_with(k) && p[k.len()..].starts_with('/'))) {
+    // Every entry of KEY_FILES starts with `~/` or `/etc/`.
+    if (p.starts_with("~/") || p.starts_with("/etc/"))
+        && KEY_FILES.iter().any(|k| p == *k || (p.starts_with(k) && p[k.len()..].starts_with('/')))
+    {
         return Some(Secret::Key);
     }
-    if p.contains("/Keychains/") || base.ends_with(".keychain") || base.ends_with(".keychain-db") {
+    if text::has(p, "/Keychains/") || base.ends_with(".keychain") || base.ends_with(".keychain-db") {
         return Some(Secret::Key);
     }
     if matches!(
@@ -451,10 +465,16 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
     ) {
         return Some(Secret::Key);
     }
-    for ext in [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".ppk", ".asc", ".gpg", ".kdbx"] {
-        if base.len() > ext.len() && base.ends_with(ext) {
-            return Some(Secret::Key);
-        }
+    // Each extension has one dot, its first byte: compare the part from the
+    // base name's last dot (which must not be its first byte).
+    if let Some(d) = base.bytes().rposition(|c| c == b'.')
+        && d > 0
+        && matches!(
+            &base[d..],
+            ".pem" | ".key" | ".p12" | ".pfx" | ".jks" | ".keystore" | ".ppk" | ".asc" | ".gpg" | ".kdbx"
+        )
+    {
+        return Some(Secret::Key);
     }
     if base == ".env" || base.starts_with(".env.") || base.ends_with(".env") && base.len() > 4 && !base.contains('*') {
         if base.ends_with(".example")
@@ -473,17 +493,17 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
 pub(crate) fn is_self_path(raw: &str) -> bool {
     let n = normalize(raw);
     let p: &str = &n;
-    let base = p.rsplit('/').next().unwrap_or(p);
+    let base = text::basename(p);
     if matches!(
         base,
         "audit.jsonl" | "vault.json" | "policy.toml" | ".holdfast.toml" | "holdfast.service" | "holdfast.toml"
-    ) || (base.contains("holdfast")
+    ) || (text::has(base, "holdfast")
         && (base.ends_with(".plist") || base.ends_with(".service") || base.ends_with(".sock")))
     {
         return true;
     }
     // Every directory below names holdfast: one search rules them all out.
-    if !p.contains("holdfast") {
+    if !text::has(p, "holdfast") {
         return false;
     }
     for dir in [
@@ -501,7 +521,7 @@ pub(crate) fn is_self_path(raw: &str) -> bool {
         "/bin/holdfast",
         ".holdfast",
     ] {
-        if let Some(i) = p.find(dir) {
+        if let Some(i) = text::find(p, dir) {
             let after = &p[i + dir.len()..];
             if after.is_empty() || after.starts_with('/') || after.starts_with('*') {
                 return true;

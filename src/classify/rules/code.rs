@@ -2,11 +2,13 @@
 //! `php -r`, `awk`, here-documents fed to interpreters): shell-outs are
 //! classified as shell code, destructive file APIs by their target.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::super::cx::{Cx, Origin};
 use super::super::ir::Word;
 use super::super::paths::{self, PathKind, Secret};
+use super::super::text;
 use super::{Inv, Stdin, db, remote, secrets, selfprot};
 
 rules! {
@@ -127,29 +129,45 @@ fn mentions_home(s: &str) -> bool {
 }
 
 /// String literals in `s` (single, double and backquoted), unescaped.
-fn literals(s: &str) -> Vec<String> {
+/// A literal without backslashes is borrowed as is.
+fn literals(s: &str) -> Vec<Cow<'_, str>> {
     let b = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let q = b[i];
         if q == b'\'' || q == b'"' || q == b'`' {
-            let mut lit = Vec::new();
             i += 1;
+            let start = i;
+            let mut escaped = false;
             while i < b.len() && b[i] != q {
                 if b[i] == b'\\' && i + 1 < b.len() {
+                    escaped = true;
                     i += 1;
-                    lit.push(match b[i] {
-                        b'n' => b'\n',
-                        b't' => b'\t',
-                        c => c,
-                    });
-                } else {
-                    lit.push(b[i]);
                 }
                 i += 1;
             }
-            out.push(String::from_utf8_lossy(&lit).into_owned());
+            if !escaped {
+                // Quotes are ASCII: both ends are character boundaries.
+                out.push(Cow::Borrowed(&s[start..i]));
+            } else {
+                let mut lit = Vec::with_capacity(i - start);
+                let mut k = start;
+                while k < i {
+                    if b[k] == b'\\' && k + 1 < b.len() {
+                        k += 1;
+                        lit.push(match b[k] {
+                            b'n' => b'\n',
+                            b't' => b'\t',
+                            c => c,
+                        });
+                    } else {
+                        lit.push(b[k]);
+                    }
+                    k += 1;
+                }
+                out.push(Cow::Owned(String::from_utf8_lossy(&lit).into_owned()));
+            }
         }
         i += 1;
     }
@@ -238,8 +256,11 @@ fn find_calls(code: &str, calls: &[&'static str]) -> Vec<(&'static str, usize)> 
         {
             continue;
         }
-        for (pos, _) in code.match_indices(call) {
-            out.push((*call, pos));
+        // Non-overlapping occurrences, as `match_indices`.
+        let mut from = 0;
+        while let Some(p) = text::find(&code[from..], call) {
+            out.push((*call, from + p));
+            from += p + call.len();
         }
     }
     out
@@ -273,7 +294,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
                 || call.starts_with("exec.Command")
                 || call.starts_with("execFile")
                 || lits.len() > 1 && args.contains(',');
-            let shell = if list { lits.join(" ") } else { lits[0].clone() };
+            let shell = if list { Cow::Owned(lits.join(" ")) } else { lits[0].clone() };
             cx.run_code(&shell, &pin, depth + 1);
         }
     }

@@ -83,8 +83,12 @@ pub(crate) struct Inv<'w> {
 
 /// Program name as invoked: basename, no version suffix (`python3.12` → `python`).
 pub(crate) fn program_name(raw: &str) -> &str {
-    let base = raw.rsplit('/').next().unwrap_or(raw);
+    let base = super::text::basename(raw);
     let base = base.strip_suffix(".exe").unwrap_or(base);
+    // A version suffix ends in a digit, `.` or `-`: any other name is its own stem.
+    if !base.as_bytes().last().is_some_and(|&c| c.is_ascii_digit() || c == b'.' || c == b'-') {
+        return base;
+    }
     for stem in ["python", "pip", "perl", "ruby", "node", "php", "lua", "pypy", "gem", "irb", "tclsh"] {
         if let Some(r) = base.strip_prefix(stem)
             && r.bytes().all(|c| c.is_ascii_digit() || c == b'.' || c == b'-')
