@@ -767,6 +767,10 @@ impl<'t> Lexer<'t, '_> {
                 return None;
             }
         }
+        if self.cmd.words.is_empty() {
+            // Room for a typical command at once: growing 4 → 8 costs a reallocation.
+            self.cmd.words.reserve(8);
+        }
         self.cmd.words.push(w);
         Some(())
     }
@@ -1085,10 +1089,11 @@ fn check_braces(raw: &str) -> Option<()> {
 
 /// `NAME=…` where `NAME` is a valid, unquoted shell variable name.
 pub(crate) fn valid_assignment_prefix(raw: &str) -> bool {
-    let Some(eq) = raw.find('=') else {
-        return false;
-    };
-    let name = raw[..eq].strip_suffix('+').unwrap_or(&raw[..eq]);
-    !name.is_empty()
-        && name.bytes().enumerate().all(|(k, c)| c == b'_' || c.is_ascii_alphabetic() || (k > 0 && c.is_ascii_digit()))
+    // The name is the longest run of name bytes; then `=` or `+=` must follow.
+    let b = raw.as_bytes();
+    let mut k = 0;
+    while k < b.len() && (b[k] == b'_' || b[k].is_ascii_alphabetic() || (k > 0 && b[k].is_ascii_digit())) {
+        k += 1;
+    }
+    k > 0 && (b.get(k) == Some(&b'=') || (b.get(k) == Some(&b'+') && b.get(k + 1) == Some(&b'=')))
 }

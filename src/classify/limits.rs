@@ -19,6 +19,12 @@ pub(crate) fn over_caps(s: &str) -> bool {
     if s.len() > MAX_BYTES {
         return true;
     }
+    // Short text cannot hold MAX_OPERATORS operators or the backtick cap,
+    // and its nesting is at most its count of openers: a vectorisable count
+    // settles the common case without the scan below.
+    if s.len() <= 4 * MAX_NESTING * 16 && s.bytes().filter(|&b| b == b'(' || b == b'{').count() <= MAX_NESTING {
+        return false;
+    }
     let mut ops = 0usize;
     let mut depth = 0usize;
     let mut max_depth = 0usize;

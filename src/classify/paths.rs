@@ -45,91 +45,103 @@ pub(crate) enum PathKind {
     OtherAbs,
 }
 
-const SYSTEM_TOP: &[&str] = &[
-    "bin",
-    "boot",
-    "dev",
-    "etc",
-    "lib",
-    "lib32",
-    "lib64",
-    "libx32",
-    "opt",
-    "proc",
-    "sbin",
-    "sys",
-    "usr",
-    "var",
-    "srv",
-    "mnt",
-    "media",
-    "snap",
-    "System",
-    "Library",
-    "Applications",
-    "private",
-    "Volumes",
-    "nix",
-    "home",
-    "Users",
-    "run",
-    "cores",
-];
+/// Top-level directories of the system (`/etc`, `/usr`, …).
+// A `match` on literals compiles to inline length-and-bytes tests; `[&str]::contains`
+// calls memcmp for every entry of the same length.
+fn is_system_top(s: &str) -> bool {
+    matches!(
+        s,
+        "bin"
+            | "boot"
+            | "dev"
+            | "etc"
+            | "lib"
+            | "lib32"
+            | "lib64"
+            | "libx32"
+            | "opt"
+            | "proc"
+            | "sbin"
+            | "sys"
+            | "usr"
+            | "var"
+            | "srv"
+            | "mnt"
+            | "media"
+            | "snap"
+            | "System"
+            | "Library"
+            | "Applications"
+            | "private"
+            | "Volumes"
+            | "nix"
+            | "home"
+            | "Users"
+            | "run"
+            | "cores"
+    )
+}
 
-const ARTIFACTS: &[&str] = &[
-    "node_modules",
-    "target",
-    "dist",
-    "build",
-    "out",
-    ".next",
-    ".nuxt",
-    ".output",
-    "coverage",
-    "__pycache__",
-    ".pytest_cache",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".venv",
-    "venv",
-    ".tox",
-    ".cache",
-    ".turbo",
-    ".parcel-cache",
-    ".gradle",
-    ".terraform",
-    "obj",
-    ".angular",
-    ".svelte-kit",
-    ".eggs",
-    "_build",
-    ".dart_tool",
-    ".expo",
-    "DerivedData",
-    "htmlcov",
-    ".nyc_output",
-    "storybook-static",
-    ".docusaurus",
-    ".sass-cache",
-    "tmp",
-    "temp",
-    "bin",
-    "pkg",
-    "deps",
-    ".webpack",
-    ".vite",
-    "site",
-    "_site",
-    "public/build",
-    "cmake-build-debug",
-    "cmake-build-release",
-    ".pnpm-store",
-    ".yarn",
-    "Pods",
-    "vendor",
-    ".bundle",
-    "logs",
-];
+/// Names of regenerable build artefacts (whole path segments, or the whole relative path).
+// A `match` on literals compiles to inline length-and-bytes tests; `[&str]::contains`
+// calls memcmp for every entry of the same length.
+fn is_artifact(s: &str) -> bool {
+    matches!(
+        s,
+        "node_modules"
+            | "target"
+            | "dist"
+            | "build"
+            | "out"
+            | ".next"
+            | ".nuxt"
+            | ".output"
+            | "coverage"
+            | "__pycache__"
+            | ".pytest_cache"
+            | ".mypy_cache"
+            | ".ruff_cache"
+            | ".venv"
+            | "venv"
+            | ".tox"
+            | ".cache"
+            | ".turbo"
+            | ".parcel-cache"
+            | ".gradle"
+            | ".terraform"
+            | "obj"
+            | ".angular"
+            | ".svelte-kit"
+            | ".eggs"
+            | "_build"
+            | ".dart_tool"
+            | ".expo"
+            | "DerivedData"
+            | "htmlcov"
+            | ".nyc_output"
+            | "storybook-static"
+            | ".docusaurus"
+            | ".sass-cache"
+            | "tmp"
+            | "temp"
+            | "bin"
+            | "pkg"
+            | "deps"
+            | ".webpack"
+            | ".vite"
+            | "site"
+            | "_site"
+            | "public/build"
+            | "cmake-build-debug"
+            | "cmake-build-release"
+            | ".pnpm-store"
+            | ".yarn"
+            | "Pods"
+            | "vendor"
+            | ".bundle"
+            | "logs"
+    )
+}
 
 const HOME_CACHES: &[&str] = &[
     ".cache",
@@ -202,22 +214,18 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
             }
         }
     }
-    // Rewriting is needed for a home prefix, a trailing slash, or a `/`
-    // followed by `/`, `./`, `..` or `.` at the end (`//`, `/./`, `/..`,
-    // `/.`): one scan instead of a substring search for each.
-    let b = rest.as_bytes();
-    let needs_work = !prefix.is_empty()
-        || (b.len() > 1 && b[b.len() - 1] == b'/')
-        || b.iter().enumerate().any(|(i, &c)| {
-            c == b'/'
-                && match b.get(i + 1) {
-                    Some(b'/') => true,
-                    Some(b'.') => matches!(b.get(i + 2), None | Some(b'/' | b'.')),
-                    _ => false,
-                }
-        });
-    if !needs_work {
-        return Cow::Borrowed(p);
+    if prefix.is_empty() {
+        if clean(rest) {
+            return Cow::Borrowed(p);
+        }
+    } else if rest.is_empty() || (rest.len() > 1 && clean(rest)) {
+        // `rest` is empty or starts with `/` and keeps every segment: only
+        // the home prefix is rewritten (and `~/…` already is its own form).
+        return if p.len() == rest.len() + 1 && p.starts_with('~') {
+            Cow::Borrowed(p)
+        } else {
+            Cow::Owned(format!("~{rest}"))
+        };
     }
     let absolute = !prefix.is_empty() || rest.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
@@ -267,6 +275,23 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// No segment to drop or resolve: no trailing slash (beyond a lone `/`) and
+/// no `/` followed by `/`, `./`, `..` or `.` at the end. One scan instead of
+/// a substring search for each.
+fn clean(rest: &str) -> bool {
+    let b = rest.as_bytes();
+    let trailing_slash = b.len() > 1 && b[b.len() - 1] == b'/';
+    !trailing_slash
+        && !b.iter().enumerate().any(|(i, &c)| {
+            c == b'/'
+                && match b.get(i + 1) {
+                    Some(b'/') => true,
+                    Some(b'.') => matches!(b.get(i + 2), None | Some(b'/' | b'.')),
+                    _ => false,
+                }
+        })
+}
+
 fn is_globby(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
@@ -303,7 +328,7 @@ pub(crate) fn kind(raw: &str) -> PathKind {
         if r.split('/').any(|s| s == ".git") {
             return PathKind::GitDir;
         }
-        if depth >= 2 && r.split('/').skip(1).any(|s| ARTIFACTS.contains(&s)) {
+        if depth >= 2 && r.split('/').skip(1).any(is_artifact) {
             return PathKind::Artifact;
         }
         return PathKind::HomePath;
@@ -338,7 +363,7 @@ pub(crate) fn kind(raw: &str) -> PathKind {
                 _ => PathKind::SystemPath,
             };
         }
-        if SYSTEM_TOP.contains(&top) || is_globby(top) {
+        if is_system_top(top) || is_globby(top) {
             return match second {
                 None => PathKind::SystemDir,
                 Some(s) if is_globby(s) && !deeper => PathKind::SystemDir,
@@ -378,7 +403,7 @@ pub(crate) fn kind(raw: &str) -> PathKind {
     if r == ".git" || r.starts_with(".git/") || r.ends_with("/.git") || r.contains("/.git/") {
         return PathKind::GitDir;
     }
-    if r.split('/').any(|s| ARTIFACTS.contains(&s)) || ARTIFACTS.contains(&r) {
+    if r.split('/').any(is_artifact) || is_artifact(r) {
         return PathKind::Artifact;
     }
     PathKind::Relative

@@ -1,24 +1,25 @@
 //! Byte-level string tests tuned for the short strings of a command line
 //! (words, paths, one-liners of a few dozen bytes).
 //!
-//! `str::contains(&str)` builds a Two-Way searcher on every call and
-//! `str::rsplit('/')` goes through the generic `memrchr`: both cost more
-//! than the whole scan at these lengths, and the rules call them for every
-//! word. These helpers give the same answers with a plain loop.
+//! `str::contains(&str)` builds a Two-Way searcher on every call unless the
+//! haystack is long enough for its vectorised search, and `str::rsplit('/')`
+//! goes through the generic `memrchr`: both cost more than the whole scan at
+//! these lengths, and the rules call them for every word. These helpers give
+//! the same answers with a plain loop where that is cheaper.
 
-/// Above this haystack length the standard (vectorised) search wins.
-const SHORT: usize = 64;
+/// From this many bytes beyond the needle's length, the standard search is
+/// vectorised and wins (measured with callgrind: about 170 instructions per
+/// call from there on, against 2–3 per byte for the loop).
+const SIMD_SLACK: usize = 16;
 
-/// `hay.find(needle)`: byte offset of the first occurrence.
+/// `hay.find(needle)`: byte offset of the first occurrence. (`str::find`
+/// has no vectorised path: it always builds the Two-Way searcher.)
 #[inline]
 pub(crate) fn find(hay: &str, needle: &str) -> Option<usize> {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     let Some((&first, rest)) = n.split_first() else {
         return Some(0);
     };
-    if h.len() > SHORT {
-        return hay.find(needle);
-    }
     if h.len() < n.len() {
         return None;
     }
@@ -28,6 +29,9 @@ pub(crate) fn find(hay: &str, needle: &str) -> Option<usize> {
 /// `hay.contains(needle)`.
 #[inline]
 pub(crate) fn has(hay: &str, needle: &str) -> bool {
+    if hay.len() >= needle.len() + SIMD_SLACK {
+        return hay.contains(needle);
+    }
     find(hay, needle).is_some()
 }
 

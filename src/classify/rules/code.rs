@@ -251,9 +251,7 @@ fn find_calls(code: &str, calls: &[&'static str]) -> Vec<(&'static str, usize)> 
         }
     }
     for call in calls.iter().filter(|c| searched(c)) {
-        if let Some(first) = call.as_bytes().first()
-            && !b.contains(first)
-        {
+        if !text::has(code, call) {
             continue;
         }
         // Non-overlapping occurrences, as `match_indices`.
