@@ -22,7 +22,9 @@ pub(crate) fn over_caps(s: &str) -> bool {
     // Short text cannot hold MAX_OPERATORS operators or the backtick cap,
     // and its nesting is at most its count of openers: a vectorisable count
     // settles the common case without the scan below.
-    if s.len() <= 4 * MAX_NESTING * 16 && s.bytes().filter(|&b| b == b'(' || b == b'{').count() <= MAX_NESTING {
+    if s.len() <= 4 * MAX_NESTING * 16
+        && s.as_bytes().iter().map(|&b| usize::from(b == b'(' || b == b'{')).sum::<usize>() <= MAX_NESTING
+    {
         return false;
     }
     let mut ops = 0usize;

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::LazyLock;
 
 use super::super::cx::{Cx, Origin};
 use super::super::ir::Word;
@@ -124,7 +125,9 @@ const HOME_EXPRS: &[&str] = &[
 /// `home` in some case, or is `expanduser`: test for those first.
 fn mentions_home(s: &str) -> bool {
     let b = s.as_bytes();
-    let hint = b.contains(&b'~') || b.windows(4).any(|w| w.eq_ignore_ascii_case(b"home")) || s.contains("expanduser");
+    let hint = b.contains(&b'~')
+        || b.windows(4).any(|w| (w[0] | 0x20) == b'h' && w.eq_ignore_ascii_case(b"home"))
+        || s.contains("expanduser");
     hint && HOME_EXPRS.iter().any(|h| s.contains(h))
 }
 
@@ -217,10 +220,39 @@ fn searched(call: &str) -> bool {
     !call.ends_with('(') || call.starts_with("Runtime.")
 }
 
-/// Occurrences of `calls` in `code`, as `(pattern, byte position)`.
-/// Patterns ending in `(` are found from the call sites (one pass over the
-/// parentheses) instead of one substring search per pattern.
-fn find_calls(code: &str, calls: &[&'static str]) -> Vec<(&'static str, usize)> {
+/// A pattern list prepared once for [`find_calls`]: the patterns found from
+/// call sites, bucketed by the byte before their `(` (a call site can only
+/// match the patterns of its chain's last byte), and the searched ones.
+/// Both keep the list's order.
+struct CallTable {
+    by_last: Vec<Vec<&'static str>>,
+    searched: Vec<&'static str>,
+}
+
+impl CallTable {
+    fn new(calls: &[&'static str]) -> Self {
+        let mut by_last = vec![Vec::new(); 256];
+        let mut searched_calls = Vec::new();
+        for &call in calls {
+            if searched(call) {
+                searched_calls.push(call);
+            } else if call.len() >= 2 {
+                by_last[usize::from(call.as_bytes()[call.len() - 2])].push(call);
+            }
+        }
+        CallTable { by_last, searched: searched_calls }
+    }
+}
+
+static SHELL_TABLE: LazyLock<CallTable> = LazyLock::new(|| CallTable::new(SHELL_CALLS));
+static DESTRUCTIVE_TABLE: LazyLock<CallTable> = LazyLock::new(|| CallTable::new(DESTRUCTIVE_CALLS));
+
+/// Occurrences of a table's patterns in `code`, as `(pattern, byte position)`:
+/// call sites in order (and, at each, patterns in list order), then each
+/// searched pattern's occurrences. Patterns ending in `(` are found from the
+/// call sites (one pass over the parentheses) instead of one substring search
+/// per pattern.
+fn find_calls(code: &str, table: &CallTable) -> Vec<(&'static str, usize)> {
     let b = code.as_bytes();
     let mut out = Vec::new();
     for (paren, _) in code.match_indices('(') {
@@ -231,26 +263,17 @@ fn find_calls(code: &str, calls: &[&'static str]) -> Vec<(&'static str, usize)> 
             start -= 1;
         }
         let chain = &code[start..paren];
-        if chain.is_empty() && !(paren > 0 && matches!(b[paren - 1], b')' | b']')) {
+        let Some(&last) = chain.as_bytes().last() else {
             continue;
-        }
-        let last = chain.as_bytes().last().copied();
-        for call in calls {
-            let cb = call.as_bytes();
-            // Cheap filter first: the byte before `(` must match the chain's last byte.
-            if cb.len() < 2 || cb[cb.len() - 1] != b'(' || Some(cb[cb.len() - 2]) != last {
-                continue;
-            }
+        };
+        for call in &table.by_last[usize::from(last)] {
             let name = &call[..call.len() - 1];
-            if searched(call) {
-                continue;
-            }
             if chain.ends_with(name) {
                 out.push((*call, paren - name.len()));
             }
         }
     }
-    for call in calls.iter().filter(|c| searched(c)) {
+    for call in &table.searched {
         if !text::has(code, call) {
             continue;
         }
@@ -268,7 +291,7 @@ fn find_calls(code: &str, calls: &[&'static str]) -> Vec<(&'static str, usize)> 
 pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) {
     let pin = Origin { base: span.start, pin: Some(span.clone()) };
     // Shell-outs.
-    for (call, pos) in find_calls(code, SHELL_CALLS) {
+    for (call, pos) in find_calls(code, &SHELL_TABLE) {
         {
             if call.as_bytes()[0].is_ascii_alphabetic() && !call.contains('.') && !word_boundary_before(code, pos) {
                 continue;
@@ -306,7 +329,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
         }
     }
     // Destructive file APIs.
-    for (call, pos) in find_calls(code, DESTRUCTIVE_CALLS) {
+    for (call, pos) in find_calls(code, &DESTRUCTIVE_TABLE) {
         {
             if !call.starts_with('.') && !word_boundary_before(code, pos) {
                 continue;
