@@ -143,30 +143,38 @@ fn is_artifact(s: &str) -> bool {
     )
 }
 
-const HOME_CACHES: &[&str] = &[
-    ".cache",
-    ".npm",
-    ".yarn",
-    ".pnpm-store",
-    ".m2",
-    ".gradle",
-    ".cargo",
-    ".rustup",
-    ".nvm",
-    ".pyenv",
-    ".local",
-    ".bun",
-    ".deno",
-    ".composer",
-    "go",
-    ".cocoapods",
-    ".node-gyp",
-    ".pip",
-    "Library/Caches",
-    ".Trash",
-    "tmp",
-    ".tmp",
-];
+/// Cache directories directly under home (`~/.cache`, `~/.npm`, …, and
+/// `~/Library/Caches`), given `r`, the home-relative path: `r` is one of them
+/// or lies below one.
+fn home_cache(r: &str, first: &str) -> bool {
+    // The one entry of two segments; every other entry is a whole first segment.
+    r == "Library/Caches"
+        || r.starts_with("Library/Caches/")
+        || matches!(
+            first,
+            ".cache"
+                | ".npm"
+                | ".yarn"
+                | ".pnpm-store"
+                | ".m2"
+                | ".gradle"
+                | ".cargo"
+                | ".rustup"
+                | ".nvm"
+                | ".pyenv"
+                | ".local"
+                | ".bun"
+                | ".deno"
+                | ".composer"
+                | "go"
+                | ".cocoapods"
+                | ".node-gyp"
+                | ".pip"
+                | ".Trash"
+                | "tmp"
+                | ".tmp"
+        )
+}
 
 /// Lexically normalise a path: `$HOME`/`/home/u`/`/root` become `~`,
 /// duplicate slashes, `.` segments and trailing slashes are removed and `..`
@@ -188,7 +196,7 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
     if prefix.is_empty() {
         if let Some(r) = rest.strip_prefix('~') {
             // `~user/...` is some user's home too.
-            let end = r.find('/').unwrap_or(r.len());
+            let end = r.bytes().position(|c| c == b'/').unwrap_or(r.len());
             if r[..end].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.') {
                 prefix = "~";
                 rest = &r[end..];
@@ -196,7 +204,7 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
         } else if rest.starts_with('/') {
             for h in ["/home/", "/Users/"] {
                 if let Some(r) = rest.strip_prefix(h) {
-                    let end = r.find('/').unwrap_or(r.len());
+                    let end = r.bytes().position(|c| c == b'/').unwrap_or(r.len());
                     let user = &r[..end];
                     if !user.is_empty() && !user.contains(['*', '?', '[']) && user != "Shared" {
                         prefix = "~";
@@ -214,18 +222,24 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
             }
         }
     }
+    // Common cases without rebuilding: every segment is kept and at most one
+    // trailing slash is dropped (`/etc/` → `/etc`, `~/src/` → `~/src`).
     if prefix.is_empty() {
-        if clean(rest) {
-            return Cow::Borrowed(p);
+        let body = if rest.len() > 1 { rest.strip_suffix('/').unwrap_or(rest) } else { rest };
+        if clean(body) {
+            return Cow::Borrowed(&p[..body.len()]);
         }
-    } else if rest.is_empty() || (rest.len() > 1 && clean(rest)) {
-        // `rest` is empty or starts with `/` and keeps every segment: only
-        // the home prefix is rewritten (and `~/…` already is its own form).
-        return if p.len() == rest.len() + 1 && p.starts_with('~') {
-            Cow::Borrowed(p)
-        } else {
-            Cow::Owned(format!("~{rest}"))
-        };
+    } else {
+        // `rest` is empty or starts with `/`.
+        let body = rest.strip_suffix('/').unwrap_or(rest);
+        if body.is_empty() || (body.len() > 1 && clean(body)) {
+            // Only the home prefix is rewritten (`~/…` already is its own form).
+            return if p.len() == rest.len() + 1 && p.starts_with('~') {
+                Cow::Borrowed(&p[..1 + body.len()])
+            } else {
+                Cow::Owned(format!("~{body}"))
+            };
+        }
     }
     let absolute = !prefix.is_empty() || rest.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
@@ -319,7 +333,7 @@ pub(crate) fn kind(raw: &str) -> PathKind {
             return PathKind::Home;
         }
         let depth = r.split('/').count();
-        if HOME_CACHES.iter().any(|c| r == *c || (r.starts_with(c) && r[c.len()..].starts_with('/'))) {
+        if home_cache(r, first) {
             return if depth == 1 || r == "Library/Caches" { PathKind::HomeCache } else { PathKind::Tmp };
         }
         if depth == 1 {
@@ -466,9 +480,14 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
         "~/.pgpass",
         "~/.my.cnf",
     ];
-    // Every entry of KEY_FILES starts with `~/` or `/etc/`.
+    // Every entry of KEY_FILES starts with `~/` or `/etc/` and is longer than
+    // four bytes: an entry whose fourth byte differs can be neither `p` nor
+    // its prefix, which spares most string comparisons.
     if (p.starts_with("~/") || p.starts_with("/etc/"))
-        && KEY_FILES.iter().any(|k| p == *k || (p.starts_with(k) && p[k.len()..].starts_with('/')))
+        && KEY_FILES.iter().any(|k| {
+            p.as_bytes().get(3) == Some(&k.as_bytes()[3])
+                && (p == *k || (p.starts_with(k) && p[k.len()..].starts_with('/')))
+        })
     {
         return Some(Secret::Key);
     }
@@ -514,6 +533,26 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
     None
 }
 
+/// The name every directory of [`SELF_DIRS`] ends with.
+const SELF_NAME: &str = "holdfast";
+
+/// Directories of holdfast's own configuration, state and binary.
+const SELF_DIRS: [&str; 13] = [
+    ".config/holdfast",
+    ".local/share/holdfast",
+    ".local/state/holdfast",
+    "Application Support/holdfast",
+    "/etc/holdfast",
+    "/var/lib/holdfast",
+    "/run/holdfast",
+    "AppData/Roaming/holdfast",
+    "AppData/Local/holdfast",
+    "Library/Preferences/holdfast",
+    "Library/Caches/holdfast",
+    "/bin/holdfast",
+    ".holdfast",
+];
+
 /// Holdfast's own configuration, data, binary or service files.
 pub(crate) fn is_self_path(raw: &str) -> bool {
     let n = normalize(raw);
@@ -527,31 +566,23 @@ pub(crate) fn is_self_path(raw: &str) -> bool {
     {
         return true;
     }
-    // Every directory below names holdfast: one search rules them all out.
-    if !text::has(p, "holdfast") {
-        return false;
-    }
-    for dir in [
-        ".config/holdfast",
-        ".local/share/holdfast",
-        ".local/state/holdfast",
-        "Application Support/holdfast",
-        "/etc/holdfast",
-        "/var/lib/holdfast",
-        "/run/holdfast",
-        "AppData/Roaming/holdfast",
-        "AppData/Local/holdfast",
-        "Library/Preferences/holdfast",
-        "Library/Caches/holdfast",
-        "/bin/holdfast",
-        ".holdfast",
-    ] {
-        if let Some(i) = text::find(p, dir) {
-            let after = &p[i + dir.len()..];
-            if after.is_empty() || after.starts_with('/') || after.starts_with('*') {
-                return true;
+    // Every directory of SELF_DIRS ends with SELF_NAME: one search rules them
+    // all out, and each directory's first occurrence (the one tested) ends at
+    // one of the name's occurrences, visited in order.
+    let mut seen = 0u16;
+    let mut from = 0;
+    while let Some(k) = text::find(&p[from..], SELF_NAME) {
+        let end = from + k + SELF_NAME.len();
+        for (d, dir) in SELF_DIRS.iter().enumerate() {
+            if seen & (1 << d) == 0 && p[..end].ends_with(dir) {
+                seen |= 1 << d;
+                let after = &p[end..];
+                if after.is_empty() || after.starts_with('/') || after.starts_with('*') {
+                    return true;
+                }
             }
         }
+        from = end;
     }
     false
 }
@@ -650,6 +681,17 @@ mod tests {
         assert_eq!(normalize("/tmp/../etc//passwd"), "/etc/passwd");
         assert_eq!(normalize("./build/"), "./build");
         assert_eq!(normalize("//"), "/");
+    }
+
+    #[test]
+    fn self_paths() {
+        assert!(SELF_DIRS.iter().all(|d| d.ends_with(SELF_NAME)), "is_self_path finds them from the name");
+        assert!(is_self_path("~/.config/holdfast"));
+        assert!(is_self_path("AppData/Local/holdfast/*"));
+        assert!(is_self_path("/tmp/x/.holdfast/y"));
+        assert!(!is_self_path("~/.config/holdfast.bak"));
+        // Only a directory's first occurrence is tested.
+        assert!(!is_self_path("/x/.config/holdfastx/.config/holdfast"));
     }
 
     #[test]
