@@ -14,8 +14,12 @@
 //! `select`, `coproc`, `=~` — returns `None` and the line goes to the full
 //! `brush-parser` walk. So the fast path never changes a verdict: it produces
 //! the same words, pipelines and nesting depths the full parser's walk would,
-//! faster. Substituted code is returned as byte ranges for the caller to
-//! classify recursively.
+//! faster. Text it can tell is malformed the way brush rejects it too (an
+//! operator with no command before or after it, `;;` or `)` outside `case`, a
+//! here-document without its delimiter line, an unclosed compound) is
+//! reported as such ([`Lexed::incomplete`]) rather than handed to brush,
+//! whose search for a parse is slow on such text. Substituted code is
+//! returned as byte ranges for the caller to classify recursively.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -24,6 +28,7 @@ use super::cx::Origin;
 use super::ir::{Cmd, Pipeline, RedirOp, Redirect, Word};
 use super::limits;
 use super::parse::{ansi_c_decode, code_fetches};
+use super::text;
 
 fn is_reserved(w: &str) -> bool {
     matches!(
@@ -61,8 +66,10 @@ pub(crate) struct Lexed<'t> {
     pub subs: Vec<(Range<usize>, u32)>,
     /// Spans (mapped to the input) of commands calling the function whose body they are in.
     pub bombs: Vec<Range<usize>>,
-    /// The text is well formed so far but ends inside a compound command or
-    /// `[[`: a syntax error for the shell (and for the full parser).
+    /// The text is a syntax error for the shell (and for the full parser):
+    /// it ends inside a compound command or `[[` or after `|`, `&&`, `||`;
+    /// an operator has no command before it; `;;` appears outside `case`; a
+    /// `)` closes nothing; or a here-document lacks its delimiter line.
     pub incomplete: bool,
 }
 
@@ -175,6 +182,9 @@ struct Lexer<'t, 'o> {
     after_andor: bool,
     /// Recursion depth of the lexed text (bounds compound nesting like the full walk).
     depth: u32,
+    /// Set with `None` from [`Lexer::syntax_error`]: the text is certainly
+    /// malformed (rather than beyond this lexer).
+    error: bool,
 }
 
 pub(crate) fn lex<'t>(s: &'t str, origin: &Origin, depth: u32) -> Option<Lexed<'t>> {
@@ -195,8 +205,14 @@ pub(crate) fn lex<'t>(s: &'t str, origin: &Origin, depth: u32) -> Option<Lexed<'
         test_toks: Vec::new(),
         after_andor: false,
         depth,
+        error: false,
     };
-    let incomplete = lx.run()?;
+    let incomplete = match lx.run() {
+        Some(ends_inside) => ends_inside,
+        // Brush rejects it too, after a slow search: report the error now.
+        None if lx.error => true,
+        None => return None,
+    };
     Some(Lexed { pipes: lx.pipes, subs: lx.subs, bombs: lx.bombs, incomplete })
 }
 
@@ -277,12 +293,13 @@ impl<'t> Lexer<'t, '_> {
             }
             match c {
                 b'\n' | b';' => {
+                    // `;;` outside `case` (see `outside_case`), or an empty
+                    // command before `;`.
                     if c == b';' && next == Some(b';') {
-                        return None;
+                        return if self.outside_case() { self.syntax_error() } else { None };
                     }
-                    // An empty command before `;` is a syntax error: let brush say so.
                     if c == b';' && self.cmd_empty() {
-                        return None;
+                        return self.syntax_error();
                     }
                     self.end_pipeline(c == b'\n')?;
                     if c == b'\n'
@@ -297,6 +314,7 @@ impl<'t> Lexer<'t, '_> {
                 }
                 b'&' => match next {
                     Some(b'&') => {
+                        self.need_command()?;
                         self.end_pipeline(false)?;
                         self.i += 2;
                         self.require_more()?;
@@ -310,12 +328,14 @@ impl<'t> Lexer<'t, '_> {
                         }
                     }
                     _ => {
+                        self.need_command()?;
                         self.end_pipeline(false)?;
                         self.i += 1;
                     }
                 },
                 b'|' => match next {
                     Some(b'|') => {
+                        self.need_command()?;
                         self.end_pipeline(false)?;
                         self.i += 2;
                         self.require_more()?;
@@ -323,6 +343,7 @@ impl<'t> Lexer<'t, '_> {
                     }
                     Some(b'&') => return None,
                     _ => {
+                        self.need_command()?;
                         self.end_cmd(false)?;
                         self.i += 1;
                         self.require_more()?;
@@ -498,6 +519,9 @@ impl<'t> Lexer<'t, '_> {
 
     /// `)` closes a subshell.
     fn close_subshell(&mut self) -> Option<()> {
+        if self.frames.is_empty() && self.outside_case() {
+            return self.syntax_error();
+        }
         if !self.frames.last().is_some_and(|f| f.kind == Kind::Subshell) {
             return None;
         }
@@ -509,9 +533,34 @@ impl<'t> Lexer<'t, '_> {
     }
 
     /// After `|`, `&&`, `||` another command must follow (possibly after newlines).
-    fn require_more(&self) -> Option<()> {
+    fn require_more(&mut self) -> Option<()> {
         let rest = &self.b[self.i..];
+        if rest.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\n')) {
+            return self.syntax_error();
+        }
+        // Other ASCII white space (`\r`, form feed) is a word character to the shell: leave it to brush.
         if rest.iter().all(|b| b.is_ascii_whitespace()) { None } else { Some(()) }
+    }
+
+    /// Before `|`, `&&`, `||`, `&`: a command (simple or compound) must precede.
+    fn need_command(&mut self) -> Option<()> {
+        if self.cmd_empty() && self.redir.is_none() {
+            return self.syntax_error();
+        }
+        Some(())
+    }
+
+    /// No `case` anywhere in the text, so a `)` or `;;` cannot belong to one.
+    /// (`case` in command position is left to brush, but `time case …`
+    /// is one too: `time` is a reserved word for brush, a plain word here.)
+    fn outside_case(&self) -> bool {
+        !text::has(self.s, "case")
+    }
+
+    /// The text is certainly malformed: stop, and let [`lex`] report it.
+    fn syntax_error<T>(&mut self) -> Option<T> {
+        self.error = true;
+        None
     }
 
     fn redirect_op(&mut self, fd: Option<u32>) -> Option<()> {
@@ -593,7 +642,8 @@ impl<'t> Lexer<'t, '_> {
                 break;
             }
             if line_end >= b.len() {
-                return None;
+                // No delimiter line: brush rejects an unterminated here-document.
+                return self.syntax_error();
             }
             line_start = line_end + 1;
         }
