@@ -11,6 +11,7 @@ use std::ops::Range;
 use super::super::cx::Cx;
 use super::super::ir::Word;
 use super::super::paths;
+use super::names::Prog;
 use super::{Inv, operands};
 
 rules! {
@@ -128,29 +129,32 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
     }
 }
 
-/// Writers not covered by the filesystem rules that touch guarded paths.
-pub(crate) fn check_paths(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'_>) {
-    if !matches!(
-        name,
-        "rsync"
-            | "trash"
-            | "trash-put"
-            | "gio"
-            | "code"
-            | "subl"
-            | "perl"
-            | "patch"
-            | "touch"
-            | "unzip"
-            | "xattr"
-            | "jq"
-            | "sponge"
-            | "sqlite3"
-            | "git"
-            | "ln"
-            | "shred"
-            | "srm"
-    ) {
+/// Writers not covered by the filesystem rules ([`check_paths`]).
+pub(crate) const GUARDED_WRITERS: &[&str] = &[
+    "rsync",
+    "trash",
+    "trash-put",
+    "gio",
+    "code",
+    "subl",
+    "perl",
+    "patch",
+    "touch",
+    "unzip",
+    "xattr",
+    "jq",
+    "sponge",
+    "sqlite3",
+    "git",
+    "ln",
+    "shred",
+    "srm",
+];
+
+/// Writers not covered by the filesystem rules that touch guarded paths;
+/// `prog` is `name`'s entry in the name index.
+pub(crate) fn check_paths(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'_>, prog: Prog) {
+    if !prog.guarded_writer {
         return;
     }
     let ops: Vec<&Word<'_>> = operands(&argv[1..]).collect();
