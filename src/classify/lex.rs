@@ -25,7 +25,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::cx::Origin;
-use super::ir::{Cmd, Pipeline, RedirOp, Redirect, Word};
+use super::ir::{Cmd, InlineFirst, Pipeline, RedirOp, Redirect, Word};
 use super::limits;
 use super::parse::{ansi_c_decode, code_fetches};
 use super::text;
@@ -61,7 +61,7 @@ fn is_reserved(w: &str) -> bool {
 pub(crate) struct Lexed<'t> {
     /// Pipelines in the order the full walk evaluates them (compound bodies
     /// before the pipeline that contains the compound).
-    pub pipes: Vec<(Pipeline<'t>, u32)>,
+    pub pipes: InlineFirst<(Pipeline<'t>, u32)>,
     /// Byte ranges (in the lexed text) of substituted code to classify.
     pub subs: Vec<(Range<usize>, u32)>,
     /// Spans (mapped to the input) of commands calling the function whose body they are in.
@@ -164,7 +164,7 @@ struct Lexer<'t, 'o> {
     b: &'t [u8],
     i: usize,
     origin: &'o Origin,
-    pipes: Vec<(Pipeline<'t>, u32)>,
+    pipes: InlineFirst<(Pipeline<'t>, u32)>,
     pipe: Pipeline<'t>,
     cmd: Cmd<'t>,
     redir: Option<(Option<u32>, RedirOp)>,
@@ -193,7 +193,7 @@ pub(crate) fn lex<'t>(s: &'t str, origin: &Origin, depth: u32) -> Option<Lexed<'
         b: s.as_bytes(),
         i: 0,
         origin,
-        pipes: Vec::new(),
+        pipes: InlineFirst::default(),
         pipe: Pipeline::default(),
         cmd: Cmd::default(),
         redir: None,

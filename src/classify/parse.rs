@@ -671,7 +671,8 @@ impl Walker<'_, '_, '_> {
             }
             ast::CompoundCommand::Coprocess(c) => {
                 let cmd = self.command(&c.body);
-                let p = Pipeline { cmds: vec![cmd] };
+                let mut p = Pipeline::default();
+                p.cmds.push(cmd);
                 rules::eval_pipeline(self.cx, &p, self.depth);
             }
         }
