@@ -242,49 +242,63 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
         }
     }
     let absolute = !prefix.is_empty() || rest.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    let mut lead_dots: Vec<&str> = Vec::new();
+    if absolute {
+        // The output itself is the stack of kept segments (`/seg` each, after
+        // the `~` if any): `..` drops the last one.
+        let mut out = String::with_capacity(p.len());
+        out.push_str(prefix);
+        let base = out.len();
+        for seg in rest.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    if let Some(k) = out[base..].rfind('/') {
+                        out.truncate(base + k);
+                    }
+                }
+                s => {
+                    out.push('/');
+                    out.push_str(s);
+                }
+            }
+        }
+        if out.is_empty() {
+            out.push('/');
+        }
+        return Cow::Owned(out);
+    }
+    // Relative: a leading `.` or a run of leading `..` (what `..` cannot
+    // resolve), then the kept segments, again stacked as `/seg` each.
+    let mut dot = false;
+    let mut ups = 0usize;
+    let mut parts = String::with_capacity(rest.len() + 1);
     for seg in rest.split('/') {
         match seg {
-            "" | "." => {
-                if parts.is_empty() && lead_dots.is_empty() && seg == "." && !absolute {
-                    lead_dots.push(".");
+            "" => {}
+            "." => dot |= parts.is_empty() && ups == 0,
+            ".." => match parts.rfind('/') {
+                Some(k) => parts.truncate(k),
+                None => {
+                    dot = false;
+                    ups += 1;
                 }
+            },
+            s => {
+                parts.push('/');
+                parts.push_str(s);
             }
-            ".." => {
-                if absolute {
-                    parts.pop();
-                } else if parts.is_empty() {
-                    lead_dots.retain(|d| *d != ".");
-                    lead_dots.push("..");
-                } else {
-                    parts.pop();
-                }
-            }
-            s => parts.push(s),
         }
     }
-    let mut out = String::with_capacity(p.len());
-    if !prefix.is_empty() {
-        out.push('~');
-        for s in &parts {
-            out.push('/');
-            out.push_str(s);
-        }
-    } else if absolute {
-        for s in &parts {
-            out.push('/');
-            out.push_str(s);
-        }
-        if out.is_empty() {
-            out.push('/');
-        }
-    } else {
-        let all: Vec<&str> = lead_dots.iter().chain(parts.iter()).copied().collect();
-        out = all.join("/");
-        if out.is_empty() {
-            out.push('.');
-        }
+    let mut out = String::with_capacity(rest.len() + 1);
+    if dot {
+        out.push('.');
+    }
+    for k in 0..ups {
+        out.push_str(if k == 0 { ".." } else { "/.." });
+    }
+    out.push_str(if out.is_empty() { parts.get(1..).unwrap_or("") } else { &parts });
+    if out.is_empty() {
+        out.push('.');
     }
     Cow::Owned(out)
 }
@@ -681,6 +695,13 @@ mod tests {
         assert_eq!(normalize("/tmp/../etc//passwd"), "/etc/passwd");
         assert_eq!(normalize("./build/"), "./build");
         assert_eq!(normalize("//"), "/");
+        assert_eq!(normalize("~/a/../../b/"), "~/b");
+        assert_eq!(normalize("a/../../b"), "../b");
+        assert_eq!(normalize("./a/../.."), "..");
+        assert_eq!(normalize("././a"), "./a");
+        assert_eq!(normalize("a/./b/"), "a/b");
+        assert_eq!(normalize("../a/./../b"), "../b");
+        assert_eq!(normalize("https://x.io//a/"), "https:/x.io/a");
     }
 
     #[test]

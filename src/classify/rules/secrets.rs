@@ -133,8 +133,9 @@ fn secret_in(t: &str) -> Option<(Secret, &str)> {
     if let Some(s) = paths::secret(t) {
         return Some((s, t));
     }
-    for sep in ['@', '=', '<', ':'] {
-        if let Some(p) = t.rfind(sep) {
+    for sep in [b'@', b'=', b'<', b':'] {
+        // A byte loop: `rfind(char)` sets up a searcher, dearer on these short words.
+        if let Some(p) = t.bytes().rposition(|c| c == sep) {
             let tail = &t[p + 1..];
             if !tail.is_empty()
                 && let Some(s) = paths::secret(tail)
