@@ -141,7 +141,7 @@ impl<'i> Cx<'i> {
             for span in lexed.bombs {
                 self.hit(&system::FORK_BOMB, span);
             }
-            for (p, level) in &lexed.pipes {
+            for (p, level) in lexed.pipes.iter() {
                 rules::eval_pipeline(self, p, depth + level);
                 if self.done() {
                     return;

@@ -74,5 +74,59 @@ pub(crate) struct Cmd<'a> {
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Pipeline<'a> {
-    pub cmds: Vec<Cmd<'a>>,
+    pub cmds: InlineFirst<Cmd<'a>>,
+}
+
+/// A list whose first element is held inline. Most lines have one pipeline
+/// and most pipelines one command: this spares each an allocation (and its
+/// free), a sizeable share of classifying a short line.
+#[derive(Debug, Clone)]
+pub(crate) struct InlineFirst<T> {
+    first: Option<T>,
+    /// Empty while `first` is `None`.
+    more: Vec<T>,
+}
+
+impl<T> Default for InlineFirst<T> {
+    fn default() -> Self {
+        InlineFirst { first: None, more: Vec::new() }
+    }
+}
+
+impl<T> InlineFirst<T> {
+    pub fn push(&mut self, x: T) {
+        if self.first.is_none() {
+            self.first = Some(x);
+        } else {
+            self.more.push(x);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    pub fn first(&self) -> Option<&T> {
+        self.first.as_ref()
+    }
+
+    /// The elements in the order they were pushed.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.first.iter().chain(&self.more)
+    }
+}
+
+impl<T> std::ops::Index<usize> for InlineFirst<T> {
+    type Output = T;
+
+    fn index(&self, i: usize) -> &T {
+        match i {
+            0 => self.first.as_ref().expect("index 0 of an empty list"),
+            _ => &self.more[i - 1],
+        }
+    }
 }

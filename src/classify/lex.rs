@@ -14,16 +14,21 @@
 //! `select`, `coproc`, `=~` — returns `None` and the line goes to the full
 //! `brush-parser` walk. So the fast path never changes a verdict: it produces
 //! the same words, pipelines and nesting depths the full parser's walk would,
-//! faster. Substituted code is returned as byte ranges for the caller to
-//! classify recursively.
+//! faster. Text it can tell is malformed the way brush rejects it too (an
+//! operator with no command before or after it, `;;` or `)` outside `case`, a
+//! here-document without its delimiter line, an unclosed compound) is
+//! reported as such ([`Lexed::incomplete`]) rather than handed to brush,
+//! whose search for a parse is slow on such text. Substituted code is
+//! returned as byte ranges for the caller to classify recursively.
 
 use std::borrow::Cow;
 use std::ops::Range;
 
 use super::cx::Origin;
-use super::ir::{Cmd, Pipeline, RedirOp, Redirect, Word};
+use super::ir::{Cmd, InlineFirst, Pipeline, RedirOp, Redirect, Word};
 use super::limits;
 use super::parse::{ansi_c_decode, code_fetches};
+use super::text;
 
 fn is_reserved(w: &str) -> bool {
     matches!(
@@ -56,13 +61,15 @@ fn is_reserved(w: &str) -> bool {
 pub(crate) struct Lexed<'t> {
     /// Pipelines in the order the full walk evaluates them (compound bodies
     /// before the pipeline that contains the compound).
-    pub pipes: Vec<(Pipeline<'t>, u32)>,
+    pub pipes: InlineFirst<(Pipeline<'t>, u32)>,
     /// Byte ranges (in the lexed text) of substituted code to classify.
     pub subs: Vec<(Range<usize>, u32)>,
     /// Spans (mapped to the input) of commands calling the function whose body they are in.
     pub bombs: Vec<Range<usize>>,
-    /// The text is well formed so far but ends inside a compound command or
-    /// `[[`: a syntax error for the shell (and for the full parser).
+    /// The text is a syntax error for the shell (and for the full parser):
+    /// it ends inside a compound command or `[[` or after `|`, `&&`, `||`;
+    /// an operator has no command before it; `;;` appears outside `case`; a
+    /// `)` closes nothing; or a here-document lacks its delimiter line.
     pub incomplete: bool,
 }
 
@@ -98,30 +105,58 @@ struct Frame<'t> {
     func: Option<&'t str>,
 }
 
+/// Class bits of a byte that may appear unquoted in a plain word (0: it
+/// may not). One table lookup per byte in the lexer's hot loop.
+const PLAIN: u8 = 1;
+/// A glob character: `*`, `?`, `[`.
+const GLOB: u8 = 2;
+/// `{`, which may start a brace expansion.
+const BRACE: u8 = 4;
+
+const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let plain = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'_'
+                    | b'.'
+                    | b'/'
+                    | b'='
+                    | b':'
+                    | b','
+                    | b'@'
+                    | b'+'
+                    | b'%'
+                    | b'^'
+                    | b'~'
+                    | b'*'
+                    | b'?'
+                    | b'['
+                    | b']'
+                    | b'#'
+                    | b'{'
+                    | b'}'
+            );
+        if plain {
+            t[c] = PLAIN;
+            if matches!(b, b'*' | b'?' | b'[') {
+                t[c] |= GLOB;
+            }
+            if b == b'{' {
+                t[c] |= BRACE;
+            }
+        }
+        c += 1;
+    }
+    t
+};
+
 #[inline]
 fn plain_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_'
-                | b'.'
-                | b'/'
-                | b'='
-                | b':'
-                | b','
-                | b'@'
-                | b'+'
-                | b'%'
-                | b'^'
-                | b'~'
-                | b'*'
-                | b'?'
-                | b'['
-                | b']'
-                | b'#'
-                | b'{'
-                | b'}'
-        )
+    BYTE_CLASS[b as usize] != 0
 }
 
 struct Lexer<'t, 'o> {
@@ -129,7 +164,7 @@ struct Lexer<'t, 'o> {
     b: &'t [u8],
     i: usize,
     origin: &'o Origin,
-    pipes: Vec<(Pipeline<'t>, u32)>,
+    pipes: InlineFirst<(Pipeline<'t>, u32)>,
     pipe: Pipeline<'t>,
     cmd: Cmd<'t>,
     redir: Option<(Option<u32>, RedirOp)>,
@@ -147,6 +182,9 @@ struct Lexer<'t, 'o> {
     after_andor: bool,
     /// Recursion depth of the lexed text (bounds compound nesting like the full walk).
     depth: u32,
+    /// Set with `None` from [`Lexer::syntax_error`]: the text is certainly
+    /// malformed (rather than beyond this lexer).
+    error: bool,
 }
 
 pub(crate) fn lex<'t>(s: &'t str, origin: &Origin, depth: u32) -> Option<Lexed<'t>> {
@@ -155,7 +193,7 @@ pub(crate) fn lex<'t>(s: &'t str, origin: &Origin, depth: u32) -> Option<Lexed<'
         b: s.as_bytes(),
         i: 0,
         origin,
-        pipes: Vec::new(),
+        pipes: InlineFirst::default(),
         pipe: Pipeline::default(),
         cmd: Cmd::default(),
         redir: None,
@@ -167,8 +205,14 @@ pub(crate) fn lex<'t>(s: &'t str, origin: &Origin, depth: u32) -> Option<Lexed<'
         test_toks: Vec::new(),
         after_andor: false,
         depth,
+        error: false,
     };
-    let incomplete = lx.run()?;
+    let incomplete = match lx.run() {
+        Some(ends_inside) => ends_inside,
+        // Brush rejects it too, after a slow search: report the error now.
+        None if lx.error => true,
+        None => return None,
+    };
     Some(Lexed { pipes: lx.pipes, subs: lx.subs, bombs: lx.bombs, incomplete })
 }
 
@@ -249,12 +293,13 @@ impl<'t> Lexer<'t, '_> {
             }
             match c {
                 b'\n' | b';' => {
+                    // `;;` outside `case` (see `outside_case`), or an empty
+                    // command before `;`.
                     if c == b';' && next == Some(b';') {
-                        return None;
+                        return if self.outside_case() { self.syntax_error() } else { None };
                     }
-                    // An empty command before `;` is a syntax error: let brush say so.
                     if c == b';' && self.cmd_empty() {
-                        return None;
+                        return self.syntax_error();
                     }
                     self.end_pipeline(c == b'\n')?;
                     if c == b'\n'
@@ -269,6 +314,7 @@ impl<'t> Lexer<'t, '_> {
                 }
                 b'&' => match next {
                     Some(b'&') => {
+                        self.need_command()?;
                         self.end_pipeline(false)?;
                         self.i += 2;
                         self.require_more()?;
@@ -282,12 +328,14 @@ impl<'t> Lexer<'t, '_> {
                         }
                     }
                     _ => {
+                        self.need_command()?;
                         self.end_pipeline(false)?;
                         self.i += 1;
                     }
                 },
                 b'|' => match next {
                     Some(b'|') => {
+                        self.need_command()?;
                         self.end_pipeline(false)?;
                         self.i += 2;
                         self.require_more()?;
@@ -295,6 +343,7 @@ impl<'t> Lexer<'t, '_> {
                     }
                     Some(b'&') => return None,
                     _ => {
+                        self.need_command()?;
                         self.end_cmd(false)?;
                         self.i += 1;
                         self.require_more()?;
@@ -470,6 +519,9 @@ impl<'t> Lexer<'t, '_> {
 
     /// `)` closes a subshell.
     fn close_subshell(&mut self) -> Option<()> {
+        if self.frames.is_empty() && self.outside_case() {
+            return self.syntax_error();
+        }
         if !self.frames.last().is_some_and(|f| f.kind == Kind::Subshell) {
             return None;
         }
@@ -481,9 +533,34 @@ impl<'t> Lexer<'t, '_> {
     }
 
     /// After `|`, `&&`, `||` another command must follow (possibly after newlines).
-    fn require_more(&self) -> Option<()> {
+    fn require_more(&mut self) -> Option<()> {
         let rest = &self.b[self.i..];
+        if rest.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\n')) {
+            return self.syntax_error();
+        }
+        // Other ASCII white space (`\r`, form feed) is a word character to the shell: leave it to brush.
         if rest.iter().all(|b| b.is_ascii_whitespace()) { None } else { Some(()) }
+    }
+
+    /// Before `|`, `&&`, `||`, `&`: a command (simple or compound) must precede.
+    fn need_command(&mut self) -> Option<()> {
+        if self.cmd_empty() && self.redir.is_none() {
+            return self.syntax_error();
+        }
+        Some(())
+    }
+
+    /// No `case` anywhere in the text, so a `)` or `;;` cannot belong to one.
+    /// (`case` in command position is left to brush, but `time case …`
+    /// is one too: `time` is a reserved word for brush, a plain word here.)
+    fn outside_case(&self) -> bool {
+        !text::has(self.s, "case")
+    }
+
+    /// The text is certainly malformed: stop, and let [`lex`] report it.
+    fn syntax_error<T>(&mut self) -> Option<T> {
+        self.error = true;
+        None
     }
 
     fn redirect_op(&mut self, fd: Option<u32>) -> Option<()> {
@@ -565,7 +642,8 @@ impl<'t> Lexer<'t, '_> {
                 break;
             }
             if line_end >= b.len() {
-                return None;
+                // No delimiter line: brush rejects an unterminated here-document.
+                return self.syntax_error();
             }
             line_start = line_end + 1;
         }
@@ -739,6 +817,10 @@ impl<'t> Lexer<'t, '_> {
                 return None;
             }
         }
+        if self.cmd.words.is_empty() {
+            // Room for a typical command at once: growing 4 → 8 costs a reallocation.
+            self.cmd.words.reserve(8);
+        }
         self.cmd.words.push(w);
         Some(())
     }
@@ -824,7 +906,9 @@ impl<'t> Lexer<'t, '_> {
         let start = self.i;
         let mut i = self.i;
         // Fast scan of a plain word: borrow it.
+        let mut class = 0;
         while i < b.len() && plain_byte(b[i]) {
+            class |= BYTE_CLASS[b[i] as usize];
             i += 1;
         }
         let terminal = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')');
@@ -839,9 +923,11 @@ impl<'t> Lexer<'t, '_> {
                 return self.redirect_op(Some(fd));
             }
             let raw = &self.s[start..i];
-            check_braces(raw)?;
+            if class & BRACE != 0 {
+                check_braces(raw)?;
+            }
             w.text = Cow::Borrowed(raw);
-            w.glob = raw.contains(['*', '?', '[']);
+            w.glob = class & GLOB != 0;
             w.span = self.origin.map(start, i);
             self.i = i;
             return self.push_word(w, start, i);
@@ -849,8 +935,10 @@ impl<'t> Lexer<'t, '_> {
         // General case: build the text.
         let mut out = String::with_capacity(i - start + 16);
         out.push_str(&self.s[start..i]);
-        let mut glob = self.s[start..i].contains(['*', '?', '[']);
-        check_braces(&self.s[start..i])?;
+        let mut glob = class & GLOB != 0;
+        if class & BRACE != 0 {
+            check_braces(&self.s[start..i])?;
+        }
         while i < b.len() {
             let c = b[i];
             if plain_byte(c) {
@@ -1037,11 +1125,12 @@ fn test_expr_ok(t: &[(bool, &str)]) -> bool {
 
 /// Reject words with brace expansion (`{a,b}`, `{1..3}`).
 fn check_braces(raw: &str) -> Option<()> {
-    if let Some(p) = raw.find('{') {
-        let rest = &raw[p..];
-        let end = rest.find('}').unwrap_or(rest.len());
+    let b = raw.as_bytes();
+    if let Some(p) = b.iter().position(|&c| c == b'{') {
+        let rest = &b[p..];
+        let end = rest.iter().position(|&c| c == b'}').unwrap_or(rest.len());
         let inner = &rest[..end];
-        if inner.contains(',') || inner.contains("..") {
+        if inner.contains(&b',') || inner.windows(2).any(|w| w == b"..") {
             return None;
         }
     }
@@ -1050,10 +1139,11 @@ fn check_braces(raw: &str) -> Option<()> {
 
 /// `NAME=…` where `NAME` is a valid, unquoted shell variable name.
 pub(crate) fn valid_assignment_prefix(raw: &str) -> bool {
-    let Some(eq) = raw.find('=') else {
-        return false;
-    };
-    let name = raw[..eq].strip_suffix('+').unwrap_or(&raw[..eq]);
-    !name.is_empty()
-        && name.bytes().enumerate().all(|(k, c)| c == b'_' || c.is_ascii_alphabetic() || (k > 0 && c.is_ascii_digit()))
+    // The name is the longest run of name bytes; then `=` or `+=` must follow.
+    let b = raw.as_bytes();
+    let mut k = 0;
+    while k < b.len() && (b[k] == b'_' || b[k].is_ascii_alphabetic() || (k > 0 && b[k].is_ascii_digit())) {
+        k += 1;
+    }
+    k > 0 && (b.get(k) == Some(&b'=') || (b.get(k) == Some(&b'+') && b.get(k + 1) == Some(&b'=')))
 }

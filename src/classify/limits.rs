@@ -14,10 +14,22 @@ pub(crate) const MAX_DEPTH: u32 = 8;
 /// Most simple commands evaluated for one line (bounds total work).
 pub(crate) const MAX_COMMANDS: u32 = 4_000;
 
+/// Count of `(` and `{`. Counted in byte-wide lanes per chunk of 255 (no
+/// lane can overflow), which the compiler vectorises.
+fn openers(b: &[u8]) -> usize {
+    b.chunks(255).map(|c| usize::from(c.iter().fold(0u8, |n, &x| n + u8::from(x == b'(' || x == b'{')))).sum()
+}
+
 /// Returns true when the raw text exceeds a cap.
 pub(crate) fn over_caps(s: &str) -> bool {
     if s.len() > MAX_BYTES {
         return true;
+    }
+    // Short text cannot hold MAX_OPERATORS operators or the backtick cap,
+    // and its nesting is at most its count of openers: a vectorisable count
+    // settles the common case without the scan below.
+    if s.len() <= 4 * MAX_NESTING * 16 && openers(s.as_bytes()) <= MAX_NESTING {
+        return false;
     }
     let mut ops = 0usize;
     let mut depth = 0usize;

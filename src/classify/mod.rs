@@ -19,6 +19,7 @@ mod limits;
 mod parse;
 mod paths;
 mod rules;
+mod text;
 mod unwrap;
 
 use serde::{Deserialize, Serialize};

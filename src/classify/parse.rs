@@ -15,6 +15,7 @@ use brush_parser::{Parser, ParserOptions};
 use super::cx::{Cx, Origin};
 use super::ir::{Cmd, Pipeline, RedirOp, Redirect, Word};
 use super::rules::{self, meta, system};
+use super::text;
 
 /// Maps brush character indices to byte offsets of the parsed text.
 struct CharMap {
@@ -195,23 +196,37 @@ fn unescape_backquoted(s: &str) -> String {
 
 /// Does this substituted code download or decode something?
 pub(crate) fn code_fetches(code: &str) -> bool {
+    // Occurrences as `match_indices` gives them (non-overlapping, in order),
+    // found with `text`: a `match_indices` searcher per word cost more than
+    // the whole test on these short snippets.
     let has_word = |w: &str| {
-        code.match_indices(w).any(|(i, _)| {
+        if !text::has(code, w) {
+            return false;
+        }
+        let mut from = 0;
+        while let Some(k) = text::find(&code[from..], w) {
+            let i = from + k;
             let before = code[..i].chars().next_back();
             let after = code[i + w.len()..].chars().next();
-            !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                 && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
+            {
+                return true;
+            }
+            from = i + w.len();
+        }
+        false
     };
+    let has = |s: &str| text::has(code, s);
     has_word("curl")
         || has_word("wget")
         || has_word("fetch")
         || has_word("http")
         || has_word("xh")
         || has_word("aria2c")
-        || (has_word("base64") && (code.contains(" -d") || code.contains("--decode") || code.contains(" -D")))
-        || (has_word("xxd") && code.contains("-r"))
-        || (has_word("openssl") && code.contains(" -d"))
+        || (has_word("base64") && (has(" -d") || has("--decode") || has(" -D")))
+        || (has_word("xxd") && has("-r"))
+        || (has_word("openssl") && has(" -d"))
         || has_word("nc")
         || has_word("ncat")
 }
@@ -671,7 +686,8 @@ impl Walker<'_, '_, '_> {
             }
             ast::CompoundCommand::Coprocess(c) => {
                 let cmd = self.command(&c.body);
-                let p = Pipeline { cmds: vec![cmd] };
+                let mut p = Pipeline::default();
+                p.cmds.push(cmd);
                 rules::eval_pipeline(self.cx, &p, self.depth);
             }
         }

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use super::text;
+
 /// What a path argument designates, from the point of view of deletion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PathKind {
@@ -43,116 +45,136 @@ pub(crate) enum PathKind {
     OtherAbs,
 }
 
-const SYSTEM_TOP: &[&str] = &[
-    "bin",
-    "boot",
-    "dev",
-    "etc",
-    "lib",
-    "lib32",
-    "lib64",
-    "libx32",
-    "opt",
-    "proc",
-    "sbin",
-    "sys",
-    "usr",
-    "var",
-    "srv",
-    "mnt",
-    "media",
-    "snap",
-    "System",
-    "Library",
-    "Applications",
-    "private",
-    "Volumes",
-    "nix",
-    "home",
-    "Users",
-    "run",
-    "cores",
-];
+/// Top-level directories of the system (`/etc`, `/usr`, …).
+// A `match` on literals compiles to inline length-and-bytes tests; `[&str]::contains`
+// calls memcmp for every entry of the same length.
+fn is_system_top(s: &str) -> bool {
+    matches!(
+        s,
+        "bin"
+            | "boot"
+            | "dev"
+            | "etc"
+            | "lib"
+            | "lib32"
+            | "lib64"
+            | "libx32"
+            | "opt"
+            | "proc"
+            | "sbin"
+            | "sys"
+            | "usr"
+            | "var"
+            | "srv"
+            | "mnt"
+            | "media"
+            | "snap"
+            | "System"
+            | "Library"
+            | "Applications"
+            | "private"
+            | "Volumes"
+            | "nix"
+            | "home"
+            | "Users"
+            | "run"
+            | "cores"
+    )
+}
 
-const ARTIFACTS: &[&str] = &[
-    "node_modules",
-    "target",
-    "dist",
-    "build",
-    "out",
-    ".next",
-    ".nuxt",
-    ".output",
-    "coverage",
-    "__pycache__",
-    ".pytest_cache",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".venv",
-    "venv",
-    ".tox",
-    ".cache",
-    ".turbo",
-    ".parcel-cache",
-    ".gradle",
-    ".terraform",
-    "obj",
-    ".angular",
-    ".svelte-kit",
-    ".eggs",
-    "_build",
-    ".dart_tool",
-    ".expo",
-    "DerivedData",
-    "htmlcov",
-    ".nyc_output",
-    "storybook-static",
-    ".docusaurus",
-    ".sass-cache",
-    "tmp",
-    "temp",
-    "bin",
-    "pkg",
-    "deps",
-    ".webpack",
-    ".vite",
-    "site",
-    "_site",
-    "public/build",
-    "cmake-build-debug",
-    "cmake-build-release",
-    ".pnpm-store",
-    ".yarn",
-    "Pods",
-    "vendor",
-    ".bundle",
-    "logs",
-];
+/// Names of regenerable build artefacts (whole path segments, or the whole relative path).
+// A `match` on literals compiles to inline length-and-bytes tests; `[&str]::contains`
+// calls memcmp for every entry of the same length.
+fn is_artifact(s: &str) -> bool {
+    matches!(
+        s,
+        "node_modules"
+            | "target"
+            | "dist"
+            | "build"
+            | "out"
+            | ".next"
+            | ".nuxt"
+            | ".output"
+            | "coverage"
+            | "__pycache__"
+            | ".pytest_cache"
+            | ".mypy_cache"
+            | ".ruff_cache"
+            | ".venv"
+            | "venv"
+            | ".tox"
+            | ".cache"
+            | ".turbo"
+            | ".parcel-cache"
+            | ".gradle"
+            | ".terraform"
+            | "obj"
+            | ".angular"
+            | ".svelte-kit"
+            | ".eggs"
+            | "_build"
+            | ".dart_tool"
+            | ".expo"
+            | "DerivedData"
+            | "htmlcov"
+            | ".nyc_output"
+            | "storybook-static"
+            | ".docusaurus"
+            | ".sass-cache"
+            | "tmp"
+            | "temp"
+            | "bin"
+            | "pkg"
+            | "deps"
+            | ".webpack"
+            | ".vite"
+            | "site"
+            | "_site"
+            | "public/build"
+            | "cmake-build-debug"
+            | "cmake-build-release"
+            | ".pnpm-store"
+            | ".yarn"
+            | "Pods"
+            | "vendor"
+            | ".bundle"
+            | "logs"
+    )
+}
 
-const HOME_CACHES: &[&str] = &[
-    ".cache",
-    ".npm",
-    ".yarn",
-    ".pnpm-store",
-    ".m2",
-    ".gradle",
-    ".cargo",
-    ".rustup",
-    ".nvm",
-    ".pyenv",
-    ".local",
-    ".bun",
-    ".deno",
-    ".composer",
-    "go",
-    ".cocoapods",
-    ".node-gyp",
-    ".pip",
-    "Library/Caches",
-    ".Trash",
-    "tmp",
-    ".tmp",
-];
+/// Cache directories directly under home (`~/.cache`, `~/.npm`, …, and
+/// `~/Library/Caches`), given `r`, the home-relative path: `r` is one of them
+/// or lies below one.
+fn home_cache(r: &str, first: &str) -> bool {
+    // The one entry of two segments; every other entry is a whole first segment.
+    r == "Library/Caches"
+        || r.starts_with("Library/Caches/")
+        || matches!(
+            first,
+            ".cache"
+                | ".npm"
+                | ".yarn"
+                | ".pnpm-store"
+                | ".m2"
+                | ".gradle"
+                | ".cargo"
+                | ".rustup"
+                | ".nvm"
+                | ".pyenv"
+                | ".local"
+                | ".bun"
+                | ".deno"
+                | ".composer"
+                | "go"
+                | ".cocoapods"
+                | ".node-gyp"
+                | ".pip"
+                | ".Trash"
+                | "tmp"
+                | ".tmp"
+        )
+}
 
 /// Lexically normalise a path: `$HOME`/`/home/u`/`/root` become `~`,
 /// duplicate slashes, `.` segments and trailing slashes are removed and `..`
@@ -160,19 +182,21 @@ const HOME_CACHES: &[&str] = &[
 pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
     let mut rest: &str = p;
     let mut prefix = "";
-    for h in ["$HOME", "${HOME}", "$(echo ~)"] {
-        if let Some(r) = rest.strip_prefix(h)
-            && (r.is_empty() || r.starts_with('/'))
-        {
-            prefix = "~";
-            rest = r;
-            break;
+    if rest.starts_with('$') {
+        for h in ["$HOME", "${HOME}", "$(echo ~)"] {
+            if let Some(r) = rest.strip_prefix(h)
+                && (r.is_empty() || r.starts_with('/'))
+            {
+                prefix = "~";
+                rest = r;
+                break;
+            }
         }
     }
     if prefix.is_empty() {
         if let Some(r) = rest.strip_prefix('~') {
             // `~user/...` is some user's home too.
-            let end = r.find('/').unwrap_or(r.len());
+            let end = r.bytes().position(|c| c == b'/').unwrap_or(r.len());
             if r[..end].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.') {
                 prefix = "~";
                 rest = &r[end..];
@@ -180,7 +204,7 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
         } else if rest.starts_with('/') {
             for h in ["/home/", "/Users/"] {
                 if let Some(r) = rest.strip_prefix(h) {
-                    let end = r.find('/').unwrap_or(r.len());
+                    let end = r.bytes().position(|c| c == b'/').unwrap_or(r.len());
                     let user = &r[..end];
                     if !user.is_empty() && !user.contains(['*', '?', '[']) && user != "Shared" {
                         prefix = "~";
@@ -198,62 +222,102 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
             }
         }
     }
-    let needs_work = !prefix.is_empty()
-        || rest.contains("//")
-        || rest.contains("/./")
-        || rest.contains("/..")
-        || rest.ends_with("/.")
-        || (rest.len() > 1 && rest.ends_with('/'));
-    let simple = !needs_work;
-    if simple {
-        return Cow::Borrowed(p);
-    }
-    let absolute = !prefix.is_empty() || rest.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    let mut lead_dots: Vec<&str> = Vec::new();
-    for seg in rest.split('/') {
-        match seg {
-            "" | "." => {
-                if parts.is_empty() && lead_dots.is_empty() && seg == "." && !absolute {
-                    lead_dots.push(".");
-                }
-            }
-            ".." => {
-                if absolute {
-                    parts.pop();
-                } else if parts.is_empty() {
-                    lead_dots.retain(|d| *d != ".");
-                    lead_dots.push("..");
-                } else {
-                    parts.pop();
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let mut out = String::with_capacity(p.len());
-    if !prefix.is_empty() {
-        out.push('~');
-        for s in &parts {
-            out.push('/');
-            out.push_str(s);
-        }
-    } else if absolute {
-        for s in &parts {
-            out.push('/');
-            out.push_str(s);
-        }
-        if out.is_empty() {
-            out.push('/');
+    // Common cases without rebuilding: every segment is kept and at most one
+    // trailing slash is dropped (`/etc/` → `/etc`, `~/src/` → `~/src`).
+    if prefix.is_empty() {
+        let body = if rest.len() > 1 { rest.strip_suffix('/').unwrap_or(rest) } else { rest };
+        if clean(body) {
+            return Cow::Borrowed(&p[..body.len()]);
         }
     } else {
-        let all: Vec<&str> = lead_dots.iter().chain(parts.iter()).copied().collect();
-        out = all.join("/");
-        if out.is_empty() {
-            out.push('.');
+        // `rest` is empty or starts with `/`.
+        let body = rest.strip_suffix('/').unwrap_or(rest);
+        if body.is_empty() || (body.len() > 1 && clean(body)) {
+            // Only the home prefix is rewritten (`~/…` already is its own form).
+            return if p.len() == rest.len() + 1 && p.starts_with('~') {
+                Cow::Borrowed(&p[..1 + body.len()])
+            } else {
+                Cow::Owned(format!("~{body}"))
+            };
         }
     }
+    let absolute = !prefix.is_empty() || rest.starts_with('/');
+    if absolute {
+        // The output itself is the stack of kept segments (`/seg` each, after
+        // the `~` if any): `..` drops the last one.
+        let mut out = String::with_capacity(p.len());
+        out.push_str(prefix);
+        let base = out.len();
+        for seg in rest.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    if let Some(k) = out[base..].rfind('/') {
+                        out.truncate(base + k);
+                    }
+                }
+                s => {
+                    out.push('/');
+                    out.push_str(s);
+                }
+            }
+        }
+        if out.is_empty() {
+            out.push('/');
+        }
+        return Cow::Owned(out);
+    }
+    // Relative: a leading `.` or a run of leading `..` (what `..` cannot
+    // resolve), then the kept segments, again stacked as `/seg` each.
+    let mut dot = false;
+    let mut ups = 0usize;
+    let mut parts = String::with_capacity(rest.len() + 1);
+    for seg in rest.split('/') {
+        match seg {
+            "" => {}
+            "." => dot |= parts.is_empty() && ups == 0,
+            ".." => match parts.rfind('/') {
+                Some(k) => parts.truncate(k),
+                None => {
+                    dot = false;
+                    ups += 1;
+                }
+            },
+            s => {
+                parts.push('/');
+                parts.push_str(s);
+            }
+        }
+    }
+    let mut out = String::with_capacity(rest.len() + 1);
+    if dot {
+        out.push('.');
+    }
+    for k in 0..ups {
+        out.push_str(if k == 0 { ".." } else { "/.." });
+    }
+    out.push_str(if out.is_empty() { parts.get(1..).unwrap_or("") } else { &parts });
+    if out.is_empty() {
+        out.push('.');
+    }
     Cow::Owned(out)
+}
+
+/// No segment to drop or resolve: no trailing slash (beyond a lone `/`) and
+/// no `/` followed by `/`, `./`, `..` or `.` at the end. One scan instead of
+/// a substring search for each.
+fn clean(rest: &str) -> bool {
+    let b = rest.as_bytes();
+    let trailing_slash = b.len() > 1 && b[b.len() - 1] == b'/';
+    !trailing_slash
+        && !b.iter().enumerate().any(|(i, &c)| {
+            c == b'/'
+                && match b.get(i + 1) {
+                    Some(b'/') => true,
+                    Some(b'.') => matches!(b.get(i + 2), None | Some(b'/' | b'.')),
+                    _ => false,
+                }
+        })
 }
 
 fn is_globby(s: &str) -> bool {
@@ -283,7 +347,7 @@ pub(crate) fn kind(raw: &str) -> PathKind {
             return PathKind::Home;
         }
         let depth = r.split('/').count();
-        if HOME_CACHES.iter().any(|c| r == *c || (r.starts_with(c) && r[c.len()..].starts_with('/'))) {
+        if home_cache(r, first) {
             return if depth == 1 || r == "Library/Caches" { PathKind::HomeCache } else { PathKind::Tmp };
         }
         if depth == 1 {
@@ -292,7 +356,7 @@ pub(crate) fn kind(raw: &str) -> PathKind {
         if r.split('/').any(|s| s == ".git") {
             return PathKind::GitDir;
         }
-        if depth >= 2 && r.split('/').skip(1).any(|s| ARTIFACTS.contains(&s)) {
+        if depth >= 2 && r.split('/').skip(1).any(is_artifact) {
             return PathKind::Artifact;
         }
         return PathKind::HomePath;
@@ -327,7 +391,7 @@ pub(crate) fn kind(raw: &str) -> PathKind {
                 _ => PathKind::SystemPath,
             };
         }
-        if SYSTEM_TOP.contains(&top) || is_globby(top) {
+        if is_system_top(top) || is_globby(top) {
             return match second {
                 None => PathKind::SystemDir,
                 Some(s) if is_globby(s) && !deeper => PathKind::SystemDir,
@@ -367,7 +431,7 @@ pub(crate) fn kind(raw: &str) -> PathKind {
     if r == ".git" || r.starts_with(".git/") || r.ends_with("/.git") || r.contains("/.git/") {
         return PathKind::GitDir;
     }
-    if r.split('/').any(|s| ARTIFACTS.contains(&s)) || ARTIFACTS.contains(&r) {
+    if r.split('/').any(is_artifact) || is_artifact(r) {
         return PathKind::Artifact;
     }
     PathKind::Relative
@@ -386,7 +450,7 @@ pub(crate) enum Secret {
 pub(crate) fn secret(raw: &str) -> Option<Secret> {
     let n = normalize(raw);
     let p: &str = &n;
-    let base = p.rsplit('/').next().unwrap_or(p);
+    let base = text::basename(p);
     if base.ends_with(".pub") {
         return None;
     }
@@ -430,10 +494,18 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
         "~/.pgpass",
         "~/.my.cnf",
     ];
-    if KEY_FILES.iter().any(|k| p == *k || (p.starts_with(k) && p[k.len()..].starts_with('/'))) {
+    // Every entry of KEY_FILES starts with `~/` or `/etc/` and is longer than
+    // four bytes: an entry whose fourth byte differs can be neither `p` nor
+    // its prefix, which spares most string comparisons.
+    if (p.starts_with("~/") || p.starts_with("/etc/"))
+        && KEY_FILES.iter().any(|k| {
+            p.as_bytes().get(3) == Some(&k.as_bytes()[3])
+                && (p == *k || (p.starts_with(k) && p[k.len()..].starts_with('/')))
+        })
+    {
         return Some(Secret::Key);
     }
-    if p.contains("/Keychains/") || base.ends_with(".keychain") || base.ends_with(".keychain-db") {
+    if text::has(p, "/Keychains/") || base.ends_with(".keychain") || base.ends_with(".keychain-db") {
         return Some(Secret::Key);
     }
     if matches!(
@@ -451,10 +523,16 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
     ) {
         return Some(Secret::Key);
     }
-    for ext in [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".ppk", ".asc", ".gpg", ".kdbx"] {
-        if base.len() > ext.len() && base.ends_with(ext) {
-            return Some(Secret::Key);
-        }
+    // Each extension has one dot, its first byte: compare the part from the
+    // base name's last dot (which must not be its first byte).
+    if let Some(d) = base.bytes().rposition(|c| c == b'.')
+        && d > 0
+        && matches!(
+            &base[d..],
+            ".pem" | ".key" | ".p12" | ".pfx" | ".jks" | ".keystore" | ".ppk" | ".asc" | ".gpg" | ".kdbx"
+        )
+    {
+        return Some(Secret::Key);
     }
     if base == ".env" || base.starts_with(".env.") || base.ends_with(".env") && base.len() > 4 && !base.contains('*') {
         if base.ends_with(".example")
@@ -469,44 +547,56 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
     None
 }
 
+/// The name every directory of [`SELF_DIRS`] ends with.
+const SELF_NAME: &str = "holdfast";
+
+/// Directories of holdfast's own configuration, state and binary.
+const SELF_DIRS: [&str; 13] = [
+    ".config/holdfast",
+    ".local/share/holdfast",
+    ".local/state/holdfast",
+    "Application Support/holdfast",
+    "/etc/holdfast",
+    "/var/lib/holdfast",
+    "/run/holdfast",
+    "AppData/Roaming/holdfast",
+    "AppData/Local/holdfast",
+    "Library/Preferences/holdfast",
+    "Library/Caches/holdfast",
+    "/bin/holdfast",
+    ".holdfast",
+];
+
 /// Holdfast's own configuration, data, binary or service files.
 pub(crate) fn is_self_path(raw: &str) -> bool {
     let n = normalize(raw);
     let p: &str = &n;
-    let base = p.rsplit('/').next().unwrap_or(p);
+    let base = text::basename(p);
     if matches!(
         base,
         "audit.jsonl" | "vault.json" | "policy.toml" | ".holdfast.toml" | "holdfast.service" | "holdfast.toml"
-    ) || (base.contains("holdfast")
+    ) || (text::has(base, "holdfast")
         && (base.ends_with(".plist") || base.ends_with(".service") || base.ends_with(".sock")))
     {
         return true;
     }
-    // Every directory below names holdfast: one search rules them all out.
-    if !p.contains("holdfast") {
-        return false;
-    }
-    for dir in [
-        ".config/holdfast",
-        ".local/share/holdfast",
-        ".local/state/holdfast",
-        "Application Support/holdfast",
-        "/etc/holdfast",
-        "/var/lib/holdfast",
-        "/run/holdfast",
-        "AppData/Roaming/holdfast",
-        "AppData/Local/holdfast",
-        "Library/Preferences/holdfast",
-        "Library/Caches/holdfast",
-        "/bin/holdfast",
-        ".holdfast",
-    ] {
-        if let Some(i) = p.find(dir) {
-            let after = &p[i + dir.len()..];
-            if after.is_empty() || after.starts_with('/') || after.starts_with('*') {
-                return true;
+    // Every directory of SELF_DIRS ends with SELF_NAME: one search rules them
+    // all out, and each directory's first occurrence (the one tested) ends at
+    // one of the name's occurrences, visited in order.
+    let mut seen = 0u16;
+    let mut from = 0;
+    while let Some(k) = text::find(&p[from..], SELF_NAME) {
+        let end = from + k + SELF_NAME.len();
+        for (d, dir) in SELF_DIRS.iter().enumerate() {
+            if seen & (1 << d) == 0 && p[..end].ends_with(dir) {
+                seen |= 1 << d;
+                let after = &p[end..];
+                if after.is_empty() || after.starts_with('/') || after.starts_with('*') {
+                    return true;
+                }
             }
         }
+        from = end;
     }
     false
 }
@@ -605,6 +695,24 @@ mod tests {
         assert_eq!(normalize("/tmp/../etc//passwd"), "/etc/passwd");
         assert_eq!(normalize("./build/"), "./build");
         assert_eq!(normalize("//"), "/");
+        assert_eq!(normalize("~/a/../../b/"), "~/b");
+        assert_eq!(normalize("a/../../b"), "../b");
+        assert_eq!(normalize("./a/../.."), "..");
+        assert_eq!(normalize("././a"), "./a");
+        assert_eq!(normalize("a/./b/"), "a/b");
+        assert_eq!(normalize("../a/./../b"), "../b");
+        assert_eq!(normalize("https://x.io//a/"), "https:/x.io/a");
+    }
+
+    #[test]
+    fn self_paths() {
+        assert!(SELF_DIRS.iter().all(|d| d.ends_with(SELF_NAME)), "is_self_path finds them from the name");
+        assert!(is_self_path("~/.config/holdfast"));
+        assert!(is_self_path("AppData/Local/holdfast/*"));
+        assert!(is_self_path("/tmp/x/.holdfast/y"));
+        assert!(!is_self_path("~/.config/holdfast.bak"));
+        // Only a directory's first occurrence is tested.
+        assert!(!is_self_path("/x/.config/holdfastx/.config/holdfast"));
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //! `php -r`, `awk`, here-documents fed to interpreters): shell-outs are
 //! classified as shell code, destructive file APIs by their target.
 
+use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::LazyLock;
 
 use super::super::cx::{Cx, Origin};
 use super::super::ir::Word;
 use super::super::paths::{self, PathKind, Secret};
+use super::super::text;
 use super::{Inv, Stdin, db, remote, secrets, selfprot};
 
 rules! {
@@ -122,34 +125,52 @@ const HOME_EXPRS: &[&str] = &[
 /// `home` in some case, or is `expanduser`: test for those first.
 fn mentions_home(s: &str) -> bool {
     let b = s.as_bytes();
-    let hint = b.contains(&b'~') || b.windows(4).any(|w| w.eq_ignore_ascii_case(b"home")) || s.contains("expanduser");
+    let hint = b.contains(&b'~')
+        || b.windows(4).any(|w| (w[0] | 0x20) == b'h' && w.eq_ignore_ascii_case(b"home"))
+        || s.contains("expanduser");
     hint && HOME_EXPRS.iter().any(|h| s.contains(h))
 }
 
 /// String literals in `s` (single, double and backquoted), unescaped.
-fn literals(s: &str) -> Vec<String> {
+/// A literal without backslashes is borrowed as is.
+fn literals(s: &str) -> Vec<Cow<'_, str>> {
     let b = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let q = b[i];
         if q == b'\'' || q == b'"' || q == b'`' {
-            let mut lit = Vec::new();
             i += 1;
+            let start = i;
+            let mut escaped = false;
             while i < b.len() && b[i] != q {
                 if b[i] == b'\\' && i + 1 < b.len() {
+                    escaped = true;
                     i += 1;
-                    lit.push(match b[i] {
-                        b'n' => b'\n',
-                        b't' => b'\t',
-                        c => c,
-                    });
-                } else {
-                    lit.push(b[i]);
                 }
                 i += 1;
             }
-            out.push(String::from_utf8_lossy(&lit).into_owned());
+            if !escaped {
+                // Quotes are ASCII: both ends are character boundaries.
+                out.push(Cow::Borrowed(&s[start..i]));
+            } else {
+                let mut lit = Vec::with_capacity(i - start);
+                let mut k = start;
+                while k < i {
+                    if b[k] == b'\\' && k + 1 < b.len() {
+                        k += 1;
+                        lit.push(match b[k] {
+                            b'n' => b'\n',
+                            b't' => b'\t',
+                            c => c,
+                        });
+                    } else {
+                        lit.push(b[k]);
+                    }
+                    k += 1;
+                }
+                out.push(Cow::Owned(String::from_utf8_lossy(&lit).into_owned()));
+            }
         }
         i += 1;
     }
@@ -199,10 +220,39 @@ fn searched(call: &str) -> bool {
     !call.ends_with('(') || call.starts_with("Runtime.")
 }
 
-/// Occurrences of `calls` in `code`, as `(pattern, byte position)`.
-/// Patterns ending in `(` are found from the call sites (one pass over the
-/// parentheses) instead of one substring search per pattern.
-fn find_calls(code: &str, calls: &[&'static str]) -> Vec<(&'static str, usize)> {
+/// A pattern list prepared once for [`find_calls`]: the patterns found from
+/// call sites, bucketed by the byte before their `(` (a call site can only
+/// match the patterns of its chain's last byte), and the searched ones.
+/// Both keep the list's order.
+struct CallTable {
+    by_last: Vec<Vec<&'static str>>,
+    searched: Vec<&'static str>,
+}
+
+impl CallTable {
+    fn new(calls: &[&'static str]) -> Self {
+        let mut by_last = vec![Vec::new(); 256];
+        let mut searched_calls = Vec::new();
+        for &call in calls {
+            if searched(call) {
+                searched_calls.push(call);
+            } else if call.len() >= 2 {
+                by_last[usize::from(call.as_bytes()[call.len() - 2])].push(call);
+            }
+        }
+        CallTable { by_last, searched: searched_calls }
+    }
+}
+
+static SHELL_TABLE: LazyLock<CallTable> = LazyLock::new(|| CallTable::new(SHELL_CALLS));
+static DESTRUCTIVE_TABLE: LazyLock<CallTable> = LazyLock::new(|| CallTable::new(DESTRUCTIVE_CALLS));
+
+/// Occurrences of a table's patterns in `code`, as `(pattern, byte position)`:
+/// call sites in order (and, at each, patterns in list order), then each
+/// searched pattern's occurrences. Patterns ending in `(` are found from the
+/// call sites (one pass over the parentheses) instead of one substring search
+/// per pattern.
+fn find_calls(code: &str, table: &CallTable) -> Vec<(&'static str, usize)> {
     let b = code.as_bytes();
     let mut out = Vec::new();
     for (paren, _) in code.match_indices('(') {
@@ -213,33 +263,25 @@ fn find_calls(code: &str, calls: &[&'static str]) -> Vec<(&'static str, usize)> 
             start -= 1;
         }
         let chain = &code[start..paren];
-        if chain.is_empty() && !(paren > 0 && matches!(b[paren - 1], b')' | b']')) {
+        let Some(&last) = chain.as_bytes().last() else {
             continue;
-        }
-        let last = chain.as_bytes().last().copied();
-        for call in calls {
-            let cb = call.as_bytes();
-            // Cheap filter first: the byte before `(` must match the chain's last byte.
-            if cb.len() < 2 || cb[cb.len() - 1] != b'(' || Some(cb[cb.len() - 2]) != last {
-                continue;
-            }
+        };
+        for call in &table.by_last[usize::from(last)] {
             let name = &call[..call.len() - 1];
-            if searched(call) {
-                continue;
-            }
             if chain.ends_with(name) {
                 out.push((*call, paren - name.len()));
             }
         }
     }
-    for call in calls.iter().filter(|c| searched(c)) {
-        if let Some(first) = call.as_bytes().first()
-            && !b.contains(first)
-        {
+    for call in &table.searched {
+        if !text::has(code, call) {
             continue;
         }
-        for (pos, _) in code.match_indices(call) {
-            out.push((*call, pos));
+        // Non-overlapping occurrences, as `match_indices`.
+        let mut from = 0;
+        while let Some(p) = text::find(&code[from..], call) {
+            out.push((*call, from + p));
+            from += p + call.len();
         }
     }
     out
@@ -249,7 +291,7 @@ fn find_calls(code: &str, calls: &[&'static str]) -> Vec<(&'static str, usize)> 
 pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) {
     let pin = Origin { base: span.start, pin: Some(span.clone()) };
     // Shell-outs.
-    for (call, pos) in find_calls(code, SHELL_CALLS) {
+    for (call, pos) in find_calls(code, &SHELL_TABLE) {
         {
             if call.as_bytes()[0].is_ascii_alphabetic() && !call.contains('.') && !word_boundary_before(code, pos) {
                 continue;
@@ -273,7 +315,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
                 || call.starts_with("exec.Command")
                 || call.starts_with("execFile")
                 || lits.len() > 1 && args.contains(',');
-            let shell = if list { lits.join(" ") } else { lits[0].clone() };
+            let shell = if list { Cow::Owned(lits.join(" ")) } else { lits[0].clone() };
             cx.run_code(&shell, &pin, depth + 1);
         }
     }
@@ -287,7 +329,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
         }
     }
     // Destructive file APIs.
-    for (call, pos) in find_calls(code, DESTRUCTIVE_CALLS) {
+    for (call, pos) in find_calls(code, &DESTRUCTIVE_TABLE) {
         {
             if !call.starts_with('.') && !word_boundary_before(code, pos) {
                 continue;

@@ -10,6 +10,7 @@ use std::ops::Range;
 use super::cx::Cx;
 use super::ir::{Pipeline, RedirOp, Word};
 use super::{Rule, limits, unwrap};
+use names::Family;
 
 macro_rules! rules {
     ($( $name:ident = ($id:literal, $class:ident, $reason:literal); )*) => {
@@ -31,6 +32,7 @@ pub(crate) mod fs;
 pub(crate) mod git;
 pub(crate) mod infra;
 pub(crate) mod meta;
+pub(crate) mod names;
 pub(crate) mod remote;
 pub(crate) mod secrets;
 pub(crate) mod selfprot;
@@ -83,8 +85,12 @@ pub(crate) struct Inv<'w> {
 
 /// Program name as invoked: basename, no version suffix (`python3.12` → `python`).
 pub(crate) fn program_name(raw: &str) -> &str {
-    let base = raw.rsplit('/').next().unwrap_or(raw);
+    let base = super::text::basename(raw);
     let base = base.strip_suffix(".exe").unwrap_or(base);
+    // A version suffix ends in a digit, `.` or `-`: any other name is its own stem.
+    if !base.as_bytes().last().is_some_and(|&c| c.is_ascii_digit() || c == b'.' || c == b'-') {
+        return base;
+    }
     for stem in ["python", "pip", "perl", "ruby", "node", "php", "lua", "pypy", "gem", "irb", "tclsh"] {
         if let Some(r) = base.strip_prefix(stem)
             && r.bytes().all(|c| c.is_ascii_digit() || c == b'.' || c == b'-')
@@ -288,40 +294,21 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
 
 /// Family dispatch on the program name. `argv[0]` is the program word.
 pub(crate) fn dispatch(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
-    match name {
-        "rm" | "rsync" | "rmdir" | "unlink" | "shred" | "truncate" | "mv" | "cp" | "chmod" | "chown" | "chgrp"
-        | "ln" | "install" | "tee" | "sed" | "gsed" | "vi" | "vim" | "nvim" | "nano" | "emacs" | "ed" | "ex" | "dd"
-        | "srm" | "wipe" | "trash" | "trash-put" | "setfacl" | "chattr" => fs::check(cx, name, argv, inv),
-        "mkfs" | "mke2fs" | "mkswap" | "newfs" | "fdisk" | "sfdisk" | "cfdisk" | "gdisk" | "sgdisk" | "cgdisk"
-        | "parted" | "wipefs" | "blkdiscard" | "diskutil" | "hdparm" | "format" | "zpool" | "lvremove" | "vgremove"
-        | "pvremove" | "cryptsetup" | "badblocks" => disk::check(cx, name, argv, inv),
-        _ if name.starts_with("mkfs.") || name.starts_with("mke2fs") => disk::check(cx, name, argv, inv),
-        "git" | "git-filter-repo" | "gh" => git::check(cx, name, argv, inv),
-        "psql" | "mysql" | "mariadb" | "sqlite3" | "sqlite" | "mongosh" | "mongo" | "redis-cli" | "dropdb"
-        | "mysqladmin" | "clickhouse-client" | "clickhouse" | "cqlsh" | "duckdb" | "sqlcmd" | "cockroach" | "rails"
-        | "rake" | "prisma" | "artisan" | "manage.py" | "dropuser" | "valkey-cli" | "influx" | "mongodump"
-        | "pg_restore" => db::check(cx, name, argv, inv),
-        "terraform" | "tofu" | "terragrunt" | "kubectl" | "k" | "oc" | "helm" | "docker" | "podman"
-        | "docker-compose" | "nerdctl" | "aws" | "gcloud" | "gsutil" | "az" | "pulumi" | "cdk" | "eksctl" | "doctl"
-        | "fly" | "flyctl" | "heroku" | "vercel" | "netlify" | "serverless" | "sls" | "kind" | "minikube"
-        | "firebase" | "supabase" | "wrangler" | "s3cmd" | "rclone" | "gsutil.py" => infra::check(cx, name, argv, inv),
-        "curl" | "wget" | "nc" | "ncat" | "netcat" | "socat" | "scp" | "sftp" | "ftp" | "http" | "https" | "xh"
-        | "telnet" | "security" | "secret-tool" | "gpg" | "gpg2" | "openssl" | "pass" | "op" | "aws-vault"
-        | "keyring" => secrets::check(cx, name, argv, inv),
-        "shutdown" | "reboot" | "halt" | "poweroff" | "init" | "telinit" | "kill" | "killall" | "pkill"
-        | "killall5" | "crontab" | "systemctl" | "service" | "launchctl" | "useradd" | "userdel" | "usermod"
-        | "passwd" | "chpasswd" | "groupdel" | "groupmod" | "adduser" | "deluser" | "visudo" | "iptables"
-        | "ip6tables" | "nft" | "ufw" | "sysctl" | "swapoff" | "modprobe" | "rmmod" | "insmod" | "pfctl"
-        | "csrutil" | "spctl" | "nvram" | "bless" | "setenforce" | "history" | "chsh" | "loginctl" | "xkill" => {
-            system::check(cx, name, argv, inv)
-        }
-        "holdfast" | "pgrep" | "pidof" => selfprot::check(cx, name, argv, inv),
-        "python" | "python2" | "pypy" | "node" | "nodejs" | "perl" | "ruby" | "php" | "deno" | "bun" | "osascript"
-        | "Rscript" | "lua" | "julia" | "pwsh" | "powershell" | "tclsh" | "awk" | "gawk" | "mawk" | "nawk" | "irb"
-        | "jshell" | "groovy" | "scala" | "swift" | "elixir" | "erl" => code::check(cx, name, argv, inv),
-        _ => {}
+    let prog = names::lookup(name);
+    match prog.family {
+        Some(Family::Fs) => fs::check(cx, name, argv, inv),
+        Some(Family::Disk) => disk::check(cx, name, argv, inv),
+        None if name.starts_with("mkfs.") || name.starts_with("mke2fs") => disk::check(cx, name, argv, inv),
+        Some(Family::Git) => git::check(cx, name, argv, inv),
+        Some(Family::Db) => db::check(cx, name, argv, inv),
+        Some(Family::Infra) => infra::check(cx, name, argv, inv),
+        Some(Family::Secrets) => secrets::check(cx, name, argv, inv),
+        Some(Family::System) => system::check(cx, name, argv, inv),
+        Some(Family::SelfProt) => selfprot::check(cx, name, argv, inv),
+        Some(Family::Code) => code::check(cx, name, argv, inv),
+        None => {}
     }
     // Reading secrets or touching guarded paths, whatever the program.
-    secrets::check_reads(cx, name, argv, inv);
-    selfprot::check_paths(cx, name, argv, inv);
+    secrets::check_reads(cx, name, argv, inv, prog);
+    selfprot::check_paths(cx, name, argv, inv, prog);
 }

@@ -3,6 +3,7 @@
 use super::super::cx::Cx;
 use super::super::ir::Word;
 use super::super::paths::{self, Secret};
+use super::names::Prog;
 use super::{Inv, Stdin, operands};
 
 rules! {
@@ -15,148 +16,126 @@ rules! {
     ARCHIVE = ("secrets.archive", Ambiguous, "Copies or archives secret files.");
 }
 
-fn is_reader(name: &str) -> bool {
-    matches!(
-        name,
-        "cat"
-            | "less"
-            | "more"
-            | "head"
-            | "tail"
-            | "bat"
-            | "batcat"
-            | "xxd"
-            | "od"
-            | "hexdump"
-            | "strings"
-            | "base64"
-            | "base32"
-            | "grep"
-            | "rg"
-            | "ag"
-            | "egrep"
-            | "fgrep"
-            | "awk"
-            | "gawk"
-            | "cut"
-            | "sort"
-            | "uniq"
-            | "tac"
-            | "nl"
-            | "jq"
-            | "yq"
-            | "view"
-            | "pr"
-            | "fold"
-            | "fmt"
-            | "paste"
-            | "diff"
-            | "cmp"
-            | "sed"
-            | "perl"
-            | "python"
-            | "node"
-            | "ruby"
-            | "openssl"
-            | "ssh-keygen"
-            | "gpg"
-            | "gpg2"
-            | "xclip"
-            | "pbcopy"
-            | "wl-copy"
-            | "tee"
-            | "column"
-            | "iconv"
-            | "dd"
-            | "zcat"
-            | "gzip"
-            | "bzip2"
-            | "xz"
-            | "zip"
-            | "tar"
-            | "7z"
-            | "vim"
-            | "vi"
-            | "nvim"
-            | "nano"
-            | "emacs"
-            | "code"
-            | "open"
-            | "cp"
-            | "mv"
-            | "install"
-            | "rsync"
-            | "scp"
-            | "sftp"
-            | "curl"
-            | "wget"
-            | "nc"
-            | "ncat"
-            | "netcat"
-            | "socat"
-            | "http"
-            | "https"
-            | "xh"
-            | "mail"
-            | "mailx"
-            | "sendmail"
-            | "ftp"
-            | "telnet"
-            | "ssh"
-            | "wc"
-            | "md5sum"
-            | "sha256sum"
-            | "shasum"
-            | "file"
-            | "stat"
-            | "ls"
-            | "source"
-            | "."
-            | "printf"
-            | "echo"
-            | "env"
-            | "export"
-            | "rclone"
-            | "aws"
-            | "gsutil"
-    )
-}
+/// Programs that read (or send) the files they are given: their arguments
+/// are checked for secrets ([`check_reads`]).
+pub(crate) const READERS: &[&str] = &[
+    "cat",
+    "less",
+    "more",
+    "head",
+    "tail",
+    "bat",
+    "batcat",
+    "xxd",
+    "od",
+    "hexdump",
+    "strings",
+    "base64",
+    "base32",
+    "grep",
+    "rg",
+    "ag",
+    "egrep",
+    "fgrep",
+    "awk",
+    "gawk",
+    "cut",
+    "sort",
+    "uniq",
+    "tac",
+    "nl",
+    "jq",
+    "yq",
+    "view",
+    "pr",
+    "fold",
+    "fmt",
+    "paste",
+    "diff",
+    "cmp",
+    "sed",
+    "perl",
+    "python",
+    "node",
+    "ruby",
+    "openssl",
+    "ssh-keygen",
+    "gpg",
+    "gpg2",
+    "xclip",
+    "pbcopy",
+    "wl-copy",
+    "tee",
+    "column",
+    "iconv",
+    "dd",
+    "zcat",
+    "gzip",
+    "bzip2",
+    "xz",
+    "zip",
+    "tar",
+    "7z",
+    "vim",
+    "vi",
+    "nvim",
+    "nano",
+    "emacs",
+    "code",
+    "open",
+    "cp",
+    "mv",
+    "install",
+    "rsync",
+    "scp",
+    "sftp",
+    "curl",
+    "wget",
+    "nc",
+    "ncat",
+    "netcat",
+    "socat",
+    "http",
+    "https",
+    "xh",
+    "mail",
+    "mailx",
+    "sendmail",
+    "ftp",
+    "telnet",
+    "ssh",
+    "wc",
+    "md5sum",
+    "sha256sum",
+    "shasum",
+    "file",
+    "stat",
+    "ls",
+    "source",
+    ".",
+    "printf",
+    "echo",
+    "env",
+    "export",
+    "rclone",
+    "aws",
+    "gsutil",
+];
 
-fn is_network(name: &str) -> bool {
-    matches!(
-        name,
-        "curl"
-            | "wget"
-            | "nc"
-            | "ncat"
-            | "netcat"
-            | "socat"
-            | "scp"
-            | "sftp"
-            | "rsync"
-            | "ftp"
-            | "http"
-            | "https"
-            | "xh"
-            | "telnet"
-            | "mail"
-            | "mailx"
-            | "sendmail"
-            | "ssh"
-            | "rclone"
-            | "aws"
-            | "gsutil"
-            | "s3cmd"
-    )
-}
+/// Programs that send data over the network ([`check_reads`]).
+pub(crate) const NETWORK: &[&str] = &[
+    "curl", "wget", "nc", "ncat", "netcat", "socat", "scp", "sftp", "rsync", "ftp", "http", "https", "xh", "telnet",
+    "mail", "mailx", "sendmail", "ssh", "rclone", "aws", "gsutil", "s3cmd",
+];
 
 /// Secret path appearing in a word, including `@file`, `name=@file`, `--opt=file`.
 fn secret_in(t: &str) -> Option<(Secret, &str)> {
     if let Some(s) = paths::secret(t) {
         return Some((s, t));
     }
-    for sep in ['@', '=', '<', ':'] {
-        if let Some(p) = t.rfind(sep) {
+    for sep in [b'@', b'=', b'<', b':'] {
+        // A byte loop: `rfind(char)` sets up a searcher, dearer on these short words.
+        if let Some(p) = t.bytes().rposition(|c| c == sep) {
             let tail = &t[p + 1..];
             if !tail.is_empty()
                 && let Some(s) = paths::secret(tail)
@@ -177,16 +156,17 @@ pub(crate) fn read_path(cx: &mut Cx<'_>, w: &Word<'_>) {
     }
 }
 
-/// Reading or sending secret files, for any program [`is_reader`] accepts.
-pub(crate) fn check_reads(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
-    let network = is_network(name);
+/// Reading or sending secret files, for the programs of [`READERS`] (and
+/// [`NETWORK`] for stdin); `prog` is `name`'s entry in the name index.
+pub(crate) fn check_reads(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>, prog: Prog) {
+    let network = prog.network;
     if network
         && let Stdin::File(w) = &inv.stdin
         && paths::secret(w.as_str()).is_some()
     {
         cx.hit(&EXFILTRATE, w.span.clone());
     }
-    if !is_reader(name) {
+    if !prog.reader {
         return;
     }
     let args = &argv[1..];

@@ -11,6 +11,7 @@ use std::ops::Range;
 use super::super::cx::Cx;
 use super::super::ir::Word;
 use super::super::paths;
+use super::names::Prog;
 use super::{Inv, operands};
 
 rules! {
@@ -44,15 +45,29 @@ const SAFE_VERBS: &[&str] = &[
 
 /// Holdfast's own files or the agents' hook configuration.
 pub(crate) fn guarded_path(t: &str) -> bool {
-    (t.contains("holdfast") || t.contains("audit.jsonl") || t.contains("vault.json") || t.contains("policy.toml"))
-        && paths::is_self_path(t)
-        || ((t.contains(".claude")
-            || t.contains(".codex")
-            || t.contains(".gemini")
-            || t.contains(".cursor")
-            || t.contains(".copilot")
-            || t.contains("hooks"))
-            && paths::is_hook_config(t))
+    // One pass for the names without which neither test can hold: holdfast's
+    // own files, or the agents' configuration directories. A name's first
+    // byte selects the few worth comparing at each position.
+    let (mut own, mut hook) = (false, false);
+    let b = t.as_bytes();
+    for i in 0..b.len() {
+        let r = &b[i..];
+        match b[i] {
+            b'h' => {
+                own |= r.starts_with(b"holdfast");
+                hook |= r.starts_with(b"hooks");
+            }
+            b'a' => own |= r.starts_with(b"audit.jsonl"),
+            b'v' => own |= r.starts_with(b"vault.json"),
+            b'p' => own |= r.starts_with(b"policy.toml"),
+            b'.' => {
+                hook |=
+                    [&b".claude"[..], b".codex", b".gemini", b".cursor", b".copilot"].iter().any(|n| r.starts_with(n))
+            }
+            _ => {}
+        }
+    }
+    own && paths::is_self_path(t) || hook && paths::is_hook_config(t)
 }
 
 pub(crate) fn hit_path(cx: &mut Cx<'_>, t: &str, span: Range<usize>) {
@@ -114,29 +129,32 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
     }
 }
 
-/// Writers not covered by the filesystem rules that touch guarded paths.
-pub(crate) fn check_paths(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'_>) {
-    if !matches!(
-        name,
-        "rsync"
-            | "trash"
-            | "trash-put"
-            | "gio"
-            | "code"
-            | "subl"
-            | "perl"
-            | "patch"
-            | "touch"
-            | "unzip"
-            | "xattr"
-            | "jq"
-            | "sponge"
-            | "sqlite3"
-            | "git"
-            | "ln"
-            | "shred"
-            | "srm"
-    ) {
+/// Writers not covered by the filesystem rules ([`check_paths`]).
+pub(crate) const GUARDED_WRITERS: &[&str] = &[
+    "rsync",
+    "trash",
+    "trash-put",
+    "gio",
+    "code",
+    "subl",
+    "perl",
+    "patch",
+    "touch",
+    "unzip",
+    "xattr",
+    "jq",
+    "sponge",
+    "sqlite3",
+    "git",
+    "ln",
+    "shred",
+    "srm",
+];
+
+/// Writers not covered by the filesystem rules that touch guarded paths;
+/// `prog` is `name`'s entry in the name index.
+pub(crate) fn check_paths(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'_>, prog: Prog) {
+    if !prog.guarded_writer {
         return;
     }
     let ops: Vec<&Word<'_>> = operands(&argv[1..]).collect();
