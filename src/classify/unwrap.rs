@@ -28,6 +28,57 @@ fn skip_opts(argv: &[Word<'_>], mut i: usize, with_arg: &[&str]) -> usize {
     i
 }
 
+/// A wrapper's options, for wrappers that run the rest of their words as a command
+/// (`time -p CMD`, `strace -e EXPR CMD`): (those that take a separate value, known flags). Each
+/// wrapper has its own: one shared list would skip the program (`-p` takes a pid for strace but
+/// nothing for time).
+fn prefix_options(wrapper: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    match wrapper {
+        "time" | "gtime" => (
+            &["-o", "-f", "--output", "--format"],
+            &["-p", "-a", "-v", "-q", "--portability", "--append", "--verbose", "--quiet"],
+        ),
+        "strace" => (
+            &[
+                "-o",
+                "-p",
+                "-e",
+                "-s",
+                "-a",
+                "-b",
+                "-E",
+                "-u",
+                "-I",
+                "-O",
+                "-P",
+                "-S",
+                "-X",
+                "-U",
+                "--output",
+                "--attach",
+                "--string-limit",
+                "--user",
+                "--env",
+            ],
+            &["-f", "-ff", "-c", "-C", "-w", "-t", "-tt", "-ttt", "-T", "-y", "-yy", "-q", "-qq", "-v", "-x", "-xx"],
+        ),
+        "ltrace" => (
+            &["-o", "-p", "-e", "-s", "-a", "-n", "-u", "-A", "-D", "-F", "-l", "-x", "-w", "--output", "--library"],
+            &["-f", "-c", "-C", "-i", "-r", "-S", "-t", "-tt", "-ttt", "-T"],
+        ),
+        "setsid" => (&[], &["-c", "-f", "-w", "--ctty", "--fork", "--wait"]),
+        "chronic" => (&[], &["-e", "-v"]),
+        "unbuffer" => (&[], &["-p"]),
+        "caffeinate" => (&["-t", "-w"], &["-d", "-i", "-m", "-s", "-u"]),
+        "proxychains" | "proxychains4" => (&["-f"], &["-q"]),
+        "torsocks" => (&["-u", "-p", "-a", "-P", "--user", "--pass", "--address", "--port"], &["-i", "-q", "-d"]),
+        "tsp" => (&["-L", "-D", "-N"], &["-n", "-f", "-g", "-B"]),
+        "faketime" => (&["--date-prog"], &["-m", "-f", "--exclude-monotonic", "--disable-shm"]),
+        "arch" => (&["-e"], &[]),
+        _ => (&[], &[]),
+    }
+}
+
 fn join_words(ws: &[Word<'_>]) -> String {
     ws.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" ")
 }
@@ -185,9 +236,23 @@ pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
             "nohup" | "setsid" | "builtin" | "unbuffer" | "chronic" | "caffeinate" | "time" | "gtime"
             | "proxychains" | "proxychains4" | "torsocks" | "tsp" | "catchsegv" | "strace" | "ltrace" | "valgrind"
             | "faketime" | "firejail" | "arch" => {
-                i = skip_opts(argv, i + 1, &["-o", "-f", "-p", "-e", "-s", "-w", "-t", "--output", "--format"]);
+                let (with_arg, flags) = prefix_options(name);
+                i = skip_opts(argv, i + 1, with_arg);
                 if name == "faketime" && i < argv.len() {
-                    i += 1;
+                    i += 1; // the timestamp
+                }
+                // An option this table does not know may have taken the word we call the program as
+                // its value: the next word is classified as the program too.
+                if let Some(prev) = i.checked_sub(1).map(|k| argv[k].as_str())
+                    && prev.starts_with('-')
+                    && prev.len() > 1
+                    && prev != "--"
+                    && !with_arg.contains(&prev)
+                    && !flags.contains(&prev)
+                    && i + 1 < argv.len()
+                {
+                    let inner = Inv { depth: inv.depth + 1, ..inv.clone() };
+                    eval_argv(cx, &argv[i + 1..], &inner);
                 }
             }
             "timeout" | "gtimeout" => {
