@@ -110,7 +110,8 @@ fn record_against(rig: &Rig, rounds: usize, baseline: Baseline) -> Compared {
     against(rig, &record_frame(), br#"{"v":1,"kind":"ack""#, rounds, baseline)
 }
 
-pub fn rows() -> Vec<Row> {
+/// `record_always` and `record_batch`.
+pub fn protocol_rows() -> Vec<Row> {
     let mut rows = Vec::new();
     {
         let rig = Rig::start(&[]);
@@ -129,7 +130,6 @@ pub fn rows() -> Vec<Row> {
         let Compared { daemon: samples, base, .. } = record_against(&rig, ROUNDS_BATCH, Baseline::RawUds);
         rows.push(latency_row("record_batch", &samples, "raw_uds", &base, "p50 ≤ 2 × raw", |_, _, r| r <= 2.0));
     }
-    rows.extend(log_verify_rows());
     rows
 }
 
@@ -137,7 +137,7 @@ pub fn rows() -> Vec<Row> {
 /// the same bytes in memory (one pass over the file: the floor any verifier pays). Two rows:
 /// `log_verify` is `holdfast log verify` as run by default (no key: chain, order, seals, anchor);
 /// `log_verify_key` adds every MAC (`--key-file`). Runs are interleaved so load hits all alike.
-fn log_verify_rows() -> Vec<Row> {
+pub fn log_verify_rows() -> Vec<Row> {
     let home = tempfile::Builder::new().prefix("hfv").tempdir().unwrap();
     let dir = home.path().to_path_buf();
     let paths = Paths::resolve(&move |k| (k == "HOLDFAST_HOME").then(|| dir.clone().into_os_string())).unwrap();

@@ -28,14 +28,13 @@ fn main() {
         return;
     }
     let mut rows = bench_classify::rows();
-    {
-        let rig = rig::Rig::start(&[]);
-        rows.extend(bench_ping::rows(&rig));
-    }
+    // Daemon against raw server: one CPU for both (see `rig::on_one_cpu`).
+    rows.extend(rig::on_one_cpu(|| bench_ping::rows(&rig::Rig::start(&[]))));
     rows.extend(bench_hook::rows());
-    rows.extend(bench_propose::rows());
+    rows.extend(rig::on_one_cpu(bench_propose::rows));
     rows.extend(bench_vault::rows());
-    rows.extend(bench_audit::rows());
+    rows.extend(rig::on_one_cpu(bench_audit::protocol_rows));
+    rows.extend(bench_audit::log_verify_rows());
     report::publish(&rows);
 }
 
