@@ -1,7 +1,7 @@
 //! Robustness: generated and pathological inputs never panic and give bounded results.
 //! Deterministic (fixed-seed PRNG), no timing.
 
-use holdfast::classify::{Class, classify};
+use holdfast::classify::{Class, Classification, classify};
 
 /// xorshift64*: small deterministic PRNG.
 struct Rng(u64);
@@ -18,6 +18,17 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
+
+    /// One to `max` of `pieces`, chosen at random, joined.
+    fn concat(&mut self, pieces: &[&str], max: usize) -> String {
+        let n = 1 + self.below(max);
+        (0..n).map(|_| pieces[self.below(pieces.len())]).collect()
+    }
+}
+
+/// How the fast path and the full parse disagree on `s`, for a failure message.
+fn disagreement(s: &str, a: &Classification, b: &Classification) -> String {
+    format!("{s:?}: fast {} ({}) vs full {} ({})", a.class.as_str(), a.rule, b.class.as_str(), b.rule)
 }
 
 fn check(input: &str) -> holdfast::classify::Classification {
@@ -202,8 +213,7 @@ fn fast_path_agrees_with_full_parse() {
     ];
     let mut rng = Rng(99);
     for _ in 0..2000 {
-        let n = 1 + rng.below(5);
-        let s: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect();
+        let s = rng.concat(&pieces, 5);
         inputs.push(s);
     }
     for s in &inputs {
@@ -212,16 +222,10 @@ fn fast_path_agrees_with_full_parse() {
         // Over-approximation by the full parser on unparsable input is fine;
         // the fast path must never be less strict.
         if std::env::var_os("SHOW_ALL_DIFF").is_some() && a.class != b.class {
-            eprintln!("DIFF {s:?}: fast {} ({}) vs full {} ({})", a.class.as_str(), a.rule, b.class.as_str(), b.rule);
+            eprintln!("DIFF {}", disagreement(s, &a, &b));
         }
         if a.class < b.class {
-            bad.push(format!(
-                "{s:?}: fast {} ({}) vs full {} ({})",
-                a.class.as_str(),
-                a.rule,
-                b.class.as_str(),
-                b.rule
-            ));
+            bad.push(disagreement(s, &a, &b));
         }
     }
     assert!(bad.is_empty(), "{} disagreements:\n{}", bad.len(), bad.join("\n"));
@@ -289,21 +293,14 @@ fn fast_path_agrees_with_full_parse_on_compound_commands() {
     let mut rng = Rng(4242);
     let mut bad = Vec::new();
     for _ in 0..6000 {
-        let n = 1 + rng.below(7);
-        let s: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect();
+        let s = rng.concat(&pieces, 7);
         let a = classify(&s);
         let b = classify_full_parse(&s);
         if std::env::var_os("SHOW_ALL_DIFF").is_some() && a.class != b.class {
-            eprintln!("DIFF {s:?}: fast {} ({}) vs full {} ({})", a.class.as_str(), a.rule, b.class.as_str(), b.rule);
+            eprintln!("DIFF {}", disagreement(&s, &a, &b));
         }
         if a.class < b.class {
-            bad.push(format!(
-                "{s:?}: fast {} ({}) vs full {} ({})",
-                a.class.as_str(),
-                a.rule,
-                b.class.as_str(),
-                b.rule
-            ));
+            bad.push(disagreement(&s, &a, &b));
         }
     }
     assert!(bad.is_empty(), "{} disagreements:\n{}", bad.len(), bad.join("\n"));
@@ -370,18 +367,11 @@ fn fast_path_syntax_errors_are_errors_for_the_full_parse() {
     let mut rng = Rng(777);
     let mut bad = Vec::new();
     for _ in 0..20000 {
-        let n = 1 + rng.below(6);
-        let s: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect();
+        let s = rng.concat(&pieces, 6);
         let a = classify(&s);
         let b = classify_full_parse(&s);
         if a.rule == "parse.error" && (b.rule != "parse.error" || a.span != b.span) {
-            bad.push(format!(
-                "{s:?}: fast {} ({}) vs full {} ({})",
-                a.class.as_str(),
-                a.rule,
-                b.class.as_str(),
-                b.rule
-            ));
+            bad.push(disagreement(&s, &a, &b));
         }
     }
     assert!(bad.is_empty(), "{} disagreements:\n{}", bad.len(), bad.join("\n"));
