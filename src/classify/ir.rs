@@ -72,6 +72,19 @@ pub(crate) struct Cmd<'a> {
     pub span: Range<usize>,
 }
 
+impl Cmd<'_> {
+    /// The byte range its words and redirection targets cover (empty at 0 when it has none).
+    pub fn words_span(&self) -> Range<usize> {
+        let mut start = usize::MAX;
+        let mut end = 0;
+        for w in self.words.iter().chain(self.redirs.iter().map(|r| &r.target)) {
+            start = start.min(w.span.start);
+            end = end.max(w.span.end);
+        }
+        start.min(end)..end
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Pipeline<'a> {
     pub cmds: InlineFirst<Cmd<'a>>,

@@ -313,13 +313,7 @@ impl<'t> Lexer<'t, '_> {
                     self.i += 1;
                 }
                 b'&' => match next {
-                    Some(b'&') => {
-                        self.need_command()?;
-                        self.end_pipeline(false)?;
-                        self.i += 2;
-                        self.require_more()?;
-                        self.after_andor = true;
-                    }
+                    Some(b'&') => self.and_or()?,
                     Some(b'>') => {
                         if self.b.get(self.i + 2) == Some(&b'>') {
                             self.start_redir(None, RedirOp::Append, 3)?;
@@ -334,13 +328,7 @@ impl<'t> Lexer<'t, '_> {
                     }
                 },
                 b'|' => match next {
-                    Some(b'|') => {
-                        self.need_command()?;
-                        self.end_pipeline(false)?;
-                        self.i += 2;
-                        self.require_more()?;
-                        self.after_andor = true;
-                    }
+                    Some(b'|') => self.and_or()?,
                     Some(b'&') => return None,
                     _ => {
                         self.need_command()?;
@@ -532,6 +520,16 @@ impl<'t> Lexer<'t, '_> {
         self.close(&[Kind::Subshell], self.i)
     }
 
+    /// `&&` or `||` at `self.i`: ends the pipeline; another command must follow.
+    fn and_or(&mut self) -> Option<()> {
+        self.need_command()?;
+        self.end_pipeline(false)?;
+        self.i += 2;
+        self.require_more()?;
+        self.after_andor = true;
+        Some(())
+    }
+
     /// After `|`, `&&`, `||` another command must follow (possibly after newlines).
     fn require_more(&mut self) -> Option<()> {
         let rest = &self.b[self.i..];
@@ -715,13 +713,7 @@ impl<'t> Lexer<'t, '_> {
         let mut cmd = std::mem::take(&mut self.cmd);
         self.after_andor = false;
         if !cmd.compound {
-            let mut start = usize::MAX;
-            let mut end = 0;
-            for w in cmd.words.iter().chain(cmd.redirs.iter().map(|r| &r.target)) {
-                start = start.min(w.span.start);
-                end = end.max(w.span.end);
-            }
-            cmd.span = start.min(end)..end;
+            cmd.span = cmd.words_span();
             // A function calling itself from its own body: a fork bomb.
             if self.frames.iter().any(|f| f.func.is_some())
                 && let Some(first) = cmd.words.iter().find(|w| !w.assign)

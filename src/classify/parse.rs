@@ -552,13 +552,7 @@ impl Walker<'_, '_, '_> {
             let span = first.span.clone();
             self.cx.hit(&system::FORK_BOMB, span);
         }
-        let mut start = usize::MAX;
-        let mut end = 0;
-        for w in cmd.words.iter().chain(cmd.redirs.iter().map(|r| &r.target)) {
-            start = start.min(w.span.start);
-            end = end.max(w.span.end);
-        }
-        cmd.span = start.min(end)..end;
+        cmd.span = cmd.words_span();
         cmd
     }
 

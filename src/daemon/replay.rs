@@ -31,25 +31,19 @@ impl Daemon {
                         let _ = self.queue.hold(held);
                     }
                 }
-                "approve" | "deny" => {
-                    let decision = if record.kind == "approve" { HumanDecision::Allow } else { HumanDecision::Deny };
-                    let remember = d["remember"].as_bool().unwrap_or(false);
+                "approve" | "deny" | "resolve" => {
+                    let decision = match record.kind.as_str() {
+                        "approve" => HumanDecision::Allow,
+                        "deny" => HumanDecision::Deny,
+                        _ => match serde_json::from_value::<HumanDecision>(d["decision"].clone()) {
+                            Ok(decision) => decision,
+                            Err(_) => continue,
+                        },
+                    };
                     self.apply_resolution(
                         d["pending"].as_str(),
                         decision,
-                        remember,
-                        d["scope"].as_str(),
-                        d["command"].as_str().unwrap_or_default(),
-                        now,
-                    );
-                }
-                "resolve" => {
-                    let Ok(decision) = serde_json::from_value::<HumanDecision>(d["decision"].clone()) else { continue };
-                    let remember = d["remember"].as_bool().unwrap_or(false);
-                    self.apply_resolution(
-                        d["pending"].as_str(),
-                        decision,
-                        remember,
+                        d["remember"].as_bool().unwrap_or(false),
                         d["scope"].as_str(),
                         d["command"].as_str().unwrap_or_default(),
                         now,
