@@ -83,7 +83,7 @@ fn verify_log_example_checks_a_real_log_and_catches_an_edit() {
 #[test]
 fn serve_until_example_answers_then_stops() {
     let home = Home::new();
-    let mut child = example("serve_until")
+    let child = example("serve_until")
         .env("HOLDFAST_HOME", home.path())
         .env_remove("HOLDFAST_SOCKET")
         .args(["--requests", "2"])
