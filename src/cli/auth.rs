@@ -73,12 +73,25 @@ pub(crate) fn prove(client: &Client, op: &str, password: &PasswordArgs) -> Resul
     if asked.elapsed() > FRESH_CHALLENGE {
         challenge = begin(client, op)?;
     }
+    answer(&challenge, pw.as_bytes())
+}
+
+/// Like [`prove`], with a password the caller already holds (the console's own prompt).
+pub(crate) fn prove_with(client: &Client, op: &str, password: &[u8]) -> Result<Proof> {
+    let challenge = begin(client, op)?;
+    if !challenge.locked {
+        return Ok(Proof::default());
+    }
+    answer(&challenge, password)
+}
+
+/// The proof for a locked challenge.
+fn answer(challenge: &Challenge, password: &[u8]) -> Result<Proof> {
     let salt = unhex::<16>("salt", challenge.salt.as_deref())?;
     let nonce = unhex::<32>("nonce", challenge.nonce.as_deref())?;
     let kdf = challenge.kdf.as_ref().context("the challenge has no kdf parameters")?;
     // derive() bounds the parameters: a hostile endpoint cannot make us allocate gigabytes.
-    let key = MasterKey::derive(pw.as_bytes(), &salt, kdf)?;
-    drop(pw);
-    let p = proof::proof(&key.auth_key(), op, &nonce);
-    Ok(Proof { nonce: challenge.nonce, proof: Some(hex::encode(p)) })
+    let key = MasterKey::derive(password, &salt, kdf)?;
+    let p = proof::proof(&key.auth_key(), &challenge.op, &nonce);
+    Ok(Proof { nonce: challenge.nonce.clone(), proof: Some(hex::encode(p)) })
 }

@@ -2,6 +2,7 @@
 
 mod auth;
 mod classify;
+mod console;
 mod control;
 mod doctor;
 mod exec;
@@ -43,6 +44,8 @@ enum Command {
     Propose(queue::ProposeArgs),
     /// List the commands waiting for a human.
     Pending(output::JsonFlag),
+    /// The approval console: what is held, live, answered with one key (plain text when piped).
+    Console(console::ConsoleArgs),
     /// Approve a held command.
     Approve(queue::DecideArgs),
     /// Deny a held command.
@@ -113,6 +116,7 @@ pub fn main() -> i32 {
         Command::Classify(a) => classify::run(&a),
         Command::Propose(a) => queue::propose(&a),
         Command::Pending(a) => queue::pending(&a),
+        Command::Console(a) => console::console(&a),
         Command::Approve(a) => queue::decide(&a, true),
         Command::Deny(a) => queue::decide(&a, false),
         Command::Panic(a) => control::panic(&a),
