@@ -43,7 +43,7 @@ enum Command {
     /// Propose a command to the daemon and print its verdict (exit 0 allow, 4 deny, 5 hold).
     Propose(queue::ProposeArgs),
     /// List the commands waiting for a human.
-    Pending(output::JsonFlag),
+    Pending(queue::PendingArgs),
     /// The approval console: what is held, live, answered with one key (plain text when piped).
     Console(console::ConsoleArgs),
     /// Approve a held command.

@@ -7,7 +7,7 @@ use holdfast::wire::{Decide, Decision, PendingItem, PendingState, Proposal, Requ
 use super::Exit;
 use super::auth::{PasswordArgs, prove};
 use super::lifecycle::client;
-use super::output::{JsonFlag, print_json};
+use super::output::print_json;
 
 #[derive(Args, Debug)]
 pub struct ProposeArgs {
@@ -26,9 +26,19 @@ pub struct ProposeArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct PendingArgs {
+    /// Show only the hold whose id starts with this (a unique prefix is enough).
+    id: Option<String>,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct DecideArgs {
-    /// The pending id, as `holdfast pending` shows it.
-    id: String,
+    /// The pending id as `holdfast pending` shows it, or a unique prefix of it. Without it, the only
+    /// held command is shown and answered (an error when several are held).
+    id: Option<String>,
     /// Remember this decision for the exact command in this repository.
     #[arg(long)]
     remember: bool,
@@ -80,13 +90,13 @@ pub fn propose(args: &ProposeArgs) -> Result<Exit> {
     })
 }
 
-/// `holdfast pending`.
-pub fn pending(args: &JsonFlag) -> Result<Exit> {
-    let items = match client()?.request(RequestBody::ListPending)?.body {
-        ResponseBody::PendingList { items } => items,
-        ResponseBody::Error(e) => return Err(e.into()),
-        other => bail!("unexpected answer to list_pending: {other:?}"),
-    };
+/// `holdfast pending [ID]`.
+pub fn pending(args: &PendingArgs) -> Result<Exit> {
+    let mut items = list(&client()?)?;
+    if let Some(prefix) = &args.id {
+        let id = find(&items, prefix)?.id.clone();
+        items.retain(|i| i.id == id);
+    }
     if args.json {
         print_json(&serde_json::json!({ "items": items }));
         return Ok(Exit::Ok);
@@ -96,12 +106,65 @@ pub fn pending(args: &JsonFlag) -> Result<Exit> {
         println!("nothing is waiting for approval");
     }
     for item in waiting {
-        println!("{}  {:>5} ago  expires in {}  {}", item.id, age(item.age_s), age(item.expires_in_s), item.agent);
-        println!("    cwd     {}", item.cwd);
-        println!("    command {}", item.command.replace('\n', "\n            "));
-        println!("    why     {}", item.reason);
+        show(item);
     }
     Ok(Exit::Ok)
+}
+
+fn show(item: &PendingItem) {
+    let class = item.class.map_or("?", holdfast::classify::Class::as_str);
+    println!("{}  {:>5} ago  expires in {}  {}", item.id, age(item.age_s), age(item.expires_in_s), item.agent);
+    println!("    class   {class} ({})", item.rule);
+    println!("    cwd     {}", item.cwd);
+    println!("    command {}", item.command.replace('\n', "\n            "));
+    println!("    why     {}", item.reason);
+}
+
+fn list(client: &holdfast::transport::Client) -> Result<Vec<PendingItem>> {
+    match client.request(RequestBody::ListPending)?.body {
+        ResponseBody::PendingList { items } => Ok(items),
+        ResponseBody::Error(e) => Err(e.into()),
+        other => bail!("unexpected answer to list_pending: {other:?}"),
+    }
+}
+
+/// The one waiting hold whose id starts with `prefix`.
+fn find<'a>(items: &'a [PendingItem], prefix: &str) -> Result<&'a PendingItem> {
+    let Some(p) = holdfast::daemon::queue::normalize_prefix(prefix) else {
+        bail!("`{prefix}` is not a pending id: ids are 6 characters of 0-9 and a-z without i, l, o, u");
+    };
+    let matching: Vec<&PendingItem> =
+        items.iter().filter(|i| i.state == PendingState::Pending && i.id.starts_with(&p)).collect();
+    match matching.as_slice() {
+        [one] => Ok(one),
+        [] => bail!("nothing held has an id starting with `{p}` (see `holdfast pending`)"),
+        many => bail!(
+            "`{p}` matches {} held commands ({}); type more of the id",
+            many.len(),
+            many.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The hold `approve`/`deny` answer: the prefix's match, or the only one held (shown first).
+fn target(client: &holdfast::transport::Client, id: Option<&str>) -> Result<String> {
+    let items = list(client)?;
+    if let Some(prefix) = id {
+        return Ok(find(&items, prefix)?.id.clone());
+    }
+    let waiting: Vec<&PendingItem> = items.iter().filter(|i| i.state == PendingState::Pending).collect();
+    match waiting.as_slice() {
+        [one] => {
+            show(one);
+            Ok(one.id.clone())
+        }
+        [] => bail!("nothing is held"),
+        many => bail!(
+            "{} commands are held ({}); name one",
+            many.len(),
+            many.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
 }
 
 fn age(s: u64) -> String {
@@ -115,9 +178,11 @@ fn age(s: u64) -> String {
 /// `holdfast approve` / `holdfast deny`.
 pub fn decide(args: &DecideArgs, approve: bool) -> Result<Exit> {
     let client = client()?;
-    let id = holdfast::daemon::queue::normalize_id(&args.id).ok_or_else(|| {
-        anyhow::anyhow!("`{}` is not a pending id (6 characters, as `holdfast pending` shows)", args.id)
-    })?;
+    // A full id needs no lookup (and works for a hold that is no longer listed, to get its state).
+    let id = match args.id.as_deref().and_then(holdfast::daemon::queue::normalize_id) {
+        Some(id) => id,
+        None => target(&client, args.id.as_deref())?,
+    };
     let verb = if approve { "approve" } else { "deny" };
     let proof = prove(&client, &format!("{verb}:{id}"), &args.password)?;
     let decide = Decide { pending: id, remember: args.remember, proof };

@@ -90,6 +90,11 @@ fn state_word(s: PendingState) -> &'static str {
 /// Canonical form of a human-typed id: case-insensitive, `-` and spaces ignored, Crockford's
 /// `i`/`l` → `1` and `o` → `0`. `None` if it cannot be an id.
 pub fn normalize_id(s: &str) -> Option<String> {
+    normalize_prefix(s).filter(|p| p.len() == ID_LEN)
+}
+
+/// Like [`normalize_id`] for the first 1 to 6 characters of an id (what a human may type).
+pub fn normalize_prefix(s: &str) -> Option<String> {
     let mut out = String::with_capacity(ID_LEN);
     for c in s.chars().filter(|c| *c != '-' && !c.is_whitespace()) {
         let c = match c.to_ascii_lowercase() {
@@ -102,7 +107,7 @@ pub fn normalize_id(s: &str) -> Option<String> {
         }
         out.push(c);
     }
-    (out.len() == ID_LEN).then_some(out)
+    (!out.is_empty()).then_some(out)
 }
 
 fn encode_id(random: [u8; 4]) -> String {
