@@ -9,6 +9,7 @@ pub mod bypass;
 mod clock;
 mod control;
 pub(crate) mod memory;
+mod notify;
 mod observe;
 mod pending;
 mod propose;
@@ -77,6 +78,8 @@ pub struct Daemon {
     reload: Arc<AtomicBool>,
     /// When the expiry sweep last ran.
     last_sweep: Instant,
+    /// Runs the policy's `[notify] command` for new holds.
+    notifier: notify::Notifier,
 }
 
 impl Daemon {
@@ -118,6 +121,7 @@ impl Daemon {
             bypass_flags: 0,
             reload: Arc::new(AtomicBool::new(false)),
             last_sweep: Instant::now(),
+            notifier: notify::Notifier::default(),
         };
         daemon.replay();
         Ok(daemon)
@@ -131,6 +135,7 @@ impl Daemon {
         if self.last_sweep.elapsed() >= Duration::from_secs(1) {
             self.last_sweep = Instant::now();
             self.sweep_expired();
+            self.notifier.reap();
         }
     }
 

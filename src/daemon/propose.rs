@@ -130,6 +130,9 @@ impl Daemon {
             Err(e) => return ResponseBody::Error(e),
         }
         if let Some(held) = held {
+            if let Some(settings) = &self.policy.notify {
+                self.notifier.announce(settings, &held);
+            }
             // The id was drawn against this queue a moment ago; a failure here is a bug, not a race.
             if let Err(e) = self.queue.hold(held) {
                 eprintln!("holdfast: cannot queue a recorded hold: {e}");

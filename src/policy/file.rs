@@ -77,6 +77,21 @@ impl Default for DaemonSettings {
     }
 }
 
+/// The `[notify]` table: a program the daemon runs when a command is held, global policy only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifySettings {
+    /// Program and arguments, run directly (never through a shell); `{id}`, `{class}`, `{rule}`,
+    /// `{reason}`, `{agent}`, `{cwd}`, `{command}` in an argument are replaced by the hold's fields.
+    pub command: Vec<String>,
+    /// The program is killed after this many seconds.
+    pub timeout_secs: u64,
+}
+
+/// Most arguments in a `[notify] command`.
+const MAX_NOTIFY_ARGS: usize = 64;
+/// Allowed `[notify] timeout_secs`.
+const NOTIFY_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
+
 /// Where a setting or rule was written: file and 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
@@ -124,6 +139,7 @@ pub struct PolicyFile {
     pub deny: Vec<RuleEntry>,
     pub hold: Vec<RuleEntry>,
     pub daemon: Option<Setting<DaemonSettings>>,
+    pub notify: Option<Setting<NotifySettings>>,
 }
 
 /// Why a policy file could not be used.
@@ -159,6 +175,14 @@ struct RawFile {
     #[serde(default)]
     hold: Vec<Spanned<RawRule>>,
     daemon: Option<Spanned<RawDaemon>>,
+    notify: Option<Spanned<RawNotify>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotify {
+    command: Spanned<Vec<String>>,
+    timeout_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -312,6 +336,10 @@ impl PolicyFile {
             }
             None => None,
         };
+        let notify = match raw.notify {
+            Some(n) => Some(Setting { origin: origin(n.span()), value: notify_settings(n.into_inner(), &invalid)? }),
+            None => None,
+        };
         Ok(PolicyFile {
             path: path.to_path_buf(),
             mode: raw.mode.map(|s| Setting { origin: origin(s.span()), value: s.into_inner() }),
@@ -321,8 +349,35 @@ impl PolicyFile {
             deny: rules(raw.deny)?,
             hold: rules(raw.hold)?,
             daemon,
+            notify,
         })
     }
+}
+
+/// Checks a `[notify]` table: a non-empty program, bounded arguments, a timeout in range.
+fn notify_settings(
+    raw: RawNotify,
+    invalid: &dyn Fn(Range<usize>, String) -> PolicyError,
+) -> Result<NotifySettings, PolicyError> {
+    let span = raw.command.span();
+    let command = raw.command.into_inner();
+    if command.first().is_none_or(|p| p.trim().is_empty()) {
+        return Err(invalid(span, "[notify] command needs a program: command = [\"program\", \"arg\", …]".into()));
+    }
+    if command.len() > MAX_NOTIFY_ARGS || command.iter().any(|a| a.len() > MAX_PATTERN_BYTES || a.contains('\0')) {
+        return Err(invalid(
+            span,
+            format!("[notify] command: at most {MAX_NOTIFY_ARGS} arguments of {MAX_PATTERN_BYTES} bytes, no NUL"),
+        ));
+    }
+    let timeout_secs = match raw.timeout_secs {
+        Some(t) if !NOTIFY_TIMEOUT_RANGE.contains(t.get_ref()) => {
+            return Err(invalid(t.span(), format!("timeout_secs = {} is out of range 1..=300", t.get_ref())));
+        }
+        Some(t) => t.into_inner(),
+        None => 10,
+    };
+    Ok(NotifySettings { command, timeout_secs })
 }
 
 #[cfg(test)]
@@ -338,6 +393,17 @@ mod tests {
             Err(PolicyError::Invalid { line, column, message, .. }) => (line, column, message),
             other => panic!("expected Invalid, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn notify_tables_are_checked() {
+        let f = parse("[notify]\ncommand = [\"ntfy\", \"publish\", \"t\", \"{command}\"]\n").unwrap();
+        let n = f.notify.unwrap().value;
+        assert_eq!((n.command.len(), n.timeout_secs), (4, 10));
+        assert_eq!(err_at("mode = \"attended\"\n[notify]\ncommand = []\n").0, 3);
+        assert!(err_at("[notify]\ncommand = [\" \"]\n").2.contains("needs a program"));
+        assert!(err_at("[notify]\ncommand = [\"x\"]\ntimeout_secs = 0\n").2.contains("out of range"));
+        assert!(err_at("[notify]\ncommand = [\"x\"]\nshell = true\n").2.contains("unknown field"));
     }
 
     #[test]

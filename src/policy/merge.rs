@@ -73,6 +73,8 @@ pub struct Policy {
     pub hold_expiry_secs: u64,
     pub fail_closed: bool,
     pub daemon: DaemonSettings,
+    /// What to run when a command is held.
+    pub notify: Option<super::file::NotifySettings>,
     deny: RuleSet,
     hold: RuleSet,
     allow: RuleSet,
@@ -86,6 +88,7 @@ impl Default for Policy {
             hold_expiry_secs: DEFAULT_HOLD_EXPIRY_SECS,
             fail_closed: false,
             daemon: DaemonSettings::default(),
+            notify: None,
             deny: RuleSet::default(),
             hold: RuleSet::default(),
             allow: RuleSet::default(),
@@ -103,6 +106,7 @@ impl Policy {
             hold_expiry_secs: file.hold_expiry_secs.map_or(d.hold_expiry_secs, |s| s.value),
             fail_closed: file.fail_closed.map_or(d.fail_closed, |s| s.value),
             daemon: file.daemon.map_or(d.daemon, |s| s.value),
+            notify: file.notify.map(|s| s.value),
             deny: RuleSet::new(file.deny),
             hold: RuleSet::new(file.hold),
             allow: RuleSet::new(file.allow),
@@ -150,6 +154,10 @@ impl RepoPolicy {
         }
         if let Some(d) = &file.daemon {
             ignored.push(report(&d.origin, "[daemon]", "only the global policy configures the daemon"));
+        }
+        // A repository is written by whoever wrote the code: it never chooses what the daemon runs.
+        if let Some(n) = &file.notify {
+            ignored.push(report(&n.origin, "[notify]", "only the global policy chooses a program to run"));
         }
         RepoPolicy {
             path: file.path,

@@ -45,7 +45,7 @@ pub mod pattern;
 pub use cache::{RepoCache, RepoLookup};
 pub use decide::{DecideInput, Decided, decide};
 pub use discover::{Discovery, REPO_FILE_NAME, discover, find_repo_policy, memory_scope, repo_root};
-pub use file::{DaemonSettings, Durability, Mode, Origin, PolicyError, PolicyFile, RuleEntry};
+pub use file::{DaemonSettings, Durability, Mode, NotifySettings, Origin, PolicyError, PolicyFile, RuleEntry};
 pub use merge::{Effective, Policy, PolicyMatch, RepoPolicy};
 pub use pattern::{MatchKind, Pattern};
 
