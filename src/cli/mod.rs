@@ -11,6 +11,7 @@ mod hook;
 mod init;
 mod lifecycle;
 mod log;
+mod notify;
 mod output;
 mod queue;
 mod vault;
@@ -46,6 +47,8 @@ enum Command {
     Pending(queue::PendingArgs),
     /// The approval console: what is held, live, answered with one key (plain text when piped).
     Console(console::ConsoleArgs),
+    /// Show a desktop notification whenever a command is held (run it in your desktop session).
+    Notify(notify::NotifyArgs),
     /// Approve a held command.
     Approve(queue::DecideArgs),
     /// Deny a held command.
@@ -117,6 +120,7 @@ pub fn main() -> i32 {
         Command::Propose(a) => queue::propose(&a),
         Command::Pending(a) => queue::pending(&a),
         Command::Console(a) => console::console(&a),
+        Command::Notify(a) => notify::notify(&a),
         Command::Approve(a) => queue::decide(&a, true),
         Command::Deny(a) => queue::decide(&a, false),
         Command::Panic(a) => control::panic(&a),
