@@ -11,6 +11,7 @@ pub mod hook;
 pub mod install;
 pub mod paths;
 pub mod policy;
+pub mod session;
 pub mod signals;
 pub mod transport;
 pub mod vault;

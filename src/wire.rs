@@ -89,6 +89,12 @@ pub enum RequestBody {
     Panic,
     /// Release the kill switch: privileged.
     Release(Proof),
+    /// Open an approval session (admin proof).
+    SessionOpen(SessionOpen),
+    /// Close an approval session (no proof: closing only tightens).
+    SessionClose(SessionRef),
+    /// List the open approval sessions.
+    ListSessions,
 }
 
 impl RequestBody {
@@ -113,6 +119,9 @@ impl RequestBody {
             RequestBody::LogHead => "log_head",
             RequestBody::Panic => "panic",
             RequestBody::Release(_) => "release",
+            RequestBody::SessionOpen(_) => "session_open",
+            RequestBody::SessionClose(_) => "session_close",
+            RequestBody::ListSessions => "list_sessions",
         }
     }
 }
@@ -202,12 +211,48 @@ pub struct AuthBegin {
 }
 
 /// The answer to a challenge, carried by privileged requests. Empty when no vault exists.
+///
+/// With an approval session (`approve`, `deny`, `resolve` only), `nonce` is
+/// `session:<session id>:<counter>` and `proof` the session key's signature (see
+/// [`crate::session`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proof {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
+}
+
+/// Opens an approval session for an ephemeral public key, proved by the admin (op
+/// `session:<public_key>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionOpen {
+    /// The session key's Ed25519 public key, 64 hex digits.
+    pub public_key: String,
+    /// Lifetime in seconds (default 3600, at most 28800).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_s: Option<u64>,
+    #[serde(flatten)]
+    pub proof: Proof,
+}
+
+/// Names an approval session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRef {
+    pub session: String,
+}
+
+/// An open approval session, as `session_open` and `list_sessions` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub session: String,
+    pub expires_in_s: u64,
+    /// How many approvals and denials it answered.
+    #[serde(default)]
+    pub uses: u64,
+    /// The uid that opened it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
 }
 
 /// allow / hold / deny.
@@ -375,6 +420,8 @@ pub enum ResponseBody {
     Pong(Pong),
     Challenge(Challenge),
     LogHead(LogHead),
+    Session(SessionInfo),
+    SessionList { items: Vec<SessionInfo> },
     Error(WireError),
 }
 
@@ -518,6 +565,9 @@ fn decode_body(kind: &str, text: &str) -> Result<RequestBody, WireError> {
         "log_head" => RequestBody::LogHead,
         "panic" => RequestBody::Panic,
         "release" => RequestBody::Release(typed(kind, text)?),
+        "session_open" => RequestBody::SessionOpen(typed(kind, text)?),
+        "session_close" => RequestBody::SessionClose(typed(kind, text)?),
+        "list_sessions" => RequestBody::ListSessions,
         other => {
             let shown: String = other.chars().take(64).collect();
             return Err(WireError::new(ErrorCode::UnknownKind, format!("unknown request kind `{shown}`")));

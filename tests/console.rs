@@ -115,8 +115,23 @@ fn held_id(d: &Daemon) -> String {
     }
 }
 
+fn pending_count(d: &Daemon) -> usize {
+    match d.request(RequestBody::ListPending) {
+        ResponseBody::PendingList { items } => items.iter().filter(|i| i.state == PendingState::Pending).count(),
+        other => panic!("{other:?}"),
+    }
+}
+
 /// The shell's terminal is back in cooked mode with echo, and off the alternate screen.
 fn assert_terminal_restored(t: &Tmux) {
+    // First the console must have exited: keys typed before that would go to it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while String::from_utf8_lossy(&t.tmux(&["display-message", "-p", "#{pane_current_command}"]).stdout).trim()
+        != "bash"
+    {
+        assert!(Instant::now() < deadline, "the console did not exit:\n{}", t.screen());
+        std::thread::sleep(Duration::from_millis(20));
+    }
     t.type_line("stty -a | tr ' ' '\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo END-OF-STTY");
     let screen = t.wait_for("END-OF-STTY\n", Duration::from_secs(5));
     let stty = screen.lines().rev().find(|l| l.contains("icanon")).unwrap_or_default();
@@ -178,7 +193,7 @@ fn deny_and_remember_from_the_console() {
 }
 
 #[test]
-fn with_a_vault_the_console_asks_for_the_password_and_refuses_a_wrong_one() {
+fn with_a_vault_one_password_then_ten_approvals_without_it() {
     let home = Home::new();
     let init = home.run(&["vault", "init", "--password-stdin"], "correct horse battery\ncorrect horse battery\n");
     assert!(init.status.success(), "{init:?}");
@@ -192,7 +207,7 @@ fn with_a_vault_the_console_asks_for_the_password_and_refuses_a_wrong_one() {
     t.key("a");
     t.wait_for("admin password to approve", Duration::from_secs(5));
     t.type_line("wrong password");
-    t.wait_for("cannot approve", Duration::from_secs(20));
+    t.wait_for("cannot open an approval session", Duration::from_secs(20));
     assert!(matches!(d.request(RequestBody::PendingStatus(holdfast::wire::PendingRef { pending: id.clone() })),
         ResponseBody::Pending(i) if i.state == PendingState::Pending));
     t.key("a");
@@ -201,8 +216,39 @@ fn with_a_vault_the_console_asks_for_the_password_and_refuses_a_wrong_one() {
     t.wait_for(&format!("approved {id}"), Duration::from_secs(20));
     let out = hook.wait_with_output().unwrap();
     assert_eq!(out.stdout, b"");
+    // Ten more holds, each approved with one key and no password: the session answers.
+    let ids: Vec<String> = (0..10)
+        .map(|n| {
+            let p = holdfast::wire::Proposal {
+                agent: "t".into(),
+                cwd: "/tmp".into(),
+                raw: format!("git push --force origin b{n}"),
+                ..Default::default()
+            };
+            match d.request(RequestBody::Propose(p)) {
+                ResponseBody::Verdict(v) => v.pending.unwrap(),
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect();
+    t.wait_for(&ids[9], Duration::from_secs(5));
+    for left in (0..10).rev() {
+        t.key("a");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pending_count(&d) != left {
+            assert!(Instant::now() < deadline, "the approval did not land:\n{}", t.screen());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!t.screen().contains("admin password"), "asked again:\n{}", t.screen());
+    }
+    let ResponseBody::SessionList { items } = d.request(RequestBody::ListSessions) else { panic!() };
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].uses, 11);
     t.key("q");
     assert_terminal_restored(&t);
+    // The session ends with the console.
+    let ResponseBody::SessionList { items } = d.request(RequestBody::ListSessions) else { panic!() };
+    assert!(items.is_empty(), "{items:?}");
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod log;
 mod notify;
 mod output;
 mod queue;
+mod sessions;
 mod vault;
 mod watch;
 
@@ -47,6 +48,8 @@ enum Command {
     Pending(queue::PendingArgs),
     /// The approval console: what is held, live, answered with one key (plain text when piped).
     Console(console::ConsoleArgs),
+    /// List the open approval sessions, or revoke one.
+    Sessions(sessions::SessionsArgs),
     /// Show a desktop notification whenever a command is held (run it in your desktop session).
     Notify(notify::NotifyArgs),
     /// Approve a held command.
@@ -121,6 +124,7 @@ pub fn main() -> i32 {
         Command::Pending(a) => queue::pending(&a),
         Command::Console(a) => console::console(&a),
         Command::Notify(a) => notify::notify(&a),
+        Command::Sessions(a) => sessions::sessions(&a),
         Command::Approve(a) => queue::decide(&a, true),
         Command::Deny(a) => queue::decide(&a, false),
         Command::Panic(a) => control::panic(&a),

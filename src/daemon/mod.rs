@@ -15,6 +15,7 @@ mod pending;
 mod propose;
 pub mod queue;
 mod replay;
+mod sessions;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -80,6 +81,8 @@ pub struct Daemon {
     last_sweep: Instant,
     /// Runs the policy's `[notify] command` for new holds.
     notifier: notify::Notifier,
+    /// Open approval sessions (memory only).
+    sessions: sessions::Sessions,
 }
 
 impl Daemon {
@@ -122,6 +125,7 @@ impl Daemon {
             reload: Arc::new(AtomicBool::new(false)),
             last_sweep: Instant::now(),
             notifier: notify::Notifier::default(),
+            sessions: sessions::Sessions::default(),
         };
         daemon.replay();
         Ok(daemon)
@@ -188,6 +192,9 @@ impl Daemon {
             RequestBody::Record(p) => self.record(p, peer),
             RequestBody::Observe(o) => self.observe(o, peer),
             RequestBody::LogHead => self.log_head(),
+            RequestBody::SessionOpen(r) => self.session_open(r, peer),
+            RequestBody::SessionClose(r) => self.session_close(&r, peer),
+            RequestBody::ListSessions => self.list_sessions(),
         }
     }
 

@@ -56,7 +56,7 @@ impl Daemon {
             HumanDecision::Allow => "approve",
             HumanDecision::Deny => "deny",
         };
-        if let Err(e) = self.authorize(&format!("{verb}:{id}"), &d.proof, peer) {
+        if let Err(e) = self.authorize_answer(&format!("{verb}:{id}"), &d.proof, peer) {
             return ResponseBody::Error(e);
         }
         let now = now_ms();
@@ -91,7 +91,7 @@ impl Daemon {
         if r.command.len() > 1 << 20 {
             return ResponseBody::Error(WireError::new(ErrorCode::InvalidField, "`command` is too long"));
         }
-        if let Err(e) = self.authorize(&resolve_op(&r), &r.proof, peer) {
+        if let Err(e) = self.authorize_answer(&resolve_op(&r), &r.proof, peer) {
             return ResponseBody::Error(e);
         }
         let now = now_ms();

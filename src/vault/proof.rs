@@ -12,8 +12,9 @@ const PROOF_LABEL: &[u8] = b"holdfast proof v1";
 pub const MAX_OP_LEN: usize = 128;
 /// Ops that take no argument.
 pub const BARE_OPS: &[&str] = &["shutdown", "pause", "resume", "reload", "release"];
-/// Ops that name a pending id (or, for `resolve`, a pending id or command hash).
-pub const ARG_OPS: &[&str] = &["approve", "deny", "resolve"];
+/// Ops that name a pending id (for `resolve`, a pending id or command hash; for `session`, the
+/// approval session key's public key).
+pub const ARG_OPS: &[&str] = &["approve", "deny", "resolve", "session"];
 
 /// Checks that `op` is one of the privileged ops: a bare op, or `approve:<id>`, `deny:<id>`,
 /// `resolve:<id or command hash>` with an id of 1..=64 ASCII letters, digits, `-` or `_`.

@@ -17,8 +17,9 @@ use anyhow::Result;
 use clap::Args;
 use crossterm::event::{self, Event, KeyCode, KeyEventKind};
 use holdfast::paths::Paths;
+use holdfast::session::SessionKey;
 use holdfast::transport::Client;
-use holdfast::wire::{Decide, RequestBody, ResponseBody};
+use holdfast::wire::{Decide, Proof, RequestBody, ResponseBody, SessionOpen, SessionRef};
 use zeroize::Zeroizing;
 
 use super::Exit;
@@ -33,6 +34,9 @@ pub struct ConsoleArgs {
     /// How often to ask the daemon for holds, in milliseconds (100..=5000).
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(100..=5000))]
     interval_ms: u64,
+    /// How long the approval session opened by the first password lasts, in minutes (1..=480).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=480))]
+    session_minutes: u64,
     /// Plain output only: print what is held once and exit (the default when stdout is not a terminal
     /// is to keep printing new holds).
     #[arg(long)]
@@ -49,9 +53,10 @@ pub fn console(args: &ConsoleArgs) -> Result<Exit> {
     }
     // try_init installs a panic hook that restores the terminal before the panic message prints.
     let mut terminal = ratatui::try_init()?;
-    let result = Console::new(client, paths, interval).run(&mut terminal);
+    let mut console = Console::new(client, paths, interval, args.session_minutes * 60);
+    let result = console.run(&mut terminal);
     ratatui::restore();
-    result
+    result // dropping the console closes its approval session
 }
 
 /// An answer waiting for the admin password.
@@ -69,10 +74,13 @@ struct Console {
     palette: Palette,
     prompt: Option<Prompt>,
     started: Instant,
+    /// The approval session opened with the first password (its key lives only in this process).
+    session: Option<SessionKey>,
+    session_ttl_s: u64,
 }
 
 impl Console {
-    fn new(client: Client, paths: Paths, interval: Duration) -> Self {
+    fn new(client: Client, paths: Paths, interval: Duration, session_ttl_s: u64) -> Self {
         Console {
             client,
             paths,
@@ -81,10 +89,12 @@ impl Console {
             palette: Palette::from_env(),
             prompt: None,
             started: Instant::now(),
+            session: None,
+            session_ttl_s,
         }
     }
 
-    fn run(mut self, terminal: &mut ratatui::DefaultTerminal) -> Result<Exit> {
+    fn run(&mut self, terminal: &mut ratatui::DefaultTerminal) -> Result<Exit> {
         let mut next_refresh = Instant::now();
         let mut first = true;
         loop {
@@ -161,7 +171,10 @@ impl Console {
             KeyCode::Char(c) => prompt.password.push(c),
             KeyCode::Enter => {
                 let prompt = self.prompt.take().expect("checked above");
-                self.send(prompt.action, &prompt.pending, Some(prompt.password.as_bytes()));
+                match self.open_session(prompt.password.as_bytes()) {
+                    Ok(()) => self.send(prompt.action, &prompt.pending),
+                    Err(e) => self.model.say(format!("cannot open an approval session: {e:#}")),
+                }
             }
             _ => {}
         }
@@ -176,25 +189,62 @@ impl Console {
         let pending = item.id.clone();
         // Without a vault no password is asked; when unsure, ask (the daemon decides either way).
         let locked = self.model.status.as_ref().is_none_or(|s| !s.vault.starts_with("unlocked"));
-        if locked {
+        if locked && self.session.is_some() {
+            self.send(action, &pending);
+        } else if locked {
             self.prompt = Some(Prompt { action, pending, password: Zeroizing::new(String::new()) });
         } else {
-            self.send(action, &pending, None);
+            self.send(action, &pending);
         }
     }
 
-    fn send(&mut self, action: Action, pending: &str, password: Option<&[u8]>) {
+    /// Opens an approval session with the admin password: the one time the console asks for it.
+    fn open_session(&mut self, password: &[u8]) -> Result<()> {
+        let mut key = SessionKey::generate()?;
+        let proof = prove_with(&self.client, &key.open_op(), password)?;
+        let open = SessionOpen { public_key: key.public_hex(), ttl_s: Some(self.session_ttl_s), proof };
+        match self.client.request(RequestBody::SessionOpen(open))?.body {
+            ResponseBody::Session(info) => key.session = Some(info.session),
+            ResponseBody::Error(e) => return Err(e.into()),
+            other => anyhow::bail!("unexpected answer to session_open: {other:?}"),
+        }
+        self.session = Some(key);
+        Ok(())
+    }
+
+    /// Ends the approval session with the console (it would also expire by itself).
+    fn close_session(&mut self) {
+        if let Some(session) = self.session.take().and_then(|k| k.session) {
+            let _ = self.client.request(RequestBody::SessionClose(SessionRef { session }));
+        }
+    }
+
+    /// The proof for `op`: the session's signature when one is open, else none (no vault).
+    fn proof(&mut self, op: &str) -> Result<Proof> {
+        match self.session.as_mut() {
+            Some(key) => key.prove(op).ok_or_else(|| anyhow::anyhow!("the approval session is not open")),
+            None => prove_with(&self.client, op, b""),
+        }
+    }
+
+    fn send(&mut self, action: Action, pending: &str) {
         let approve = matches!(action, Action::Approve | Action::ApproveRemember);
         let remember = matches!(action, Action::ApproveRemember | Action::DenyRemember);
         let op = format!("{}:{pending}", if approve { "approve" } else { "deny" });
-        let result = prove_with(&self.client, &op, password.unwrap_or_default()).and_then(|proof| {
+        let result = self.proof(&op).and_then(|proof| {
             let decide = Decide { pending: pending.to_string(), remember, proof };
             let body = if approve { RequestBody::Approve(decide) } else { RequestBody::Deny(decide) };
             Ok(self.client.request(body)?.body)
         });
         let message = match result {
             Ok(ResponseBody::Pending(item)) => format!("{} {}: {}", verb(action).1, item.id, item.command),
-            Ok(ResponseBody::Error(e)) => format!("cannot {}: {}", verb(action).0, e.message),
+            Ok(ResponseBody::Error(e)) => {
+                // A session that expired or was revoked: the next answer asks for the password again.
+                if e.message.contains("approval session") {
+                    self.session = None;
+                }
+                format!("cannot {}: {}", verb(action).0, e.message)
+            }
             Ok(other) => format!("unexpected answer: {other:?}"),
             Err(e) => format!("cannot {}: {e:#}", verb(action).0),
         };
@@ -230,6 +280,13 @@ impl Console {
 }
 
 /// What an answer does, as asked (`approve`) and as done (`approved`).
+impl Drop for Console {
+    /// The approval session ends with the console, also when it ends by a panic.
+    fn drop(&mut self) {
+        self.close_session();
+    }
+}
+
 fn verb(action: Action) -> (&'static str, &'static str) {
     match action {
         Action::Approve => ("approve", "approved"),
