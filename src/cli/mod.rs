@@ -3,6 +3,7 @@
 mod auth;
 mod classify;
 mod console;
+mod container;
 mod control;
 mod doctor;
 mod exec;
@@ -76,6 +77,8 @@ enum Command {
     Log(log::LogCommand),
     /// The agent hook: reads the agent's JSON on stdin, answers in its protocol.
     Hook(hook::HookArgs),
+    /// How an agent in a dev container reaches this daemon: the mount and environment to use.
+    Container(container::ContainerArgs),
     /// Install holdfast's hook into each detected agent (and start the daemon).
     Init(init::InitArgs),
     /// Check that holdfast is running and every agent's hook fires.
@@ -113,6 +116,7 @@ pub fn main() -> i32 {
         Command::Record(a) => Ok(exec::record(&a)),
         Command::ShellInit(a) => exec::shell_init(&a),
         Command::Init(a) => init::init(&a),
+        Command::Container(a) => container::container(&a),
         Command::Doctor(a) => doctor::doctor(&a),
         Command::Daemon(a) => lifecycle::daemon(&a),
         Command::Start(a) => lifecycle::start(&a),
