@@ -81,6 +81,9 @@ enum Command {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
+    if hook::is_classifier_child(std::env::args_os().skip(1)) {
+        return holdfast::hook::isolate::child_main();
+    }
     // `hook` runs once per agent shell command, so it skips building clap's command tree
     // (see `hook::fast_args`); any argv it does not fully recognise falls through to clap.
     if let Some(args) = hook::fast_args(std::env::args_os().skip(1)) {

@@ -8,6 +8,7 @@ mod auth;
 pub mod bypass;
 mod clock;
 mod control;
+mod ingest;
 pub(crate) mod memory;
 mod observe;
 mod pending;
@@ -120,6 +121,7 @@ impl Daemon {
             last_sweep: Instant::now(),
         };
         daemon.replay();
+        daemon.ingest_offline();
         Ok(daemon)
     }
 
