@@ -11,6 +11,7 @@ mod init;
 mod lifecycle;
 mod log;
 mod output;
+mod pipe;
 mod queue;
 mod vault;
 mod watch;
@@ -18,6 +19,7 @@ mod watch;
 use clap::{Parser, Subcommand};
 
 pub use exit::Exit;
+pub use pipe::quiet_on_broken_pipe;
 
 /// holdfast: the seatbelt between AI coding agents and your machine.
 #[derive(Parser, Debug)]
@@ -128,6 +130,7 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(code) => code as i32,
+        Err(e) if pipe::is_broken_pipe(&e) => pipe::EXIT_BROKEN_PIPE,
         Err(e) => {
             eprintln!("holdfast: {e:#}");
             Exit::from_error(&e) as i32
