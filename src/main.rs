@@ -4,5 +4,6 @@
 mod cli;
 
 fn main() {
+    cli::quiet_on_broken_pipe();
     std::process::exit(cli::main());
 }

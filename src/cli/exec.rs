@@ -68,13 +68,7 @@ fn shell_join(words: &[String]) -> String {
 /// `holdfast exec -- CMD…`: returns the exit code (the command's own when it ran).
 pub fn exec(args: &ExecArgs) -> Result<i32> {
     let paths = Paths::from_env()?;
-    let ctx = Ctx {
-        client: Client::new(paths.endpoint.clone()),
-        config_dir: Some(paths.config_dir.clone()),
-        run_dir: Some(paths.run_dir.clone()),
-        hold_wait: Duration::ZERO,
-        poll_every: flow::POLL_EVERY,
-    };
+    let ctx = Ctx::new(&paths, Duration::ZERO);
     let cwd = std::env::current_dir()?.display().to_string();
     let raw = shell_join(&args.command);
     let proposal = Proposal {

@@ -1,15 +1,16 @@
 //! `holdfast hook --agent NAME`: the one command every agent's hook runs.
 //!
 //! Infallible by design: every failure becomes the dialect's deny (an error exit could read as
-//! "hook broken, carry on" to some agents, which would fail open).
+//! "hook broken, carry on" to some agents, which would fail open). A panic anywhere in the hook is
+//! turned into the deny by [`hook::deny_on_panic`]; the daemon-less classification runs in a child
+//! process (`holdfast __hook-classify`, see [`holdfast::hook::isolate`]) so that a crash there is a deny too.
 
 use std::ffi::OsString;
 use std::time::Duration;
 
 use clap::Args;
-use holdfast::hook::{self, AGENTS, flow};
+use holdfast::hook::{self, AGENTS, flow, isolate};
 use holdfast::paths::Paths;
-use holdfast::transport::Client;
 
 #[derive(Args, Debug)]
 pub struct HookArgs {
@@ -49,30 +50,28 @@ pub fn fast_args(mut argv: impl Iterator<Item = OsString>) -> Option<HookArgs> {
 
 const DEFAULT_HOLD_WAIT_MS: u64 = flow::DEFAULT_HOLD_WAIT.as_millis() as u64;
 
+/// True when `argv` (without the program name) is the isolated classifier's hidden subcommand.
+pub fn is_classifier_child(mut argv: impl Iterator<Item = OsString>) -> bool {
+    argv.next().is_some_and(|a| a == isolate::CHILD_ARG) && argv.next().is_none()
+}
+
 /// Runs the hook and returns the process exit code.
 pub fn hook(args: &HookArgs) -> i32 {
     let dialect = hook::dialect(&args.agent).expect("--agent is restricted to known dialects");
+    hook::deny_on_panic(dialect);
     let payload = hook::read_payload(hook::READ_DEADLINE);
     let rendered = match Paths::from_env() {
-        Ok(paths) => {
-            let ctx = flow::Ctx {
-                client: Client::new(paths.endpoint.clone()),
-                config_dir: Some(paths.config_dir),
-                run_dir: Some(paths.run_dir),
-                hold_wait: Duration::from_millis(args.hold_wait_ms),
-                poll_every: flow::POLL_EVERY,
-            };
-            flow::hook(dialect, payload, &ctx)
-        }
+        Ok(paths) => flow::hook(dialect, payload, &flow::Ctx::new(&paths, Duration::from_millis(args.hold_wait_ms))),
         Err(e) => {
             let reason = format!("holdfast cannot find its files ({e:#}); denied to be safe. Run `holdfast doctor`.");
             eprintln!("holdfast: {reason}");
             dialect.render(&hook::Answer::Deny { reason })
         }
     };
-    print!("{}", rendered.stdout);
+    // Not `print!`, which panics when the agent closed the pipe: there is nobody left to answer.
     use std::io::Write;
-    let _ = std::io::stdout().flush();
+    let mut out = std::io::stdout();
+    let _ = out.write_all(rendered.stdout.as_bytes()).and_then(|()| out.flush());
     rendered.exit
 }
 

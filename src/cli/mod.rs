@@ -14,6 +14,7 @@ mod lifecycle;
 mod log;
 mod notify;
 mod output;
+mod pipe;
 mod queue;
 mod sessions;
 mod vault;
@@ -22,6 +23,7 @@ mod watch;
 use clap::{Parser, Subcommand};
 
 pub use exit::Exit;
+pub use pipe::quiet_on_broken_pipe;
 
 /// holdfast: the seatbelt between AI coding agents and your machine.
 #[derive(Parser, Debug)]
@@ -93,6 +95,9 @@ enum Command {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
+    if hook::is_classifier_child(std::env::args_os().skip(1)) {
+        return holdfast::hook::isolate::child_main();
+    }
     // `hook` runs once per agent shell command, so it skips building clap's command tree
     // (see `hook::fast_args`); any argv it does not fully recognise falls through to clap.
     if let Some(args) = hook::fast_args(std::env::args_os().skip(1)) {
@@ -141,6 +146,7 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(code) => code as i32,
+        Err(e) if pipe::is_broken_pipe(&e) => pipe::EXIT_BROKEN_PIPE,
         Err(e) => {
             eprintln!("holdfast: {e:#}");
             Exit::from_error(&e) as i32

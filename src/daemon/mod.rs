@@ -8,6 +8,7 @@ mod auth;
 pub mod bypass;
 mod clock;
 mod control;
+mod ingest;
 pub(crate) mod memory;
 mod notify;
 mod observe;
@@ -128,6 +129,7 @@ impl Daemon {
             sessions: sessions::Sessions::default(),
         };
         daemon.replay();
+        daemon.ingest_offline();
         Ok(daemon)
     }
 

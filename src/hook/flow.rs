@@ -4,9 +4,13 @@
 //! - daemon answers a verdict → that verdict;
 //! - daemon answers an error (`unavailable` when it cannot record, or any other code) → **deny**:
 //!   the daemon is there and did not approve, and nothing may run unrecorded;
-//! - nothing listens on the endpoint → classify locally: catastrophic is denied; the rest is allowed
-//!   unless fail-closed is set (marker file `config_dir/fail-closed`, or a `fail_closed = true` line in
-//!   `policy.toml`), in which case everything is denied with how to start the daemon;
+//! - nothing listens on the endpoint → classify locally, in a child process ([`super::isolate`]):
+//!   catastrophic is denied, and so is every command the child could not classify (crash, memory or
+//!   time limit, garbage); the rest is allowed unless fail-closed is set (marker file
+//!   `config_dir/fail-closed`, or a `fail_closed = true` line in `policy.toml`), in which case
+//!   everything is denied with how to start the daemon. Every such decision goes to the offline
+//!   spool ([`super::offline`]) for the daemon to record when it starts; an allow that cannot be
+//!   spooled (full, locked, unwritable) is denied;
 //! - the daemon exists but times out, or the connection fails otherwise → deny (it may be mid-record);
 //! - a payload that cannot be read → deny (see [`malformed`]).
 
@@ -15,13 +19,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::classify::{self, Class};
+use crate::classify::Class;
+use crate::paths::Paths;
 use crate::transport::{Client, ClientError};
 use crate::wire::{
     Decision, ErrorCode, HumanDecision, PendingRef, PendingState, Proposal, RequestBody, Resolution, ResponseBody,
     Verdict,
 };
 
+use super::isolate::{self, IsolationError, LocalVerdict};
+use super::offline::{self, OfflineEntry};
 use super::{Answer, Dialect, HookInput, Parsed, PayloadError, Phase, Rendered, approve_hint};
 
 /// Default time a hook waits for a human on a hold (under the agents' 60 s hook timeout).
@@ -40,10 +47,30 @@ pub struct Ctx {
     pub config_dir: Option<PathBuf>,
     /// The run dir (for ask markers that pair a pre-tool ask with its post-tool report).
     pub run_dir: Option<PathBuf>,
+    /// The data dir (for the offline spool); `None` makes every daemon-less allow a deny.
+    pub data_dir: Option<PathBuf>,
+    /// The holdfast binary that classifies in a child process while the daemon is down; `None`
+    /// makes every daemon-less command a deny.
+    pub classifier: Option<PathBuf>,
     /// How long a hold is waited on before denying.
     pub hold_wait: Duration,
     /// Poll interval while waiting.
     pub poll_every: Duration,
+}
+
+impl Ctx {
+    /// The context for `paths`: its endpoint, dirs, and this very binary as the offline classifier.
+    pub fn new(paths: &Paths, hold_wait: Duration) -> Self {
+        Ctx {
+            client: Client::new(paths.endpoint.clone()),
+            config_dir: Some(paths.config_dir.clone()),
+            run_dir: Some(paths.run_dir.clone()),
+            data_dir: Some(paths.data_dir.clone()),
+            classifier: std::env::current_exe().ok(),
+            hold_wait,
+            poll_every: POLL_EVERY,
+        }
+    }
 }
 
 /// The result of proposing a command.
@@ -64,7 +91,7 @@ pub enum WaitEnd {
 
 /// Proposes `proposal` and maps every possible answer to an [`Outcome`] (see the module rules).
 pub fn propose(ctx: &Ctx, proposal: Proposal) -> Outcome {
-    let raw = proposal.raw.clone();
+    let (agent, cwd, raw) = (proposal.agent.clone(), proposal.cwd.clone(), proposal.raw.clone());
     match ctx.client.request(RequestBody::Propose(proposal)) {
         Ok(r) => match r.body {
             ResponseBody::Verdict(v) => from_verdict(v),
@@ -85,7 +112,7 @@ pub fn propose(ctx: &Ctx, proposal: Proposal) -> Outcome {
                 verdict: None,
             },
         },
-        Err(ClientError::NotRunning(_)) => daemon_down(&raw, ctx.config_dir.as_deref()),
+        Err(ClientError::NotRunning(_)) => offline_decision(ctx, &agent, &cwd, &raw),
         Err(e) => Outcome::Deny {
             reason: format!(
                 "holdfast daemon did not answer properly ({e}); denied to be safe. Check `holdfast status`, \
@@ -114,36 +141,95 @@ fn kind_of(body: &ResponseBody) -> String {
     serde_json::to_value(body).ok().and_then(|v| v["kind"].as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-/// The daemon-less decision: the classifier in this process and the fail-closed switch. Only this
-/// path touches the classifier; with the daemon up the hook never does.
-pub fn daemon_down(command: &str, config_dir: Option<&Path>) -> Outcome {
-    let c = classify::classify(command);
-    if c.class == Class::Catastrophic {
-        return Outcome::Deny {
+/// The daemon-less path: classify in a child process, decide, spool the decision. Only this path
+/// touches the classifier; with the daemon up the hook never does.
+fn offline_decision(ctx: &Ctx, agent: &str, cwd: &str, raw: &str) -> Outcome {
+    let local = match &ctx.classifier {
+        Some(exe) => isolate::classify_in_child(exe, raw),
+        None => Err(IsolationError::Spawn("the holdfast binary's own path is unknown".into())),
+    };
+    decide_and_spool(ctx, agent, cwd, raw, &local)
+}
+
+/// Decides from the classifier's answer and spools the decision; an allow not spooled is a deny.
+fn decide_and_spool(
+    ctx: &Ctx,
+    agent: &str,
+    cwd: &str,
+    raw: &str,
+    local: &Result<LocalVerdict, IsolationError>,
+) -> Outcome {
+    let (decision, reason) = daemon_down(local, ctx.config_dir.as_deref());
+    let (class, rule) = match local {
+        Ok(v) => (v.class.as_str(), v.rule.as_str()),
+        Err(_) => ("unknown", "offline.unclassified"),
+    };
+    let entry = OfflineEntry::new(agent, cwd, raw, class, rule, decision, &reason);
+    let spooled = match &ctx.data_dir {
+        Some(dir) => offline::append(dir, &entry).map_err(|e| e.to_string()),
+        None => Err("holdfast has no data directory".into()),
+    };
+    match (decision, spooled) {
+        (Decision::Allow, Ok(())) => Outcome::Allow { reason, verdict: None },
+        (Decision::Allow, Err(why)) => Outcome::Deny {
             reason: format!(
-                "holdfast daemon is not running, and this command is catastrophic ({}): {} \
-                 Start the daemon with `holdfast start`.",
-                c.rule, c.reason
+                "holdfast daemon is not running, and this decision could not be recorded ({why}); denied, because \
+                 nothing runs unrecorded. Start the daemon with `holdfast start`."
             ),
             verdict: None,
-        };
+        },
+        (_, spooled) => {
+            if let Err(why) = spooled {
+                eprintln!("holdfast: this deny could not be recorded offline: {why}");
+            }
+            Outcome::Deny { reason, verdict: None }
+        }
+    }
+}
+
+/// The daemon-less decision (allow or deny, and the reason) from the isolated classifier's answer
+/// and the fail-closed switch. No answer from the classifier is a deny.
+pub fn daemon_down(local: &Result<LocalVerdict, IsolationError>, config_dir: Option<&Path>) -> (Decision, String) {
+    let c = match local {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                Decision::Deny,
+                format!(
+                    "holdfast daemon is not running, and this command could not be classified safely ({e}); \
+                     denied. Start the daemon with `holdfast start`."
+                ),
+            );
+        }
+    };
+    if c.class == Class::Catastrophic {
+        let reason = format!(
+            "holdfast daemon is not running, and this command is catastrophic ({}): {} \
+             Start the daemon with `holdfast start`.",
+            c.rule, c.reason
+        );
+        return (Decision::Deny, reason);
+    }
+    // Text that does not parse could do anything, and there is no daemon to hold it for a human.
+    if c.rule.starts_with("parse.") {
+        let reason = format!(
+            "holdfast daemon is not running, and this command could not be analysed ({}): {} With no daemon to \
+             hold it for a human, it is denied. Start the daemon with `holdfast start`.",
+            c.rule, c.reason
+        );
+        return (Decision::Deny, reason);
     }
     if config_dir.is_none_or(fail_closed) {
-        return Outcome::Deny {
-            reason: "holdfast daemon is not running; start it with `holdfast start` (fail-closed is on, so every \
-                     command is denied until it runs)."
-                .into(),
-            verdict: None,
-        };
+        let reason = "holdfast daemon is not running; start it with `holdfast start` (fail-closed is on, so every \
+                      command is denied until it runs).";
+        return (Decision::Deny, reason.into());
     }
-    Outcome::Allow {
-        reason: format!(
-            "holdfast daemon is not running; allowed by local classification ({}) without an audit record. \
-             Start it with `holdfast start`.",
-            class_name(c.class)
-        ),
-        verdict: None,
-    }
+    let reason = format!(
+        "holdfast daemon is not running; allowed by local classification ({}), recorded in the offline spool \
+         until the daemon takes it into the audit log. Start it with `holdfast start`.",
+        c.class.as_str()
+    );
+    (Decision::Allow, reason)
 }
 
 /// True when a daemon-less hook must deny everything: the marker file exists, or `policy.toml` has a
@@ -159,14 +245,6 @@ pub fn fail_closed(config_dir: &Path) -> bool {
         let squashed: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         squashed == "fail_closed=true"
     })
-}
-
-fn class_name(c: Class) -> &'static str {
-    match c {
-        Class::Safe => "safe",
-        Class::Ambiguous => "ambiguous",
-        Class::Catastrophic => "catastrophic",
-    }
 }
 
 /// Polls `pending_status` until the item is approved or denied, or `limit` (None: no limit) passes.
@@ -212,6 +290,9 @@ pub fn hook(dialect: &dyn Dialect, payload: Result<Value, PayloadError>, ctx: &C
         Ok(Parsed::NotShell { .. }) => return dialect.render(&Answer::NoOpinion),
         Err(e) => return malformed(dialect, &e),
     };
+    if std::env::var_os(super::HOOK_FAULT_ENV).is_some() {
+        panic!("injected hook fault");
+    }
     if input.phase == Phase::Post {
         report_post(ctx, &input);
         return dialect.render(&Answer::NoOpinion);
@@ -237,7 +318,7 @@ pub fn hook(dialect: &dyn Dialect, payload: Result<Value, PayloadError>, ctx: &C
             remember_ask(ctx, &input, &pending);
             let reason = format!(
                 "holdfast holds this command ({}, {}): {} Answer here, or {}.",
-                class_name(verdict.class),
+                verdict.class.as_str(),
                 verdict.rule,
                 verdict.reason,
                 approve_hint(&pending)
@@ -261,7 +342,7 @@ pub fn held_instructions(pending: &str, verdict: &Verdict) -> String {
     format!(
         "holdfast is holding this command for a human ({}, {}): {} Nobody approved it in time. \
          Ask the human to run `holdfast approve {pending}`, then run the command again.",
-        class_name(verdict.class),
+        verdict.class.as_str(),
         verdict.rule,
         verdict.reason
     )
@@ -337,40 +418,86 @@ fn report_post(ctx: &Ctx, input: &HookInput) {
 mod tests {
     use super::*;
 
-    fn decide(command: &str, config: &Path) -> Outcome {
-        daemon_down(command, Some(config))
+    fn local(class: Class) -> Result<LocalVerdict, IsolationError> {
+        Ok(LocalVerdict { class, rule: "test.rule".into(), reason: "Test reason.".into() })
     }
 
     #[test]
-    fn daemon_down_uses_the_real_classifier() {
+    fn daemon_down_decides_from_the_isolated_classifier() {
         let dir = tempfile::tempdir().unwrap();
-        let Outcome::Deny { reason, .. } = decide("rm -rf /", dir.path()) else {
-            panic!("catastrophic must be denied")
-        };
+        let (d, reason) = daemon_down(&local(Class::Catastrophic), Some(dir.path()));
+        assert_eq!(d, Decision::Deny, "catastrophic must be denied");
         assert!(reason.contains("catastrophic") && reason.contains("holdfast start"), "{reason}");
-        let Outcome::Allow { reason, verdict: None } = decide("ls", dir.path()) else { panic!("safe is allowed") };
+        let (d, reason) = daemon_down(&local(Class::Safe), Some(dir.path()));
+        assert_eq!(d, Decision::Allow);
         assert!(reason.contains("not running") && reason.contains("(safe)"), "{reason}");
-        // Ambiguous: allowed unrecorded while fail-closed is off (the hook warns on stderr).
-        assert_eq!(classify::classify("chmod -R 777 .").class, Class::Ambiguous);
-        let Outcome::Allow { reason, .. } = decide("chmod -R 777 .", dir.path()) else {
-            panic!("ambiguous is allowed")
-        };
-        assert!(reason.contains("(ambiguous)"), "{reason}");
+        // Ambiguous: allowed (and spooled) while fail-closed is off, unless it did not parse.
+        assert_eq!(daemon_down(&local(Class::Ambiguous), Some(dir.path())).0, Decision::Allow);
+        let unparsed = Ok(LocalVerdict { class: Class::Ambiguous, rule: "parse.error".into(), reason: "R.".into() });
+        assert_eq!(daemon_down(&unparsed, Some(dir.path())).0, Decision::Deny);
+        for e in [IsolationError::TimedOut(Duration::from_secs(5)), IsolationError::Died("signal 6".into())] {
+            let (d, reason) = daemon_down(&Err(e), Some(dir.path()));
+            assert_eq!(d, Decision::Deny, "no answer from the classifier is a deny");
+            assert!(reason.contains("could not be classified"), "{reason}");
+        }
     }
 
     #[test]
     fn fail_closed_denies_everything_and_no_config_dir_is_closed() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FAIL_CLOSED_MARKER), "").unwrap();
-        for command in ["ls", "chmod -R 777 ."] {
-            let Outcome::Deny { reason, .. } = decide(command, dir.path()) else { panic!("{command}: fail-closed") };
+        for class in [Class::Safe, Class::Ambiguous] {
+            let (d, reason) = daemon_down(&local(class), Some(dir.path()));
+            assert_eq!(d, Decision::Deny, "{class}: fail-closed");
             assert!(reason.contains("fail-closed"), "{reason}");
         }
-        assert!(matches!(daemon_down("ls", None), Outcome::Deny { .. }));
+        assert_eq!(daemon_down(&local(Class::Safe), None).0, Decision::Deny);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("policy.toml"), "# fail_closed = true\nfail_closed = false\n").unwrap();
-        assert!(matches!(decide("ls", dir.path()), Outcome::Allow { .. }));
+        assert_eq!(daemon_down(&local(Class::Safe), Some(dir.path())).0, Decision::Allow);
         std::fs::write(dir.path().join("policy.toml"), " fail_closed =true # strict\n").unwrap();
-        assert!(matches!(decide("ls", dir.path()), Outcome::Deny { .. }));
+        assert_eq!(daemon_down(&local(Class::Safe), Some(dir.path())).0, Decision::Deny);
+    }
+
+    #[test]
+    fn offline_decisions_are_spooled_and_an_allow_that_cannot_be_is_denied() {
+        let config = tempfile::tempdir().unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let ctx = |data_dir: Option<&Path>| Ctx {
+            client: Client::new(crate::paths::Endpoint::Socket("/nonexistent/holdfast.sock".into())),
+            config_dir: Some(config.path().to_path_buf()),
+            run_dir: None,
+            data_dir: data_dir.map(Path::to_path_buf),
+            classifier: None,
+            hold_wait: Duration::ZERO,
+            poll_every: POLL_EVERY,
+        };
+        // No classifier binary: denied, and the deny is spooled.
+        let Outcome::Deny { reason, .. } = offline_decision(&ctx(Some(data.path())), "codex", "/w", "ls") else {
+            panic!("no classifier is a deny")
+        };
+        assert!(reason.contains("could not be classified"), "{reason}");
+        let Outcome::Allow { .. } = decide_and_spool(&ctx(Some(data.path())), "codex", "/w", "ls", &local(Class::Safe))
+        else {
+            panic!("safe is allowed when it can be spooled")
+        };
+        let spooled = std::fs::read_to_string(offline::path(data.path())).unwrap();
+        let lines: Vec<&str> = spooled.lines().collect();
+        assert_eq!(lines.len(), 2, "{spooled}");
+        assert!(lines[0].contains("offline.unclassified") && lines[0].contains(r#""decision":"deny""#));
+        assert!(lines[1].contains(r#""rule":"test.rule""#) && lines[1].contains(r#""decision":"allow""#));
+        // Full spool, or nowhere to spool: what would be allowed is denied.
+        std::fs::File::options()
+            .append(true)
+            .open(offline::path(data.path()))
+            .unwrap()
+            .set_len(offline::MAX_BYTES)
+            .unwrap();
+        for ctx in [ctx(Some(data.path())), ctx(None)] {
+            let Outcome::Deny { reason, .. } = decide_and_spool(&ctx, "codex", "/w", "ls", &local(Class::Safe)) else {
+                panic!("an allow that cannot be recorded is a deny")
+            };
+            assert!(reason.contains("could not be recorded"), "{reason}");
+        }
     }
 }

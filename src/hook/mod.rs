@@ -11,6 +11,8 @@ pub mod cursor;
 pub mod flow;
 pub mod gemini;
 pub mod generic;
+pub mod isolate;
+pub mod offline;
 
 use std::time::Duration;
 
@@ -122,8 +124,8 @@ impl Rendered {
     }
 }
 
-/// One agent's hook protocol.
-pub trait Dialect {
+/// One agent's hook protocol. `Sync`, so that the panic guard ([`deny_on_panic`]) can render it.
+pub trait Dialect: Sync {
     /// holdfast's name for the agent.
     fn agent(&self) -> &'static str;
     /// Extracts the command from the agent's payload.
@@ -138,6 +140,35 @@ pub trait Dialect {
     fn native_ask(&self) -> bool;
     /// A synthetic pre-tool payload for `command` (used by `doctor` to check the hook fires).
     fn sample(&self, command: &str, cwd: &str) -> Value;
+}
+
+/// The exit code every supported agent reads as "block" whatever stdout holds: Claude Code, Codex
+/// and Gemini CLI block on 2 and show stderr as the reason (any other non-zero exit lets the tool
+/// run), Cursor blocks on 2, Copilot CLI blocks `preToolUse` on any non-zero exit, and 2 is the
+/// generic dialect's deny. Used where stdout cannot be trusted to be whole: the panic guard.
+pub const BLOCKING_EXIT: i32 = 2;
+
+/// Test switch: any value makes the hook panic after reading its payload (ends in a deny).
+pub const HOOK_FAULT_ENV: &str = "HOLDFAST_TEST_HOOK_FAULT";
+
+/// Makes any panic in this process, on any thread, end as `dialect`'s deny: the deny on stdout,
+/// the reason on stderr, exit [`BLOCKING_EXIT`]. A hook that died with an empty stdout would be an
+/// allow to most agents. (If rendering the deny itself panicked, Rust aborts: a non-zero exit that
+/// `init`'s `|| exit 2` wrapper and Cursor's `failClosed` still turn into a block.)
+pub fn deny_on_panic(dialect: &'static dyn Dialect) {
+    std::panic::set_hook(Box::new(move |info| {
+        use std::io::Write;
+        let payload = info.payload();
+        let what = payload.downcast_ref::<&str>().copied().or(payload.downcast_ref::<String>().map(String::as_str));
+        let what = what.unwrap_or("a panic");
+        let reason = format!("holdfast's hook failed internally ({what}); denied to be safe. Run `holdfast doctor`.");
+        // Plain writes, errors ignored: a panic inside this hook would abort without a deny.
+        let _ = writeln!(std::io::stderr(), "holdfast: {reason}");
+        let rendered = dialect.render(&Answer::Deny { reason });
+        let mut out = std::io::stdout();
+        let _ = out.write_all(rendered.stdout.as_bytes()).and_then(|()| out.flush());
+        std::process::exit(BLOCKING_EXIT);
+    }));
 }
 
 /// Every agent name `--agent` accepts.
