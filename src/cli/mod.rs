@@ -12,6 +12,7 @@ mod lifecycle;
 mod log;
 mod output;
 mod queue;
+mod service;
 mod vault;
 mod watch;
 
@@ -60,6 +61,9 @@ enum Command {
     /// Manage the admin vault (the password that guards privileged operations).
     #[command(subcommand)]
     Vault(vault::VaultCommand),
+    /// Install, remove or inspect the daemon as an OS service (systemd, launchd, Windows service).
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
     /// Watch trees for changes that bypass the hooks and report them to the daemon.
     Watch(watch::WatchArgs),
     /// The audit log: verify, tail, head.
@@ -120,6 +124,7 @@ pub fn main() -> i32 {
         Command::Resume(a) => control::switch("resume", &a),
         Command::Reload(a) => control::switch("reload", &a),
         Command::Vault(c) => vault::run(&c),
+        Command::Service(c) => service::run(&c),
         Command::Watch(a) => watch::watch(&a),
         Command::Log(c) => log::run(&c),
     };

@@ -135,6 +135,7 @@ fn init(paths: &Paths, client: &Client, args: &ChangeArgs) -> Result<Exit> {
     }
     // save_new fsyncs the file and its directory: the key is durably wrapped before the plaintext goes.
     vault.save_new(&path)?;
+    holdfast::trust::give_to_daemon(&path)?;
     let removed =
         match &key {
             Some(f) => Some(remove_key_file(&f.path).map(|()| f.path.clone()).with_context(|| {
@@ -230,6 +231,7 @@ fn passwd(paths: &Paths, client: &Client, args: &ChangeArgs) -> Result<Exit> {
     let new = new_password(&args.password, "new admin password: ")?;
     let next = vault.change_password(&old, &new)?;
     next.replace(&path)?;
+    holdfast::trust::give_to_daemon(&path)?;
     let running = daemon_vault(client).ok().flatten();
     if args.json {
         print_json(&serde_json::json!({
@@ -261,6 +263,7 @@ fn upgrade(paths: &Paths, client: &Client, args: &ChangeArgs) -> Result<Exit> {
     let next = vault.upgrade(&pw)?;
     drop(pw);
     next.replace(&path)?;
+    holdfast::trust::give_to_daemon(&path)?;
     let running = daemon_vault(client).ok().flatten();
     if args.json {
         print_json(&serde_json::json!({
@@ -334,6 +337,7 @@ fn wrap_key(paths: &Paths, args: &WrapKeyArgs) -> Result<Exit> {
         next.set_seal_wrap(&k, found.key.bytes());
         // replace() is temp file + fsync + rename + dir fsync: durable before the plaintext is deleted.
         next.replace(&path)?;
+        holdfast::trust::give_to_daemon(&path)?;
     }
     let removed = args.key_file.is_none();
     if removed {
