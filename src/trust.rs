@@ -8,8 +8,9 @@
 //! - the connected peer's uid (`SO_PEERCRED` / `getpeereid`) is the daemon's uid (a socket served by
 //!   anyone else, wherever `HOLDFAST_SOCKET` points, is refused).
 //!
-//! And when the system daemon cannot be reached the client reports [`SUPERVISED_DOWN`]-style errors
-//! rather than "not running", so the hook denies instead of taking the personal fallback.
+//! And when the system daemon cannot be reached the client reports an error
+//! rather than "not running" (`TrustError::SupervisedDown`), so the hook denies instead of taking the
+//! personal fallback.
 //!
 //! A marker that exists but could have been written by someone other than root is itself refused:
 //! every client then fails closed. `HOLDFAST_SYSTEM` names another marker (tests, staged installs);
@@ -69,6 +70,11 @@ impl SystemDaemon {
     /// The installed system daemon, if any: `Ok(None)` when no marker exists; an error (every client
     /// fails closed) when a marker exists but is unsafe or malformed.
     pub fn find() -> Result<Option<SystemDaemon>, TrustError> {
+        // Unix only: on Windows `/etc/holdfast.toml` would be a path any user can create (`C:\etc`),
+        // and the pipe server's identity is not checked yet.
+        if cfg!(not(unix)) {
+            return Ok(None);
+        }
         let default = Path::new(SYSTEM_MARKER);
         if std::fs::symlink_metadata(default).is_ok() {
             return Self::load(default).map(Some);
