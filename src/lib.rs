@@ -11,9 +11,11 @@ pub mod hook;
 pub mod install;
 pub mod paths;
 pub mod policy;
+pub mod service;
 pub mod session;
 pub mod signals;
 pub mod transport;
+pub mod trust;
 pub mod vault;
 pub mod watch;
 #[cfg(windows)]

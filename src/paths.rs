@@ -1,8 +1,11 @@
 //! Where every file lives, per OS (DESIGN §7).
 //!
 //! Resolution order for the endpoint: `HOLDFAST_SOCKET`, then
-//! `$HOLDFAST_HOME/run/holdfast.sock`, then `$XDG_RUNTIME_DIR/holdfast/holdfast.sock`,
-//! then `<data dir>/holdfast.sock`. On Windows the endpoint is a named pipe
+//! `$HOLDFAST_HOME/run/holdfast.sock`, then the installed system daemon's socket (the marker
+//! `trust::SYSTEM_MARKER`, no environment needed), then `$XDG_RUNTIME_DIR/holdfast/holdfast.sock`,
+//! then `<data dir>/holdfast.sock`. Config and data dirs: `HOLDFAST_HOME`, then the system
+//! daemon's, then the per-user directories. Whatever the endpoint, clients check it against an
+//! installed system daemon before believing it (see `trust`). On Windows the endpoint is a named pipe
 //! `holdfast-<user>` (suffixed with a hash of `HOLDFAST_HOME` when that is set,
 //! so isolated homes never share a pipe), or the name in `HOLDFAST_SOCKET`.
 
@@ -65,15 +68,21 @@ impl Paths {
             if !home.is_absolute() {
                 bail!("HOLDFAST_HOME must be an absolute path, got {}", home.display());
             }
-            (home.join("config"), home.join("data"), Some(home.join("run")))
+            let run = home.join("run");
+            (home.join("config"), home.join("data"), Some((run.join("holdfast.sock"), run)))
+        } else if let Ok(Some(system)) = crate::trust::SystemDaemon::find() {
+            // An unusable marker falls through to the user's paths; clients then refuse every endpoint.
+            let run = system.socket.parent().map(Path::to_path_buf).unwrap_or_else(|| system.data_dir.clone());
+            (system.config_dir, system.data_dir, Some((system.socket, run)))
         } else {
             let dirs = directories::ProjectDirs::from("", "", "holdfast")
                 .context("cannot determine a home directory; set HOLDFAST_HOME")?;
             (dirs.config_dir().to_path_buf(), dirs.data_dir().to_path_buf(), None)
         };
-        let endpoint = endpoint(&nonempty, home_run.as_deref(), &data_dir)?;
+        let endpoint =
+            endpoint(&nonempty, home_run.as_ref().map(|(sock, run)| (sock.as_path(), run.as_path())), &data_dir)?;
         let run_dir = match (&endpoint, home_run) {
-            (_, Some(run)) => run,
+            (_, Some((_, run))) => run,
             (Endpoint::Socket(p), None) => p.parent().map(Path::to_path_buf).unwrap_or_else(|| data_dir.clone()),
             (Endpoint::Pipe(_), None) => data_dir.clone(),
         };
@@ -98,12 +107,17 @@ impl Paths {
     }
 }
 
+/// `home_run`: the socket and run dir of `HOLDFAST_HOME` or of the installed system daemon.
 #[cfg(unix)]
-fn endpoint(var: &dyn Fn(&str) -> Option<OsString>, home_run: Option<&Path>, data_dir: &Path) -> Result<Endpoint> {
+fn endpoint(
+    var: &dyn Fn(&str) -> Option<OsString>,
+    home_run: Option<(&Path, &Path)>,
+    data_dir: &Path,
+) -> Result<Endpoint> {
     let path = if let Some(s) = var("HOLDFAST_SOCKET") {
         PathBuf::from(s)
-    } else if let Some(run) = home_run {
-        run.join("holdfast.sock")
+    } else if let Some((socket, _)) = home_run {
+        socket.to_path_buf()
     } else if let Some(xdg) = var("XDG_RUNTIME_DIR") {
         PathBuf::from(xdg).join("holdfast").join("holdfast.sock")
     } else {
@@ -132,7 +146,11 @@ pub fn check_socket_path(path: &Path) -> Result<()> {
 }
 
 #[cfg(windows)]
-fn endpoint(var: &dyn Fn(&str) -> Option<OsString>, home_run: Option<&Path>, _data_dir: &Path) -> Result<Endpoint> {
+fn endpoint(
+    var: &dyn Fn(&str) -> Option<OsString>,
+    home_run: Option<(&Path, &Path)>,
+    _data_dir: &Path,
+) -> Result<Endpoint> {
     use sha2::{Digest, Sha256};
     if let Some(s) = var("HOLDFAST_SOCKET") {
         let name = s.to_string_lossy().trim_start_matches(r"\\.\pipe\").to_string();
@@ -142,7 +160,7 @@ fn endpoint(var: &dyn Fn(&str) -> Option<OsString>, home_run: Option<&Path>, _da
     let user: String = user.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     Ok(Endpoint::Pipe(match home_run {
         // Isolated homes (tests, multiple profiles) get their own pipe.
-        Some(run) => {
+        Some((_, run)) => {
             let digest = Sha256::digest(run.to_string_lossy().as_bytes());
             format!("holdfast-{user}-{}", &hex::encode(digest)[..12])
         }

@@ -96,7 +96,7 @@ impl Server {
     pub fn bind(paths: &Paths, frame_deadline: Duration) -> Result<Self, BindError> {
         let endpoint = paths.endpoint.clone();
         let shown = endpoint.to_string();
-        paths::ensure_private_dir(&paths.run_dir)
+        crate::trust::ensure_socket_dir(&paths.run_dir)
             .map_err(|source| BindError::Io { endpoint: shown.clone(), source })?;
         probe_existing(&endpoint)?;
         let listener = listen(&endpoint).map_err(|source| BindError::Io { endpoint: shown.clone(), source })?;
@@ -207,7 +207,7 @@ fn listen(endpoint: &Endpoint) -> io::Result<OsListener> {
     use interprocess::os::unix::local_socket::ListenerOptionsExt;
     let Endpoint::Socket(path) = endpoint else { unreachable!("Unix endpoints are sockets") };
     if let Some(parent) = path.parent() {
-        paths::ensure_private_dir(parent)?;
+        crate::trust::ensure_socket_dir(parent)?;
     }
     let options = || {
         ListenerOptions::new()
@@ -216,10 +216,12 @@ fn listen(endpoint: &Endpoint) -> io::Result<OsListener> {
             .reclaim_name(true)
     };
     // 0600 set before bind(): no window in which another user could connect.
-    match options().mode(0o600).create_sync_as::<OsListener>() {
+    let listener = match options().mode(0o600).create_sync_as::<OsListener>() {
         Err(e) if e.kind() == io::ErrorKind::Unsupported => options().create_sync_as::<OsListener>(),
         other => other,
-    }
+    }?;
+    crate::trust::open_socket_to_group(path)?;
+    Ok(listener)
 }
 
 #[cfg(windows)]
@@ -438,6 +440,9 @@ pub enum ClientError {
     Io(#[from] io::Error),
     #[error("{0}")]
     Protocol(WireError),
+    /// A system daemon is installed and this endpoint is not it, or it is unreachable (see `trust`).
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
 }
 
 /// A client of the daemon: one connection per request.
@@ -494,7 +499,26 @@ impl Client {
         }
     }
 
+    /// Connects, and where a system daemon is installed believes only it (see `trust`).
     fn connect(&self) -> Result<OsStream, ClientError> {
+        let Some(system) = crate::trust::SystemDaemon::find()? else { return self.raw_connect() };
+        #[cfg(unix)]
+        if let Endpoint::Socket(path) = &self.endpoint {
+            system.check_endpoint(path)?;
+        }
+        let stream = match self.raw_connect() {
+            Err(ClientError::NotRunning(_)) => return Err(system.down(Path::new(&self.endpoint.to_string())).into()),
+            other => other?,
+        };
+        #[cfg(unix)]
+        let peer_uid = stream.peer_creds().ok().and_then(|c| c.euid());
+        #[cfg(not(unix))]
+        let peer_uid = None;
+        system.check_peer(&self.endpoint.to_string(), peer_uid)?;
+        Ok(stream)
+    }
+
+    fn raw_connect(&self) -> Result<OsStream, ClientError> {
         let not_running = |e: io::Error| match e.kind() {
             io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
                 ClientError::NotRunning(self.endpoint.to_string())

@@ -350,6 +350,12 @@ pub struct Challenge {
     pub salt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kdf: Option<KdfParams>,
+    /// The vault's format version, which names the proof to send: 2 (Ed25519) or absent/1 (legacy HMAC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_v: Option<u32>,
+    /// The daemon's identity (its audit log id), which a v2 proof signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon_id: Option<String>,
 }
 
 /// The audit log's head: what an external anchor records.

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use daemon::{Daemon, Home};
 use holdfast::session::SessionKey;
-use holdfast::vault::{Vault, proof};
 use holdfast::wire::{
     AuthBegin, Decide, PendingState, Proof, Proposal, RequestBody, ResponseBody, SessionOpen, SessionRef,
 };
@@ -19,22 +18,15 @@ fn init_vault(home: &Home) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// The admin's proof for `op`, from the password (the one place this test knows the proof scheme).
-fn admin_proof(home: &Home, d: &Daemon, op: &str, password: &str) -> Proof {
+/// The admin's proof for `op`, from the password, through the library's client-side API.
+fn admin_proof(d: &Daemon, op: &str, password: &str) -> Proof {
     let ResponseBody::Challenge(c) = d.request(RequestBody::AuthBegin(AuthBegin { op: op.into() })) else { panic!() };
-    let vault = Vault::load(&home.paths().vault()).unwrap().unwrap();
-    let key = match vault.unlock(password) {
-        Ok(k) => k.auth_key(),
-        Err(_) => holdfast::vault::AuthKey::from_bytes([7; 32]),
-    };
-    let mut n = [0u8; 32];
-    hex::decode_to_slice(c.nonce.as_ref().unwrap(), &mut n).unwrap();
-    Proof { nonce: c.nonce.clone(), proof: Some(hex::encode(proof::proof(&key, op, &n))) }
+    holdfast::vault::answer(password, &c).unwrap()
 }
 
-fn open(home: &Home, d: &Daemon, ttl_s: Option<u64>, password: &str) -> Result<SessionKey, String> {
+fn open(d: &Daemon, ttl_s: Option<u64>, password: &str) -> Result<SessionKey, String> {
     let mut key = SessionKey::generate().unwrap();
-    let proof = admin_proof(home, d, &key.open_op(), password);
+    let proof = admin_proof(d, &key.open_op(), password);
     match d.request(RequestBody::SessionOpen(SessionOpen { public_key: key.public_hex(), ttl_s, proof })) {
         ResponseBody::Session(info) => {
             key.session = Some(info.session);
@@ -75,8 +67,8 @@ fn one_password_then_ten_approvals_each_recorded() {
     let home = Home::new();
     init_vault(&home);
     let d = home.daemon(&[]);
-    assert!(open(&home, &d, None, "not the password").is_err(), "a wrong password opens nothing");
-    let mut key = open(&home, &d, None, PW).unwrap();
+    assert!(open(&d, None, "not the password").is_err(), "a wrong password opens nothing");
+    let mut key = open(&d, None, PW).unwrap();
     for n in 0..10 {
         let id = hold(&d, n);
         let proof = key.prove(&format!("approve:{id}")).unwrap();
@@ -96,7 +88,7 @@ fn a_session_answers_holds_only_once_per_signature_and_nothing_else() {
     let home = Home::new();
     init_vault(&home);
     let d = home.daemon(&[]);
-    let mut key = open(&home, &d, None, PW).unwrap();
+    let mut key = open(&d, None, PW).unwrap();
     let a = hold(&d, 1);
     let proof = key.prove(&format!("approve:{a}")).unwrap();
     assert_eq!(approve(&d, &a, proof.clone()), Ok(PendingState::Approved));
@@ -127,9 +119,9 @@ fn expired_revoked_and_restarted_sessions_are_refused() {
     let home = Home::new();
     init_vault(&home);
     let d = home.daemon(&[]);
-    let mut short = open(&home, &d, Some(1), PW).unwrap();
-    let mut revoked = open(&home, &d, None, PW).unwrap();
-    let mut survivor = open(&home, &d, None, PW).unwrap();
+    let mut short = open(&d, Some(1), PW).unwrap();
+    let mut revoked = open(&d, None, PW).unwrap();
+    let mut survivor = open(&d, None, PW).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
     let id = hold(&d, 1);
     let p = short.prove(&format!("approve:{id}")).unwrap();

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use daemon::{Daemon, Home, wait_timeout};
-use holdfast::vault::{AuthKey, Vault, proof};
+use holdfast::vault::{MasterKey, Vault, answer_with_key};
 use holdfast::wire::{AuthBegin, Challenge, ErrorCode, Proof, RequestBody, ResponseBody, WireError};
 
 const PW: &str = "correct horse battery staple";
@@ -17,9 +17,10 @@ fn init_vault(home: &Home, pw: &str) {
     assert!(out.status.success(), "vault init failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-fn auth_key(home: &Home, pw: &str) -> AuthKey {
+/// `K` for `pw` (one Argon2id run, reused for every challenge of a test).
+fn auth_key(home: &Home, pw: &str) -> MasterKey {
     let v = Vault::load(&home.paths().vault()).unwrap().unwrap();
-    v.unlock(pw).unwrap().auth_key()
+    v.unlock(pw).unwrap()
 }
 
 fn challenge(d: &Daemon, op: &str) -> Challenge {
@@ -29,14 +30,14 @@ fn challenge(d: &Daemon, op: &str) -> Challenge {
     }
 }
 
-fn answer(key: &AuthKey, c: &Challenge, op: &str) -> Proof {
-    let mut n = [0u8; 32];
-    hex::decode_to_slice(c.nonce.as_ref().expect("a locked challenge has a nonce"), &mut n).unwrap();
-    Proof { nonce: c.nonce.clone(), proof: Some(hex::encode(proof::proof(key, op, &n))) }
+/// The library's proof for `op` (which may differ from the challenge's, to test binding).
+fn answer(key: &MasterKey, c: &Challenge, op: &str) -> Proof {
+    answer_with_key(key, &Challenge { op: op.into(), ..c.clone() }).unwrap()
 }
 
-fn wrong_key() -> AuthKey {
-    AuthKey::from_bytes([0x55; 32])
+fn wrong_key() -> MasterKey {
+    let kdf = holdfast::vault::kdf::default_params();
+    MasterKey::derive(b"not the admin password", &[0x55; 16], &kdf).unwrap()
 }
 
 fn err(body: ResponseBody) -> WireError {
@@ -216,7 +217,7 @@ fn degraded_vault_refuses_privileged_ops() {
     let cases: Vec<(&str, Damage)> = vec![
         ("garbage", Box::new(|| std::fs::write(&path, b"\x00\xffnot json").unwrap())),
         ("truncated", Box::new(|| std::fs::write(&path, &good[..good.len() / 2]).unwrap())),
-        ("wrong version", Box::new(|| std::fs::write(&path, good.replace("\"v\":1", "\"v\":9")).unwrap())),
+        ("wrong version", Box::new(|| std::fs::write(&path, good.replace("\"v\":2", "\"v\":9")).unwrap())),
         ("short salt", Box::new(|| std::fs::write(&path, good.replace("\"salt\":\"", "\"salt\":\"ab")).unwrap())),
         (
             "directory",
@@ -341,7 +342,12 @@ fn admin_attempts_are_audited_without_secrets() {
     let home = Home::new();
     init_vault(&home, PW);
     let key = auth_key(&home, PW);
-    let mut secrets: Vec<String> = vec![PW.into(), "a wrong password here".into(), hex::encode(key.as_bytes())];
+    let mut secrets: Vec<String> = vec![
+        PW.into(),
+        "a wrong password here".into(),
+        hex::encode(key.auth_key().as_bytes()),
+        hex::encode(key.signing_key().to_bytes()),
+    ];
     let mut keep = |p: &Proof| {
         secrets.extend(p.nonce.clone());
         secrets.extend(p.proof.clone());

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use holdfast::transport::Client;
-use holdfast::vault::{MasterKey, proof};
 use holdfast::wire::{AuthBegin, Challenge, Proof, RequestBody, ResponseBody};
 use zeroize::Zeroizing;
 
@@ -54,13 +53,6 @@ fn begin(client: &Client, op: &str) -> Result<Challenge> {
     }
 }
 
-fn unhex<const N: usize>(what: &str, s: Option<&str>) -> Result<[u8; N]> {
-    let mut out = [0u8; N];
-    hex::decode_to_slice(s.with_context(|| format!("the challenge has no {what}"))?, &mut out)
-        .with_context(|| format!("the challenge's {what} is not {N} bytes of hex"))?;
-    Ok(out)
-}
-
 /// Runs `auth_begin{op}`, asks for the password if the daemon has a vault, and returns the proof to
 /// put in the privileged request (empty when no vault exists).
 pub(crate) fn prove(client: &Client, op: &str, password: &PasswordArgs) -> Result<Proof> {
@@ -73,25 +65,13 @@ pub(crate) fn prove(client: &Client, op: &str, password: &PasswordArgs) -> Resul
     if asked.elapsed() > FRESH_CHALLENGE {
         challenge = begin(client, op)?;
     }
-    answer(&challenge, pw.as_bytes())
+    // answer() bounds the challenge's KDF parameters: a hostile endpoint cannot make us allocate gigabytes.
+    Ok(holdfast::vault::answer(&pw, &challenge)?)
 }
 
 /// Like [`prove`], with a password the caller already holds (the console's own prompt).
-pub(crate) fn prove_with(client: &Client, op: &str, password: &[u8]) -> Result<Proof> {
+pub(crate) fn prove_with(client: &Client, op: &str, password: &str) -> Result<Proof> {
     let challenge = begin(client, op)?;
-    if !challenge.locked {
-        return Ok(Proof::default());
-    }
-    answer(&challenge, password)
-}
-
-/// The proof for a locked challenge.
-fn answer(challenge: &Challenge, password: &[u8]) -> Result<Proof> {
-    let salt = unhex::<16>("salt", challenge.salt.as_deref())?;
-    let nonce = unhex::<32>("nonce", challenge.nonce.as_deref())?;
-    let kdf = challenge.kdf.as_ref().context("the challenge has no kdf parameters")?;
-    // derive() bounds the parameters: a hostile endpoint cannot make us allocate gigabytes.
-    let key = MasterKey::derive(password, &salt, kdf)?;
-    let p = proof::proof(&key.auth_key(), &challenge.op, &nonce);
-    Ok(Proof { nonce: challenge.nonce.clone(), proof: Some(hex::encode(p)) })
+    // answer() gives an empty proof when no vault exists, and bounds the KDF parameters.
+    Ok(holdfast::vault::answer(password, &challenge)?)
 }

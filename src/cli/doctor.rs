@@ -22,7 +22,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Serialize, Debug)]
 struct Check {
     name: String,
-    /// `ok`, `fail` or `skip` (not checked).
+    /// `ok`, `warn` (works, but weaker than it should be), `fail` or `skip` (not checked).
     status: &'static str,
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,6 +65,12 @@ pub fn doctor(args: &JsonFlag) -> Result<Exit> {
                 "check {} (holdfast vault status); privileged operations are refused",
                 paths.vault().display()
             )),
+        ),
+        Some(s) if s.vault.contains("v1 vault") => Check::new(
+            "vault",
+            "warn",
+            s.vault.clone(),
+            Some("run `holdfast vault upgrade` (asks for the admin password), then restart the daemon".into()),
         ),
         Some(s) if s.vault.is_empty() => Check::new("vault", "ok", "not reported by this daemon", None),
         Some(s) => Check::new("vault", "ok", s.vault.clone(), None),
@@ -119,6 +125,7 @@ pub fn doctor(args: &JsonFlag) -> Result<Exit> {
             let mark = match c.status {
                 "ok" => "ok  ",
                 "fail" => "FAIL",
+                "warn" => "WARN",
                 _ => "skip",
             };
             println!("{mark} {:<18} {}", c.name, c.detail);

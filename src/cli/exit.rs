@@ -31,7 +31,9 @@ impl Exit {
     pub fn from_error(e: &anyhow::Error) -> Exit {
         if let Some(c) = e.downcast_ref::<ClientError>() {
             return match c {
-                ClientError::NotRunning(_) | ClientError::Timeout => Exit::NotRunning,
+                ClientError::NotRunning(_)
+                | ClientError::Timeout
+                | ClientError::Trust(holdfast::trust::TrustError::SupervisedDown { .. }) => Exit::NotRunning,
                 _ => Exit::Failure,
             };
         }

@@ -27,10 +27,17 @@ pub struct InitArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Install the hook in each agent's machine-wide managed settings (needs root); see
+    /// `holdfast::install::managed`.
+    #[arg(long, conflicts_with_all = ["undo", "agent"])]
+    system: bool,
 }
 
 /// `holdfast init`.
 pub fn init(args: &InitArgs) -> Result<Exit> {
+    if args.system {
+        return init_system(args);
+    }
     let home = install::home()?;
     let exe = std::env::current_exe().context("cannot find the holdfast executable")?;
     // dunce: on Windows a plain `C:\…` path where one is valid, not the `\\?\C:\…` that cmd cannot run.
@@ -116,4 +123,23 @@ fn ensure_daemon(exe: &std::path::Path) -> serde_json::Value {
             serde_json::json!("failed")
         }
     }
+}
+
+/// `holdfast init --system`: the managed hook layers (see `holdfast::install::managed`).
+fn init_system(args: &InitArgs) -> Result<Exit> {
+    use holdfast::install::managed;
+    let exe = std::env::current_exe().context("cannot find the holdfast executable")?;
+    let exe = dunce::canonicalize(&exe).unwrap_or(exe);
+    let path = managed::claude_managed_settings();
+    let command = install::hook_command(&exe, "claude-code");
+    if args.dry_run {
+        println!("would write {} with `{command}` and allowManagedHooksOnly", path.display());
+    } else {
+        managed::install_claude(&path, &command)?;
+        println!("claude-code: {} (allowManagedHooksOnly: user and project hooks are ignored)", path.display());
+    }
+    for (agent, note) in managed::UNMANAGED {
+        println!("{agent}: {note}");
+    }
+    Ok(Exit::Ok)
 }

@@ -16,6 +16,7 @@ mod notify;
 mod output;
 mod pipe;
 mod queue;
+mod service;
 mod sessions;
 mod vault;
 mod watch;
@@ -72,6 +73,9 @@ enum Command {
     /// Manage the admin vault (the password that guards privileged operations).
     #[command(subcommand)]
     Vault(vault::VaultCommand),
+    /// Install, remove or inspect the daemon as an OS service (systemd, launchd, Windows service).
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
     /// Watch trees for changes that bypass the hooks and report them to the daemon.
     Watch(watch::WatchArgs),
     /// The audit log: verify, tail, head.
@@ -141,6 +145,7 @@ pub fn main() -> i32 {
         Command::Resume(a) => control::switch("resume", &a),
         Command::Reload(a) => control::switch("reload", &a),
         Command::Vault(c) => vault::run(&c),
+        Command::Service(c) => service::run(&c),
         Command::Watch(a) => watch::watch(&a),
         Command::Log(c) => log::run(&c),
     };

@@ -1,4 +1,4 @@
-//! `vault init|status|passwd|wrap-key`: the admin vault file.
+//! `vault init|status|passwd|upgrade|wrap-key`: the admin vault file (format: docs/vault.md).
 //!
 //! The daemon reads the vault once, at start: a new or changed vault takes effect at the next start
 //! (`holdfast stop`, then `holdfast start`). Until then the running daemon keeps the vault it loaded.
@@ -31,6 +31,8 @@ pub enum VaultCommand {
     Status(JsonFlag),
     /// Change the admin password (with --password-stdin: the old password, then the new one, one per line).
     Passwd(ChangeArgs),
+    /// Rewrite a v1 vault as v2 (needs the password): drops the password-equivalent auth_key.
+    Upgrade(ChangeArgs),
     /// Wrap the audit log's verification key into the vault, then delete the plaintext key file.
     WrapKey(WrapKeyArgs),
 }
@@ -68,6 +70,7 @@ pub fn run(cmd: &VaultCommand) -> Result<Exit> {
         VaultCommand::Init(a) => init(&paths, &client, a),
         VaultCommand::Status(a) => status(&paths, &client, a),
         VaultCommand::Passwd(a) => passwd(&paths, &client, a),
+        VaultCommand::Upgrade(a) => upgrade(&paths, &client, a),
         VaultCommand::WrapKey(a) => wrap_key(&paths, a),
     }
 }
@@ -132,6 +135,7 @@ fn init(paths: &Paths, client: &Client, args: &ChangeArgs) -> Result<Exit> {
     }
     // save_new fsyncs the file and its directory: the key is durably wrapped before the plaintext goes.
     vault.save_new(&path)?;
+    holdfast::trust::give_to_daemon(&path)?;
     let removed =
         match &key {
             Some(f) => Some(remove_key_file(&f.path).map(|()| f.path.clone()).with_context(|| {
@@ -171,7 +175,9 @@ fn status(paths: &Paths, client: &Client, args: &JsonFlag) -> Result<Exit> {
     let path = paths.vault();
     let (file, detail) = match Vault::load(&path) {
         Ok(None) => ("absent", serde_json::Value::Null),
-        Ok(Some(v)) => ("present", serde_json::json!({"kdf": v.kdf, "seal_wrap": v.seal_wrap.is_some()})),
+        Ok(Some(v)) => {
+            ("present", serde_json::json!({"version": v.version(), "kdf": v.kdf, "seal_wrap": v.seal_wrap.is_some()}))
+        }
         Err(e) => ("unusable", serde_json::json!({"error": e.to_string()})),
     };
     let plaintext = daemon_key_file(paths).0.map(|f| f.path);
@@ -189,7 +195,11 @@ fn status(paths: &Paths, client: &Client, args: &JsonFlag) -> Result<Exit> {
     println!("vault file  {} ({file})", path.display());
     match file {
         "present" => println!(
-            "  kdf       {} m_kib={} t={} p={}\n  seal_wrap {}",
+            "  version   {}\n  kdf       {} m_kib={} t={} p={}\n  seal_wrap {}",
+            match detail["version"].as_u64() {
+                Some(1) => "1 (legacy: its auth_key answers challenges by itself; run `holdfast vault upgrade`)",
+                _ => "2 (public key only)",
+            },
             detail["kdf"]["alg"].as_str().unwrap_or_default(),
             detail["kdf"]["m_kib"],
             detail["kdf"]["t"],
@@ -221,6 +231,7 @@ fn passwd(paths: &Paths, client: &Client, args: &ChangeArgs) -> Result<Exit> {
     let new = new_password(&args.password, "new admin password: ")?;
     let next = vault.change_password(&old, &new)?;
     next.replace(&path)?;
+    holdfast::trust::give_to_daemon(&path)?;
     let running = daemon_vault(client).ok().flatten();
     if args.json {
         print_json(&serde_json::json!({
@@ -233,6 +244,38 @@ fn passwd(paths: &Paths, client: &Client, args: &ChangeArgs) -> Result<Exit> {
             println!(
                 "the running daemon (pid {pid}) still accepts the old password until it restarts: run \
                  `holdfast stop` (old password) then `holdfast start`"
+            );
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn upgrade(paths: &Paths, client: &Client, args: &ChangeArgs) -> Result<Exit> {
+    let path = paths.vault();
+    let vault = Vault::load(&path)
+        .with_context(|| format!("cannot use the vault at {}", path.display()))?
+        .with_context(|| format!("no vault at {}; create one with `holdfast vault init`", path.display()))?;
+    let was = vault.version();
+    if was != 1 {
+        bail!("the vault at {} is already version {was}; nothing to upgrade", path.display());
+    }
+    let pw = read_password(&args.password, "holdfast admin password: ")?;
+    let next = vault.upgrade(&pw)?;
+    drop(pw);
+    next.replace(&path)?;
+    holdfast::trust::give_to_daemon(&path)?;
+    let running = daemon_vault(client).ok().flatten();
+    if args.json {
+        print_json(&serde_json::json!({
+            "upgraded": true, "path": path, "from": was, "to": next.version(),
+            "daemon_pid": running.as_ref().map(|r| r.0), "restart_needed": running.is_some(),
+        }));
+    } else {
+        println!("upgraded {} to version 2: it now holds only a public key", path.display());
+        if let Some((pid, _)) = running {
+            println!(
+                "the running daemon (pid {pid}) still checks proofs against the v1 key until it restarts: run \
+                 `holdfast stop` then `holdfast start`"
             );
         }
     }
@@ -294,6 +337,7 @@ fn wrap_key(paths: &Paths, args: &WrapKeyArgs) -> Result<Exit> {
         next.set_seal_wrap(&k, found.key.bytes());
         // replace() is temp file + fsync + rename + dir fsync: durable before the plaintext is deleted.
         next.replace(&path)?;
+        holdfast::trust::give_to_daemon(&path)?;
     }
     let removed = args.key_file.is_none();
     if removed {

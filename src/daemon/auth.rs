@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::vault::{Vault, proof};
+use crate::vault::{Vault, VaultKey, proof};
 use crate::wire::{AuthBegin, Challenge, ErrorCode, Peer, Proof, ResponseBody, WireError};
 
 use super::Daemon;
@@ -26,6 +26,10 @@ pub const FREE_FAILURES: u32 = 5;
 pub const LOCKOUT_BASE: Duration = Duration::from_secs(30);
 /// Longest lockout.
 pub const LOCKOUT_CAP: Duration = Duration::from_secs(3600);
+
+/// What `status` says about a v1 vault (doctor keys on its start, "v1 vault").
+pub const V1_WARNING: &str = "v1 vault: its auth_key answers every challenge by itself, so whoever can read \
+     vault.json can approve and stop without the password; run `holdfast vault upgrade` and restart the daemon";
 
 /// What the daemon found at start.
 #[derive(Debug)]
@@ -120,8 +124,11 @@ impl AuthState {
         match &self.vault {
             VaultState::Unprovisioned => "unlocked (no vault)".into(),
             VaultState::Degraded(why) => format!("degraded: {why}"),
-            VaultState::Locked(_) => {
+            VaultState::Locked(v) => {
                 let mut notes = Vec::new();
+                if v.version() == 1 {
+                    notes.push(V1_WARNING.to_string());
+                }
                 if let Some(left) = self.lockout_left(now) {
                     notes.push(format!("locked out for {} s after failed proofs", secs(left)));
                 }
@@ -156,12 +163,20 @@ impl AuthState {
         WireError::new(ErrorCode::LockedOut, format!("too many failed admin proofs; try again in {} s", secs(left)))
     }
 
-    /// Answers `auth_begin{op}`.
-    pub(crate) fn begin(&mut self, op: &str, now: Instant) -> Result<Challenge, WireError> {
+    /// Answers `auth_begin{op}` for the daemon whose identity (audit log id) is `daemon_id`.
+    pub(crate) fn begin(&mut self, op: &str, daemon_id: &str, now: Instant) -> Result<Challenge, WireError> {
         proof::validate_op(op).map_err(|e| WireError::new(ErrorCode::InvalidField, e))?;
         let vault = match &self.vault {
             VaultState::Unprovisioned => {
-                return Ok(Challenge { op: op.into(), locked: false, nonce: None, salt: None, kdf: None });
+                return Ok(Challenge {
+                    op: op.into(),
+                    locked: false,
+                    nonce: None,
+                    salt: None,
+                    kdf: None,
+                    vault_v: None,
+                    daemon_id: None,
+                });
             }
             VaultState::Degraded(why) => return Err(degraded_error(why)),
             VaultState::Locked(v) => v,
@@ -196,13 +211,21 @@ impl AuthState {
             nonce: Some(hex::encode(nonce)),
             salt: Some(hex::encode(vault.salt)),
             kdf: Some(vault.kdf.clone()),
+            vault_v: Some(vault.version()),
+            daemon_id: Some(daemon_id.into()),
         };
         self.outstanding.push(Outstanding { nonce, op: op.into(), issued: now });
         Ok(challenge)
     }
 
-    /// Checks `proof` for `op`. Consumes the nonce whatever the outcome.
-    pub(crate) fn check(&mut self, op: &str, p: &Proof, now: Instant) -> (Outcome, Result<(), WireError>) {
+    /// Checks `proof` for `op` at the daemon `daemon_id`. Consumes the nonce whatever the outcome.
+    pub(crate) fn check(
+        &mut self,
+        op: &str,
+        p: &Proof,
+        daemon_id: &str,
+        now: Instant,
+    ) -> (Outcome, Result<(), WireError>) {
         if let Err(e) = proof::validate_op(op) {
             return (Outcome::WrongOp, Err(WireError::new(ErrorCode::InvalidField, e)));
         }
@@ -235,11 +258,11 @@ impl AuthState {
             }
             (true, Some(c)) => {
                 let presented = p.proof.as_deref().and_then(|s| hex::decode(s).ok()).unwrap_or_default();
-                if proof::verify(&vault.auth_key, op, &c.nonce, &presented) {
-                    (Outcome::Ok, Ok(()))
-                } else {
-                    (Outcome::BadProof, unauthorized("wrong admin password"))
-                }
+                let good = match &vault.key {
+                    VaultKey::V1(auth_key) => proof::verify(auth_key, op, &c.nonce, &presented),
+                    VaultKey::V2(public) => proof::verify_signature(public, op, &c.nonce, daemon_id, &presented),
+                };
+                if good { (Outcome::Ok, Ok(())) } else { (Outcome::BadProof, unauthorized("wrong admin password")) }
             }
         };
         if outcome == Outcome::Ok {
@@ -278,7 +301,8 @@ fn secs(d: Duration) -> u64 {
 impl Daemon {
     /// `auth_begin{op}`: a challenge (or `locked:false` when no vault exists).
     pub(crate) fn auth_begin(&mut self, req: &AuthBegin) -> ResponseBody {
-        match self.auth.begin(&req.op, Instant::now()) {
+        let id = self.daemon_id();
+        match self.auth.begin(&req.op, &id, Instant::now()) {
             Ok(c) => ResponseBody::Challenge(c),
             Err(e) => ResponseBody::Error(e),
         }
@@ -288,11 +312,18 @@ impl Daemon {
     /// (or no vault exists). Every attempt is audited; if the audit record cannot be written the
     /// attempt is refused.
     pub(crate) fn authorize(&mut self, op: &str, proof: &Proof, peer: &Peer) -> Result<(), WireError> {
-        let (outcome, result) = self.auth.check(op, proof, Instant::now());
+        let id = self.daemon_id();
+        let (outcome, result) = self.auth.check(op, proof, &id, Instant::now());
         // An invalid op may come from a hostile request: record a bounded prefix of it.
         let shown: String = op.chars().take(crate::vault::proof::MAX_OP_LEN).collect();
         self.audit_admin(peer, &shown, outcome.as_str())?;
         result
+    }
+
+    /// The identity a v2 proof is bound to: the audit log id (empty without a log, when every
+    /// privileged op is refused anyway because its record cannot be written).
+    fn daemon_id(&self) -> String {
+        self.audit.as_ref().map(|a| a.head().log_id).unwrap_or_default()
     }
 
     /// Records one admin attempt: the op and its outcome (the record's `peer` names the caller).
@@ -306,50 +337,68 @@ impl Daemon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vault::AuthKey;
+    use crate::vault::MasterKey;
 
     const PW: &str = "correct horse battery";
+    const ID: &str = "0123456789abcdef0123456789abcdef";
 
-    fn state() -> (AuthState, AuthKey) {
+    fn state() -> (AuthState, MasterKey) {
         let (v, k) = Vault::create(PW).unwrap();
-        (AuthState::with_vault(VaultState::Locked(Box::new(v))), k.auth_key())
+        (AuthState::with_vault(VaultState::Locked(Box::new(v))), k)
     }
 
-    fn answer(key: &AuthKey, c: &Challenge, op: &str) -> Proof {
-        let mut n = [0u8; 32];
-        hex::decode_to_slice(c.nonce.as_ref().unwrap(), &mut n).unwrap();
-        Proof { nonce: c.nonce.clone(), proof: Some(hex::encode(proof::proof(key, op, &n))) }
+    /// A proof signed for `op` (which may differ from the challenge's, to test binding).
+    fn answer(key: &MasterKey, c: &Challenge, op: &str) -> Proof {
+        crate::vault::answer_with_key(key, &Challenge { op: op.into(), ..c.clone() }).unwrap()
     }
 
     fn wrong(c: &Challenge) -> Proof {
-        answer(&AuthKey::from_bytes([0; 32]), c, &c.op)
+        let other = MasterKey::derive(b"not the password", &[0; 16], &crate::vault::kdf::default_params()).unwrap();
+        answer(&other, c, &c.op)
+    }
+
+    #[test]
+    fn v2_proof_is_bound_to_the_daemon_and_v1_vaults_still_work() {
+        let (mut s, key) = state();
+        let t = Instant::now();
+        let c = s.begin("pause", ID, t).unwrap();
+        assert_eq!((c.vault_v, c.daemon_id.as_deref()), (Some(2), Some(ID)));
+        let p = answer(&key, &c, "pause");
+        assert_eq!(s.check("pause", &p, "another daemon's log id", t).0, Outcome::BadProof);
+        let (v2, k) = Vault::create(PW).unwrap();
+        let v1 = Vault { key: VaultKey::V1(k.auth_key()), ..v2 };
+        let mut s = AuthState::with_vault(VaultState::Locked(Box::new(v1)));
+        let c = s.begin("pause", ID, t).unwrap();
+        assert_eq!(c.vault_v, Some(1));
+        assert_eq!(s.check("pause", &answer(&k, &c, "pause"), ID, t).0, Outcome::Ok);
+        assert!(s.describe(t).contains(V1_WARNING), "{}", s.describe(t));
     }
 
     #[test]
     fn right_proof_once_then_replay() {
         let (mut s, key) = state();
         let t = Instant::now();
-        let c = s.begin("shutdown", t).unwrap();
+        let c = s.begin("shutdown", ID, t).unwrap();
         assert!(c.locked && c.nonce.is_some() && c.salt.is_some() && c.kdf.is_some());
         let p = answer(&key, &c, "shutdown");
-        assert_eq!(s.check("shutdown", &p, t).0, Outcome::Ok);
-        assert_eq!(s.check("shutdown", &p, t).0, Outcome::Replay);
+        assert_eq!(s.check("shutdown", &p, ID, t).0, Outcome::Ok);
+        assert_eq!(s.check("shutdown", &p, ID, t).0, Outcome::Replay);
     }
 
     #[test]
     fn wrong_op_expired_missing() {
         let (mut s, key) = state();
         let t = Instant::now();
-        let c = s.begin("pause", t).unwrap();
-        assert_eq!(s.check("shutdown", &answer(&key, &c, "shutdown"), t).0, Outcome::WrongOp);
-        let c = s.begin("pause", t).unwrap();
+        let c = s.begin("pause", ID, t).unwrap();
+        assert_eq!(s.check("shutdown", &answer(&key, &c, "shutdown"), ID, t).0, Outcome::WrongOp);
+        let c = s.begin("pause", ID, t).unwrap();
         let late = t + NONCE_TTL;
-        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), late).0, Outcome::Expired);
-        let c = s.begin("pause", t).unwrap();
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), ID, late).0, Outcome::Expired);
+        let c = s.begin("pause", ID, t).unwrap();
         let just_in_time = t + NONCE_TTL - Duration::from_millis(1);
-        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), just_in_time).0, Outcome::Ok);
-        assert_eq!(s.check("pause", &Proof::default(), t).0, Outcome::BadProof);
-        let (_, r) = s.check("pause", &Proof::default(), t);
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), ID, just_in_time).0, Outcome::Ok);
+        assert_eq!(s.check("pause", &Proof::default(), ID, t).0, Outcome::BadProof);
+        let (_, r) = s.check("pause", &Proof::default(), ID, t);
         assert_eq!(r.unwrap_err().code, ErrorCode::Unauthorized);
     }
 
@@ -358,28 +407,28 @@ mod tests {
         let (mut s, key) = state();
         let mut t = Instant::now();
         for _ in 0..FREE_FAILURES - 1 {
-            let c = s.begin("pause", t).unwrap();
-            assert_eq!(s.check("pause", &wrong(&c), t).0, Outcome::BadProof);
+            let c = s.begin("pause", ID, t).unwrap();
+            assert_eq!(s.check("pause", &wrong(&c), ID, t).0, Outcome::BadProof);
         }
         assert!(s.lockout_left(t).is_none(), "the first failures are free");
-        let c = s.begin("pause", t).unwrap();
-        assert_eq!(s.check("pause", &wrong(&c), t).0, Outcome::BadProof);
+        let c = s.begin("pause", ID, t).unwrap();
+        assert_eq!(s.check("pause", &wrong(&c), ID, t).0, Outcome::BadProof);
         assert_eq!(s.lockout_left(t), Some(LOCKOUT_BASE));
-        let e = s.begin("pause", t).unwrap_err();
+        let e = s.begin("pause", ID, t).unwrap_err();
         assert_eq!(e.code, ErrorCode::LockedOut);
         assert!(e.message.contains("30 s"), "{}", e.message);
         let mut expected = LOCKOUT_BASE;
         for _ in 0..10 {
             t += expected;
-            let c = s.begin("pause", t).unwrap();
-            assert_eq!(s.check("pause", &wrong(&c), t).0, Outcome::BadProof);
+            let c = s.begin("pause", ID, t).unwrap();
+            assert_eq!(s.check("pause", &wrong(&c), ID, t).0, Outcome::BadProof);
             expected = (expected * 2).min(LOCKOUT_CAP);
             assert_eq!(s.lockout_left(t), Some(expected));
         }
         assert_eq!(expected, LOCKOUT_CAP);
         t += LOCKOUT_CAP;
-        let c = s.begin("pause", t).unwrap();
-        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), t).0, Outcome::Ok);
+        let c = s.begin("pause", ID, t).unwrap();
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), ID, t).0, Outcome::Ok);
         assert_eq!(s.failures, 0);
         assert!(s.describe(t) == "locked");
     }
@@ -388,12 +437,12 @@ mod tests {
     fn locked_out_refuses_a_right_proof() {
         let (mut s, key) = state();
         let t = Instant::now();
-        let held = s.begin("pause", t).unwrap();
+        let held = s.begin("pause", ID, t).unwrap();
         for _ in 0..FREE_FAILURES {
-            let c = s.begin("pause", t).unwrap();
-            assert_eq!(s.check("pause", &wrong(&c), t).0, Outcome::BadProof);
+            let c = s.begin("pause", ID, t).unwrap();
+            assert_eq!(s.check("pause", &wrong(&c), ID, t).0, Outcome::BadProof);
         }
-        let (o, r) = s.check("pause", &answer(&key, &held, "pause"), t);
+        let (o, r) = s.check("pause", &answer(&key, &held, "pause"), ID, t);
         assert_eq!(o, Outcome::LockedOut);
         assert_eq!(r.unwrap_err().code, ErrorCode::LockedOut);
         assert!(s.describe(t).starts_with("locked (locked out for 30 s"));
@@ -403,24 +452,24 @@ mod tests {
     fn interleaved_challenges_and_full_table() {
         let (mut s, key) = state();
         let t = Instant::now();
-        let a = s.begin("pause", t).unwrap();
-        let b = s.begin("pause", t).unwrap();
+        let a = s.begin("pause", ID, t).unwrap();
+        let b = s.begin("pause", ID, t).unwrap();
         assert_ne!(a.nonce, b.nonce);
-        assert_eq!(s.check("pause", &answer(&key, &b, "pause"), t).0, Outcome::Ok);
-        assert_eq!(s.check("pause", &answer(&key, &a, "pause"), t).0, Outcome::Ok);
+        assert_eq!(s.check("pause", &answer(&key, &b, "pause"), ID, t).0, Outcome::Ok);
+        assert_eq!(s.check("pause", &answer(&key, &a, "pause"), ID, t).0, Outcome::Ok);
         // Fill the table: the new challenge is refused; the existing ones stay answerable.
-        let first = s.begin("resume", t).unwrap();
+        let first = s.begin("resume", ID, t).unwrap();
         for _ in 1..MAX_OUTSTANDING {
-            s.begin("pause", t).unwrap();
+            s.begin("pause", ID, t).unwrap();
         }
-        assert_eq!(s.begin("pause", t).unwrap_err().code, ErrorCode::Conflict);
-        assert_eq!(s.check("resume", &answer(&key, &first, "resume"), t).0, Outcome::Ok);
-        assert!(s.begin("pause", t).is_ok(), "answering frees a slot");
+        assert_eq!(s.begin("pause", ID, t).unwrap_err().code, ErrorCode::Conflict);
+        assert_eq!(s.check("resume", &answer(&key, &first, "resume"), ID, t).0, Outcome::Ok);
+        assert!(s.begin("pause", ID, t).is_ok(), "answering frees a slot");
         // Once they expire, new challenges are issued again and the table stays bounded.
         for i in 1..10u32 {
             let later = t + NONCE_TTL * i;
             for _ in 0..MAX_OUTSTANDING {
-                s.begin("pause", later).unwrap();
+                s.begin("pause", ID, later).unwrap();
             }
             assert!(s.outstanding.len() <= MAX_OUTSTANDING * 2);
         }
@@ -430,13 +479,13 @@ mod tests {
     fn no_vault_and_degraded() {
         let mut s = AuthState::with_vault(VaultState::Unprovisioned);
         let t = Instant::now();
-        let c = s.begin("shutdown", t).unwrap();
+        let c = s.begin("shutdown", ID, t).unwrap();
         assert!(!c.locked && c.nonce.is_none());
-        assert_eq!(s.check("shutdown", &Proof::default(), t), (Outcome::NoVault, Ok(())));
+        assert_eq!(s.check("shutdown", &Proof::default(), ID, t), (Outcome::NoVault, Ok(())));
         assert_eq!(s.describe(t), "unlocked (no vault)");
         let mut s = AuthState::with_vault(VaultState::Degraded("vault.json is not a valid vault: x".into()));
-        assert_eq!(s.begin("shutdown", t).unwrap_err().code, ErrorCode::Unauthorized);
-        let (o, r) = s.check("shutdown", &Proof::default(), t);
+        assert_eq!(s.begin("shutdown", ID, t).unwrap_err().code, ErrorCode::Unauthorized);
+        let (o, r) = s.check("shutdown", &Proof::default(), ID, t);
         assert_eq!(o, Outcome::Degraded);
         assert_eq!(r.unwrap_err().code, ErrorCode::Unauthorized);
         assert!(s.describe(t).starts_with("degraded: "));
@@ -446,10 +495,10 @@ mod tests {
     fn bad_ops_and_nonces_are_typed() {
         let (mut s, _) = state();
         let t = Instant::now();
-        assert_eq!(s.begin("rm -rf /", t).unwrap_err().code, ErrorCode::InvalidField);
-        assert_eq!(s.begin(&"a".repeat(1 << 20), t).unwrap_err().code, ErrorCode::InvalidField);
+        assert_eq!(s.begin("rm -rf /", ID, t).unwrap_err().code, ErrorCode::InvalidField);
+        assert_eq!(s.begin(&"a".repeat(1 << 20), ID, t).unwrap_err().code, ErrorCode::InvalidField);
         let p = Proof { nonce: Some("zz".into()), proof: Some("00".into()) };
-        assert_eq!(s.check("pause", &p, t).0, Outcome::Replay);
+        assert_eq!(s.check("pause", &p, ID, t).0, Outcome::Replay);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! Files are rewritten atomically after a timestamped 0600 backup; other settings are kept
 //! (serde_json normalises key order and indentation).
 
+pub mod managed;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};

@@ -1,10 +1,14 @@
-//! The vault file `config_dir/vault.json` (DESIGN §6): format, strict parsing, owner-only I/O.
+//! The vault file `config_dir/vault.json` (DESIGN §6, docs/vault.md): format, strict parsing,
+//! owner-only I/O. New vaults are v2 (a public key); v1 (a password-equivalent `auth_key`) is read
+//! until `holdfast vault upgrade` rewrites it.
 
 use std::fs;
 use std::io::{self, Read};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use ed25519_dalek::VerifyingKey;
 
 use super::VaultError;
 use super::kdf::{self, AuthKey, MasterKey};
@@ -17,6 +21,15 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// Most bytes a password may have.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// What a vault checks proofs against.
+#[derive(Debug, Clone)]
+pub enum VaultKey {
+    /// Legacy v1: `HMAC-SHA256(K, "holdfast auth v1")`, which answers every challenge by itself.
+    V1(AuthKey),
+    /// v2: the public half of the Ed25519 key derived from `K`; answers nothing.
+    V2(VerifyingKey),
+}
+
 /// A loaded vault.
 #[derive(Debug, Clone)]
 pub struct Vault {
@@ -24,8 +37,8 @@ pub struct Vault {
     pub kdf: KdfParams,
     /// The Argon2id salt.
     pub salt: [u8; 16],
-    /// `HMAC-SHA256(K, "holdfast auth v1")`.
-    pub auth_key: AuthKey,
+    /// The key proofs are checked against.
+    pub key: VaultKey,
     /// The audit log's verification key `k0`, wrapped under `K` (see [`kdf`]).
     pub seal_wrap: Option<[u8; 32]>,
 }
@@ -36,7 +49,10 @@ struct VaultJson {
     v: u32,
     kdf: KdfParams,
     salt: String,
-    auth_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     seal_wrap: Option<String>,
 }
@@ -66,19 +82,39 @@ fn unhex<const N: usize>(field: &'static str, s: &str) -> Result<[u8; N], VaultE
 }
 
 impl Vault {
-    /// A new vault for `password` (length-checked) with a fresh salt; also returns `K` for wrapping.
+    /// A new v2 vault for `password` (length-checked) with a fresh salt; also returns `K` for wrapping.
     pub fn create(password: &str) -> Result<(Vault, MasterKey), VaultError> {
         check_new_password(password)?;
         let kdf = kdf::default_params();
         let salt = random::<16>()?;
         let k = MasterKey::derive(password.as_bytes(), &salt, &kdf)?;
-        Ok((Vault { kdf, salt, auth_key: k.auth_key(), seal_wrap: None }, k))
+        Ok((Vault { kdf, salt, key: VaultKey::V2(k.public_key()), seal_wrap: None }, k))
     }
 
-    /// Derives `K` from `password` and checks it against `auth_key` (constant time).
+    /// The file format version: 1 (legacy, `auth_key`) or 2 (public key).
+    pub fn version(&self) -> u32 {
+        match self.key {
+            VaultKey::V1(_) => 1,
+            VaultKey::V2(_) => 2,
+        }
+    }
+
+    /// Derives `K` from `password` and checks it against the stored key.
     pub fn unlock(&self, password: &str) -> Result<MasterKey, VaultError> {
         let k = MasterKey::derive(password.as_bytes(), &self.salt, &self.kdf)?;
-        if self.auth_key.matches(&k) { Ok(k) } else { Err(VaultError::WrongPassword) }
+        let ok = match &self.key {
+            VaultKey::V1(auth_key) => auth_key.matches(&k),
+            // A public key is no secret: a plain compare leaks nothing.
+            VaultKey::V2(public) => k.public_key() == *public,
+        };
+        if ok { Ok(k) } else { Err(VaultError::WrongPassword) }
+    }
+
+    /// This vault as v2 (same password, salt and `seal_wrap`): drops the password-equivalent
+    /// `auth_key` of a v1 vault. Needs the password; a v2 vault comes back unchanged.
+    pub fn upgrade(&self, password: &str) -> Result<Vault, VaultError> {
+        let k = self.unlock(password)?;
+        Ok(Vault { key: VaultKey::V2(k.public_key()), ..self.clone() })
     }
 
     /// The same vault under `new` (fresh salt), with `seal_wrap` re-wrapped. Needs the old password.
@@ -97,28 +133,43 @@ impl Vault {
         self.seal_wrap = Some(k.wrap_key(k0));
     }
 
-    /// Parses a vault file strictly: version, algorithm bounds, exact hex lengths, no unknown fields.
+    /// Parses a vault file strictly: version, algorithm bounds, exact hex lengths, the key field its
+    /// version names and no other, no unknown fields.
     pub fn parse(bytes: &[u8]) -> Result<Vault, VaultError> {
         let j: VaultJson = serde_json::from_slice(bytes).map_err(|e| VaultError::Malformed(e.to_string()))?;
-        if j.v != 1 {
-            return Err(VaultError::UnsupportedVersion(j.v));
-        }
+        let key = match (j.v, j.auth_key.as_deref(), j.public_key.as_deref()) {
+            (1, Some(a), None) => VaultKey::V1(AuthKey::from_bytes(unhex("auth_key", a)?)),
+            (2, None, Some(p)) => VaultKey::V2(parse_public_key(p)?),
+            (1 | 2, _, _) => {
+                return Err(VaultError::Malformed(format!(
+                    "a version {} vault needs `{}` and no other key field",
+                    j.v,
+                    if j.v == 1 { "auth_key" } else { "public_key" }
+                )));
+            }
+            (v, _, _) => return Err(VaultError::UnsupportedVersion(v)),
+        };
         kdf::check_params(&j.kdf)?;
         Ok(Vault {
             kdf: j.kdf,
             salt: unhex("salt", &j.salt)?,
-            auth_key: AuthKey::from_bytes(unhex("auth_key", &j.auth_key)?),
+            key,
             seal_wrap: j.seal_wrap.as_deref().map(|s| unhex("seal_wrap", s)).transpose()?,
         })
     }
 
     /// The file bytes (one JSON object and a newline).
     pub fn to_bytes(&self) -> Vec<u8> {
+        let (auth_key, public_key) = match &self.key {
+            VaultKey::V1(a) => (Some(hex::encode(a.as_bytes())), None),
+            VaultKey::V2(p) => (None, Some(hex::encode(p.as_bytes()))),
+        };
         let j = VaultJson {
-            v: 1,
+            v: self.version(),
             kdf: self.kdf.clone(),
             salt: hex::encode(self.salt),
-            auth_key: hex::encode(self.auth_key.as_bytes()),
+            public_key,
+            auth_key,
             seal_wrap: self.seal_wrap.map(hex::encode),
         };
         let mut out = serde_json::to_vec(&j).expect("vault serializes");
@@ -174,7 +225,16 @@ impl Vault {
     }
 }
 
-/// The vault holds a password-equivalent key: refuse it if other users could read or replace it.
+/// A stored public key: 32 bytes of hex, a valid point, not of small order (a weak key would
+/// accept forged signatures).
+fn parse_public_key(s: &str) -> Result<VerifyingKey, VaultError> {
+    let bad = || VaultError::BadField { field: "public_key", want: 32 };
+    let key = VerifyingKey::from_bytes(&unhex::<32>("public_key", s)?).map_err(|_| bad())?;
+    if key.is_weak() { Err(bad()) } else { Ok(key) }
+}
+
+/// Other users must not replace the vault (a v1 vault's `auth_key` is also password-equivalent, and a
+/// v2 vault's salt and public key are still an offline guessing target): refuse group/other access.
 #[cfg(unix)]
 fn check_owner_only(path: &Path, meta: &fs::Metadata) -> Result<(), VaultError> {
     use std::os::unix::fs::MetadataExt;
@@ -212,12 +272,31 @@ mod tests {
         let (v, k) = Vault::create(PW).unwrap();
         let back = Vault::parse(&v.to_bytes()).unwrap();
         assert_eq!(back.salt, v.salt);
-        assert!(back.auth_key.matches(&k));
+        assert_eq!(back.version(), 2);
+        assert!(matches!(back.key, VaultKey::V2(p) if p == k.public_key()));
         assert!(back.unlock(PW).is_ok());
         assert!(matches!(back.unlock("correct horse batterx"), Err(VaultError::WrongPassword)));
         let text = String::from_utf8(v.to_bytes()).unwrap();
-        assert!(text.starts_with(r#"{"v":1,"kdf":{"alg":"argon2id","m_kib":19456,"t":2,"p":1},"salt":""#), "{text}");
+        assert!(text.starts_with(r#"{"v":2,"kdf":{"alg":"argon2id","m_kib":19456,"t":2,"p":1},"salt":""#), "{text}");
+        assert!(text.contains(r#""public_key":""#) && !text.contains("auth_key"), "{text}");
         assert!(!text.contains("seal_wrap"));
+    }
+
+    #[test]
+    fn v1_reads_unlocks_and_upgrades_keeping_the_wrap() {
+        let (v2, k) = Vault::create(PW).unwrap();
+        let mut v1 = Vault { key: VaultKey::V1(k.auth_key()), ..v2.clone() };
+        v1.set_seal_wrap(&k, &[6; 32]);
+        let back = Vault::parse(&v1.to_bytes()).unwrap();
+        assert_eq!(back.version(), 1);
+        assert!(String::from_utf8(v1.to_bytes()).unwrap().starts_with(r#"{"v":1,"#));
+        assert!(back.unlock(PW).is_ok());
+        assert!(matches!(back.upgrade("not the password"), Err(VaultError::WrongPassword)));
+        let up = back.upgrade(PW).unwrap();
+        assert_eq!(up.version(), 2);
+        assert!(matches!(up.key, VaultKey::V2(p) if p == k.public_key()));
+        assert_eq!(*up.unlock(PW).unwrap().unwrap_key(&up.seal_wrap.unwrap()), [6; 32]);
+        assert!(!String::from_utf8(up.to_bytes()).unwrap().contains("auth_key"));
     }
 
     #[test]
@@ -246,15 +325,27 @@ mod tests {
         let (v, _) = Vault::create(PW).unwrap();
         let good = String::from_utf8(v.to_bytes()).unwrap();
         let salt = hex::encode(v.salt);
+        let public = match &v.key {
+            VaultKey::V2(p) => hex::encode(p.as_bytes()),
+            VaultKey::V1(_) => unreachable!("new vaults are v2"),
+        };
+        // The identity point has small order: it would verify forged signatures.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
         let cases = [
             "garbage".to_string(),
             good[..good.len() / 2].to_string(),
-            good.replace(r#""v":1"#, r#""v":2"#),
+            good.replace(r#""v":2"#, r#""v":1"#),
+            good.replace(r#""v":2"#, r#""v":3"#),
+            good.replace("public_key", "auth_key"),
+            good.replace(&public, &hex::encode(identity)),
+            good.replace(&public, &public[..62]),
+            good.replace(r#""v":2"#, &format!(r#""v":2,"auth_key":"{public}""#)),
             good.replace(&salt, &salt[..30]),
             good.replace(&salt, &"zz".repeat(16)),
             good.replace("argon2id", "argon2i"),
             good.replace("19456", "64"),
-            good.replace(r#""v":1"#, r#""v":1,"extra":true"#),
+            good.replace(r#""v":2"#, r#""v":2,"extra":true"#),
             String::new(),
         ];
         for c in cases {

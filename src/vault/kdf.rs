@@ -1,7 +1,10 @@
 //! Argon2id password derivation and the keys derived from its output (DESIGN §6).
 //!
 //! `K = Argon2id(password, salt)` (32 bytes) is never stored. From it:
-//! - `auth_key = HMAC-SHA256(K, "holdfast auth v1")`, stored in the vault, proves knowledge of the password;
+//! - v2: `seed = HMAC-SHA256(K, "holdfast signing key v2")`, the Ed25519 signing key whose public key the
+//!   vault stores; only the public key is on disk, so the file answers no challenge;
+//! - v1 (legacy): `auth_key = HMAC-SHA256(K, "holdfast auth v1")`, stored in the vault and
+//!   password-equivalent (whoever reads it answers every challenge);
 //! - `seal_wrap = k0 XOR HMAC-SHA256(K, "holdfast seal wrap v1")` wraps the audit log's verification key
 //!   `k0`. Only `K` (i.e. the password) can unwrap it: the pad is not derivable from `auth_key`.
 
@@ -28,6 +31,7 @@ pub const MAX_P_COST: u32 = 16;
 
 const AUTH_LABEL: &[u8] = b"holdfast auth v1";
 const SEAL_WRAP_LABEL: &[u8] = b"holdfast seal wrap v1";
+const SIGNING_LABEL: &[u8] = b"holdfast signing key v2";
 
 /// The parameters new vaults are created with.
 pub fn default_params() -> KdfParams {
@@ -78,6 +82,18 @@ impl MasterKey {
     /// `auth_key = HMAC-SHA256(K, "holdfast auth v1")`.
     pub fn auth_key(&self) -> AuthKey {
         AuthKey(Zeroizing::new(hmac_sha256(self.0.as_ref(), &[AUTH_LABEL])))
+    }
+
+    /// The v2 signing key: Ed25519 from the seed `HMAC-SHA256(K, "holdfast signing key v2")`.
+    /// Domain separated from `auth_key` and the seal pad, so none of them reveals another.
+    pub fn signing_key(&self) -> ed25519_dalek::SigningKey {
+        let seed = Zeroizing::new(hmac_sha256(self.0.as_ref(), &[SIGNING_LABEL]));
+        ed25519_dalek::SigningKey::from_bytes(&seed)
+    }
+
+    /// The v2 public key (what `vault.json` stores).
+    pub fn public_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.signing_key().verifying_key()
     }
 
     /// `seal_wrap = k0 XOR HMAC-SHA256(K, "holdfast seal wrap v1")`.
@@ -136,6 +152,21 @@ mod tests {
         assert_ne!(a.auth_key().as_bytes(), c.auth_key().as_bytes());
         assert!(a.auth_key().matches(&b));
         assert!(!c.auth_key().matches(&a));
+    }
+
+    #[test]
+    fn signing_key_is_derived_from_k_only() {
+        let p = default_params();
+        let a = MasterKey::derive(b"correct horse battery", &[1; 16], &p).unwrap();
+        let b = MasterKey::derive(b"correct horse battery", &[1; 16], &p).unwrap();
+        let c = MasterKey::derive(b"correct horse battery", &[2; 16], &p).unwrap();
+        assert_eq!(a.public_key(), b.public_key());
+        assert_ne!(a.public_key(), c.public_key());
+        // Distinct labels: the signing seed is neither K, auth_key nor the seal pad.
+        let seed = a.signing_key().to_bytes();
+        assert_ne!(&seed, a.auth_key().as_bytes());
+        assert_ne!(seed, a.wrap_key(&[0; 32]));
+        assert_ne!(&seed, a.0.as_ref());
     }
 
     #[test]

@@ -1,19 +1,22 @@
 //! The admin vault (DESIGN §6): the password-derived keys, the vault file, and challenge proofs.
 //!
-//! Whoever knows the admin password (or holds the vault's `auth_key`) can answer the daemon's
-//! challenges for privileged operations; see `daemon::auth` for the server side.
+//! Whoever knows the admin password can answer the daemon's challenges for privileged operations
+//! ([`answer`]); see `daemon::auth` for the server side and docs/vault.md for the format. A v2
+//! vault stores only a public key; a legacy v1 vault's `auth_key` also answers challenges.
 //!
 //! The vault also keeps the audit log's verification key `k0`, wrapped under the password
 //! (`seal_wrap`). Only the CLI writes the vault file (`vault init|passwd|wrap-key`, which have the
 //! password); the daemon reads it once at start. See [`handover`] for how `k0` gets from the daemon
 //! into the vault.
 
+pub mod answer;
 pub mod file;
 pub mod handover;
 pub mod kdf;
 pub mod proof;
 
-pub use file::{MIN_PASSWORD_CHARS, Vault, check_new_password};
+pub use answer::{answer, answer_with_key, derive_for};
+pub use file::{MIN_PASSWORD_CHARS, Vault, VaultKey, check_new_password};
 pub use kdf::{AuthKey, MasterKey};
 use zeroize::Zeroizing;
 
@@ -30,7 +33,7 @@ pub enum VaultError {
     #[error("vault.json is not a valid vault: {0}")]
     Malformed(String),
     /// A version this build does not read.
-    #[error("vault.json has version {0}; this build reads version 1")]
+    #[error("vault.json has version {0}; this build reads versions 1 and 2")]
     UnsupportedVersion(u32),
     /// A hex field of the wrong length or alphabet.
     #[error("vault.json field `{field}` must be {want} bytes of hex")]
@@ -53,6 +56,9 @@ pub enum VaultError {
     /// The vault holds no wrapped verification key.
     #[error("the vault holds no wrapped audit verification key")]
     NoSealWrap,
+    /// A daemon's challenge that cannot be answered.
+    #[error("{0}")]
+    BadChallenge(String),
     /// The OS random source failed.
     #[error("cannot get random bytes: {0}")]
     Random(String),

@@ -1,13 +1,19 @@
-//! Challenge proofs and the privileged op names they are bound to (DESIGN §6).
+//! Challenge proofs and the privileged op names they are bound to (DESIGN §6, docs/vault.md).
 //!
-//! `proof = HMAC-SHA256(auth_key, "holdfast proof v1" ‖ 0x00 ‖ op ‖ 0x00 ‖ nonce)` with the raw 32 nonce bytes.
+//! - v2: `proof = Ed25519-Sign(signing key, "holdfast proof v2" ‖ 0x00 ‖ op ‖ 0x00 ‖ nonce ‖ 0x00 ‖ daemon_id)`
+//!   (64 bytes), verified with `verify_strict`; `daemon_id` is the daemon's audit log id.
+//! - v1 (legacy): `proof = HMAC-SHA256(auth_key, "holdfast proof v1" ‖ 0x00 ‖ op ‖ 0x00 ‖ nonce)`.
+//!
+//! `nonce` is the raw 32 nonce bytes in both.
 
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::kdf::{AuthKey, hmac_sha256};
 
 const PROOF_LABEL: &[u8] = b"holdfast proof v1";
+const PROOF_LABEL_V2: &[u8] = b"holdfast proof v2";
 /// Longest op string accepted (`resolve:` + a 64-hex command hash fits with room).
 pub const MAX_OP_LEN: usize = 128;
 /// Ops that take no argument.
@@ -37,12 +43,29 @@ pub fn validate_op(op: &str) -> Result<(), String> {
     if arg_ok { Ok(()) } else { Err(format!("bad argument in privileged op `{shown}`")) }
 }
 
-/// The proof for `op` and `nonce` under `auth_key`.
+/// The bytes a v2 proof signs. `op` holds no NUL (see [`validate_op`]) and `nonce` has a fixed length,
+/// so the fields cannot slide into each other.
+fn signed_message(op: &str, nonce: &[u8; 32], daemon_id: &str) -> Vec<u8> {
+    [PROOF_LABEL_V2, &[0], op.as_bytes(), &[0], nonce, &[0], daemon_id.as_bytes()].concat()
+}
+
+/// The v2 proof for `op`, `nonce` and `daemon_id` (the daemon's audit log id).
+pub fn sign(key: &SigningKey, op: &str, nonce: &[u8; 32], daemon_id: &str) -> [u8; 64] {
+    key.sign(&signed_message(op, nonce, daemon_id)).to_bytes()
+}
+
+/// Strict Ed25519 check of a presented v2 proof (rejects malleable and small-order signatures).
+pub fn verify_signature(key: &VerifyingKey, op: &str, nonce: &[u8; 32], daemon_id: &str, presented: &[u8]) -> bool {
+    let Ok(sig) = Signature::from_slice(presented) else { return false };
+    key.verify_strict(&signed_message(op, nonce, daemon_id), &sig).is_ok()
+}
+
+/// The v1 proof for `op` and `nonce` under `auth_key`.
 pub fn proof(auth_key: &AuthKey, op: &str, nonce: &[u8; 32]) -> [u8; 32] {
     hmac_sha256(auth_key.as_bytes(), &[PROOF_LABEL, &[0], op.as_bytes(), &[0], nonce])
 }
 
-/// Constant-time check of a presented proof.
+/// Constant-time check of a presented v1 proof.
 pub fn verify(auth_key: &AuthKey, op: &str, nonce: &[u8; 32], presented: &[u8]) -> bool {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(auth_key.as_bytes()).expect("HMAC accepts any key");
     for part in [PROOF_LABEL, &[0], op.as_bytes(), &[0], nonce] {
@@ -68,6 +91,26 @@ mod tests {
             assert!(validate_op(bad).is_err(), "{bad}");
         }
         assert!(validate_op(&"x".repeat(10_000)).is_err());
+    }
+
+    #[test]
+    fn signature_binds_key_op_nonce_and_daemon() {
+        let k = SigningKey::from_bytes(&[3; 32]);
+        let pk = k.verifying_key();
+        let p = sign(&k, "shutdown", &[9; 32], "log-a");
+        assert!(verify_signature(&pk, "shutdown", &[9; 32], "log-a", &p));
+        assert!(!verify_signature(&pk, "pause", &[9; 32], "log-a", &p));
+        assert!(!verify_signature(&pk, "shutdown", &[8; 32], "log-a", &p));
+        assert!(!verify_signature(&pk, "shutdown", &[9; 32], "log-b", &p));
+        assert!(!verify_signature(
+            &SigningKey::from_bytes(&[4; 32]).verifying_key(),
+            "shutdown",
+            &[9; 32],
+            "log-a",
+            &p
+        ));
+        assert!(!verify_signature(&pk, "shutdown", &[9; 32], "log-a", &p[..63]));
+        assert!(!verify_signature(&pk, "shutdown", &[9; 32], "log-a", &[0; 64]));
     }
 
     #[test]

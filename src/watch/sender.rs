@@ -212,6 +212,8 @@ impl Sender {
             }
             // A garbled or cut-off answer: the daemon may be going down; keep the observation.
             Err(e @ ClientError::Protocol(_)) => Delivery::Retry(e.to_string()),
+            // Not the installed system daemon, or it is down: keep the observation for the real one.
+            Err(e @ ClientError::Trust(_)) => Delivery::Retry(e.to_string()),
         }
     }
 

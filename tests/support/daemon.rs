@@ -173,18 +173,14 @@ impl Daemon {
     /// Unix: SIGTERM (signals need no proof). Windows: an authenticated `shutdown` (challenge,
     /// proof from the vault), which the daemon records as an `admin` attempt.
     #[cfg(windows)]
-    pub fn terminate_authorized(mut self, home: &Home, password: &str) -> (std::process::ExitStatus, String) {
-        use holdfast::wire::{AuthBegin, Proof};
-        let key =
-            holdfast::vault::Vault::load(&home.paths().vault()).unwrap().unwrap().unlock(password).unwrap().auth_key();
-        let nonce = match self.request(RequestBody::AuthBegin(AuthBegin { op: "shutdown".into() })) {
-            ResponseBody::Challenge(c) => c.nonce.expect("a vault's challenge has a nonce"),
+    pub fn terminate_authorized(mut self, _home: &Home, password: &str) -> (std::process::ExitStatus, String) {
+        use holdfast::wire::AuthBegin;
+        let c = match self.request(RequestBody::AuthBegin(AuthBegin { op: "shutdown".into() })) {
+            ResponseBody::Challenge(c) => c,
             other => panic!("expected a challenge, got {other:?}"),
         };
-        let mut n = [0u8; 32];
-        hex::decode_to_slice(&nonce, &mut n).unwrap();
-        let proof = hex::encode(holdfast::vault::proof::proof(&key, "shutdown", &n));
-        match self.request(RequestBody::Shutdown(Proof { nonce: Some(nonce), proof: Some(proof) })) {
+        let proof = holdfast::vault::answer(password, &c).unwrap();
+        match self.request(RequestBody::Shutdown(proof)) {
             ResponseBody::Ack(_) => {}
             other => panic!("expected ack to an authenticated shutdown, got {other:?}"),
         }

@@ -171,7 +171,7 @@ impl Console {
             KeyCode::Char(c) => prompt.password.push(c),
             KeyCode::Enter => {
                 let prompt = self.prompt.take().expect("checked above");
-                match self.open_session(prompt.password.as_bytes()) {
+                match self.open_session(&prompt.password) {
                     Ok(()) => self.send(prompt.action, &prompt.pending),
                     Err(e) => self.model.say(format!("cannot open an approval session: {e:#}")),
                 }
@@ -199,7 +199,7 @@ impl Console {
     }
 
     /// Opens an approval session with the admin password: the one time the console asks for it.
-    fn open_session(&mut self, password: &[u8]) -> Result<()> {
+    fn open_session(&mut self, password: &str) -> Result<()> {
         let mut key = SessionKey::generate()?;
         let proof = prove_with(&self.client, &key.open_op(), password)?;
         let open = SessionOpen { public_key: key.public_hex(), ttl_s: Some(self.session_ttl_s), proof };
@@ -223,7 +223,7 @@ impl Console {
     fn proof(&mut self, op: &str) -> Result<Proof> {
         match self.session.as_mut() {
             Some(key) => key.prove(op).ok_or_else(|| anyhow::anyhow!("the approval session is not open")),
-            None => prove_with(&self.client, op, b""),
+            None => prove_with(&self.client, op, ""),
         }
     }
 

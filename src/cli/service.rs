@@ -1,0 +1,194 @@
+//! `service install|uninstall|status [--system|--user]`: the daemon supervised by the OS.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use holdfast::service::units;
+
+use super::Exit;
+
+#[derive(Subcommand, Debug)]
+pub enum ServiceCommand {
+    /// Install and start the service (Linux: systemd; macOS and Windows: print what to install).
+    Install(InstallArgs),
+    /// Stop and remove the service.
+    Uninstall(UninstallArgs),
+    /// Show what is installed and whether the daemon answers.
+    Status(Scope),
+}
+
+/// Which posture.
+#[derive(Args, Debug, Clone)]
+pub struct Scope {
+    /// The locked posture: a system daemon under its own account (needs root).
+    #[arg(long, conflicts_with = "user")]
+    system: bool,
+    /// The personal posture: a user service running as you.
+    #[arg(long)]
+    user: bool,
+    /// The daemon's account (system only).
+    #[arg(long, default_value = "holdfast")]
+    account: String,
+    /// Stage every file under DIR instead of `/` (packaging, tests); accounts are still real.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// A user whose agents may connect and propose (added to the daemon's group). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    allow_user: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// Also remove the config and data (vault, policy, audit log) and the account.
+    #[arg(long)]
+    purge: bool,
+}
+
+/// Runs a `service` subcommand.
+pub fn run(cmd: &ServiceCommand) -> Result<Exit> {
+    let bin = std::env::current_exe().context("cannot find this binary's path")?;
+    let bin = std::fs::canonicalize(&bin).unwrap_or(bin);
+    match cmd {
+        ServiceCommand::Install(a) if a.scope.system => system_install(&a.scope, &bin, &a.allow_user),
+        ServiceCommand::Install(a) if a.scope.user => user_install(&a.scope, &bin),
+        ServiceCommand::Uninstall(a) if a.scope.system => system_uninstall(&a.scope, &bin, a.purge),
+        ServiceCommand::Uninstall(a) if a.scope.user => user_uninstall(&a.scope),
+        ServiceCommand::Status(s) => status(s, &bin),
+        _ => bail!("say which service: --system (locked posture) or --user (personal posture)"),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn installer(scope: &Scope, bin: &std::path::Path) -> holdfast::service::system::SystemInstall {
+    holdfast::service::system::SystemInstall {
+        root: scope.root.clone(),
+        account: scope.account.clone(),
+        bin: bin.into(),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn system_install(scope: &Scope, bin: &std::path::Path, allow: &[String]) -> Result<Exit> {
+    if rustix::process::geteuid().as_raw() != 0 {
+        bail!("`service install --system` creates an account and writes /etc: run it as root (sudo)");
+    }
+    let (_, steps) = installer(scope, bin).install(allow)?;
+    for s in steps {
+        println!("{s}");
+    }
+    println!(
+        "next: `sudo holdfast vault init` sets the admin password; then `holdfast init --system` installs the \
+         managed agent hooks"
+    );
+    Ok(Exit::Ok)
+}
+
+#[cfg(target_os = "linux")]
+fn system_uninstall(scope: &Scope, bin: &std::path::Path, purge: bool) -> Result<Exit> {
+    if rustix::process::geteuid().as_raw() != 0 {
+        bail!("`service uninstall --system` needs root (sudo)");
+    }
+    for s in installer(scope, bin).uninstall(purge)? {
+        println!("{s}");
+    }
+    Ok(Exit::Ok)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn system_install(scope: &Scope, bin: &std::path::Path, _allow: &[String]) -> Result<Exit> {
+    print_foreign(scope, bin, true);
+    Ok(Exit::Ok)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn system_uninstall(_scope: &Scope, _bin: &std::path::Path, _purge: bool) -> Result<Exit> {
+    for args in units::sc_uninstall() {
+        println!("sc.exe {}", args.join(" "));
+    }
+    println!("macOS: sudo launchctl bootout system/{} and remove its plist", units::LAUNCHD_LABEL);
+    Ok(Exit::Ok)
+}
+
+/// macOS and Windows: the generated definitions and the commands that install them (not run here).
+#[cfg(not(target_os = "linux"))]
+fn print_foreign(scope: &Scope, bin: &std::path::Path, system: bool) {
+    if cfg!(windows) {
+        for args in units::sc_install(bin) {
+            println!("sc.exe {}", args.join(" "));
+        }
+    } else {
+        let account = system.then_some(scope.account.as_str());
+        print!("{}", units::launchd_plist(bin, account));
+        let dir = if system { "/Library/LaunchDaemons" } else { "~/Library/LaunchAgents" };
+        println!("# save as {dir}/{}.plist, then `launchctl bootstrap`", units::LAUNCHD_LABEL);
+    }
+}
+
+fn user_unit_path() -> Result<PathBuf> {
+    let base = directories::BaseDirs::new().context("cannot find your home directory")?;
+    Ok(base.config_dir().join("systemd/user/holdfast.service"))
+}
+
+fn user_install(scope: &Scope, bin: &std::path::Path) -> Result<Exit> {
+    if !cfg!(target_os = "linux") {
+        #[cfg(not(target_os = "linux"))]
+        print_foreign(scope, bin, false);
+        return Ok(Exit::Ok);
+    }
+    let _ = scope;
+    let path = user_unit_path()?;
+    std::fs::create_dir_all(path.parent().expect("unit has a dir"))?;
+    holdfast::paths::write_atomic(&path, units::systemd_user_unit(bin).as_bytes())?;
+    println!("wrote {}", path.display());
+    let enabled = std::process::Command::new("systemctl")
+        .args(["--user", "enable", "--now", "holdfast.service"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if enabled {
+        println!("enabled and started holdfast.service (systemctl --user status holdfast)");
+    } else {
+        println!("could not reach the systemd user manager: run `systemctl --user enable --now holdfast`");
+    }
+    Ok(Exit::Ok)
+}
+
+fn user_uninstall(_scope: &Scope) -> Result<Exit> {
+    let path = user_unit_path()?;
+    let _ = std::process::Command::new("systemctl").args(["--user", "disable", "--now", "holdfast.service"]).status();
+    match std::fs::remove_file(&path) {
+        Ok(()) => println!("removed {}", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => println!("no user unit at {}", path.display()),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Exit::Ok)
+}
+
+fn status(scope: &Scope, _bin: &std::path::Path) -> Result<Exit> {
+    let marker = scope.root.join(holdfast::trust::SYSTEM_MARKER.trim_start_matches('/'));
+    match holdfast::trust::SystemDaemon::load(&marker) {
+        Ok(s) => {
+            println!("system daemon  account {} (uid {}), socket {}", s.account, s.uid, s.socket.display());
+            let client = holdfast::transport::Client::new(holdfast::paths::Endpoint::Socket(s.socket.clone()))
+                .with_timeout(std::time::Duration::from_secs(2));
+            match client.request(holdfast::wire::RequestBody::Ping) {
+                Ok(_) => println!("  answering"),
+                Err(e) => println!("  not answering: {e}"),
+            }
+        }
+        Err(_) if !marker.exists() => println!("system daemon  not installed ({} absent)", marker.display()),
+        Err(e) => println!("system daemon  marker unusable: {e}"),
+    }
+    if let Ok(p) = user_unit_path() {
+        println!("user unit      {}", if p.exists() { p.display().to_string() } else { "not installed".into() });
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,16 @@
+//! `holdfast service install|uninstall|status`: the daemon supervised by the OS.
+//!
+//! - Linux `--system` (locked posture): a system account and group, `/etc/holdfast` (the account's,
+//!   0700: vault and verification key; `policy.toml` root-owned inside), `/var/lib/holdfast` (0700),
+//!   the socket in `/run/holdfast` (0750, socket 0660: the group's members may connect), the marker
+//!   `/etc/holdfast.toml` that tells clients which daemon to believe, and a hardened systemd unit.
+//! - Linux `--user`: a systemd user unit (personal posture).
+//! - macOS and Windows: the launchd plists and `sc.exe` command lines are generated ([`units`]).
+//!
+//! `--root DIR` stages every file under DIR (tests, packaging); accounts are real either way.
+
+#[cfg(unix)]
+pub mod system;
+pub mod units;
+
+pub use units::{launchd_plist, sc_install, sc_uninstall, systemd_system_unit, systemd_user_unit};

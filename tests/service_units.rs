@@ -1,0 +1,81 @@
+//! The service definitions `holdfast service install` writes, against golden files
+//! (tests/fixtures/service/). macOS and Windows installs can only be checked this way here.
+//! Regenerate after an intended change with `HOLDFAST_BLESS=1 cargo test --test service_units`.
+
+use std::path::Path;
+
+use holdfast::service::units;
+use holdfast::trust::SystemDaemon;
+
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service").join(name);
+    if std::env::var_os("HOLDFAST_BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(actual, want, "{name} differs from its golden file");
+}
+
+fn system() -> SystemDaemon {
+    SystemDaemon {
+        account: "holdfast".into(),
+        uid: 990,
+        gid: 990,
+        config_dir: "/etc/holdfast".into(),
+        data_dir: "/var/lib/holdfast".into(),
+        socket: "/run/holdfast/holdfast.sock".into(),
+        start: "sudo systemctl start holdfast".into(),
+    }
+}
+
+#[test]
+fn systemd_system_unit_is_hardened() {
+    let unit = units::systemd_system_unit(Path::new("/usr/local/bin/holdfast"), &system());
+    for line in [
+        "User=holdfast",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "Restart=on-failure",
+        "RuntimeDirectory=holdfast",
+        "RuntimeDirectoryMode=0750",
+        "StateDirectory=holdfast",
+        "ReadWritePaths=/etc/holdfast /var/lib/holdfast",
+        "CapabilityBoundingSet=",
+        "RestrictAddressFamilies=AF_UNIX",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "missing `{line}`");
+    }
+    golden("holdfast-system.service", &unit);
+}
+
+#[test]
+fn systemd_user_unit() {
+    golden("holdfast-user.service", &units::systemd_user_unit(Path::new("/home/ann/.cargo/bin/holdfast")));
+}
+
+#[test]
+fn launchd_plists() {
+    let bin = Path::new("/usr/local/bin/holdfast");
+    let daemon = units::launchd_plist(bin, Some("_holdfast"));
+    assert!(daemon.contains("<key>UserName</key>\n  <string>_holdfast</string>"));
+    golden("dev.holdfast.daemon.system.plist", &daemon);
+    let agent = units::launchd_plist(bin, None);
+    assert!(!agent.contains("UserName"));
+    golden("dev.holdfast.daemon.user.plist", &agent);
+    // A path with XML metacharacters stays well-formed.
+    assert!(units::launchd_plist(Path::new("/opt/a&b<c>/holdfast"), None).contains("/opt/a&amp;b&lt;c&gt;/holdfast"));
+}
+
+#[test]
+fn windows_sc_command_lines() {
+    let render = |cmds: Vec<Vec<String>>| {
+        cmds.iter()
+            .map(|a| format!("sc.exe {}\n", a.iter().map(|x| format!("[{x}]")).collect::<Vec<_>>().join(" ")))
+            .collect::<String>()
+    };
+    let install = render(units::sc_install(Path::new(r"C:\Program Files\holdfast\holdfast.exe")));
+    // sc.exe's option syntax: `name= value` as two arguments, the binPath quoted for spaces.
+    assert!(install.contains(r#"[binPath=] ["C:\Program Files\holdfast\holdfast.exe" daemon]"#), "{install}");
+    golden("windows-sc-install.txt", &install);
+    golden("windows-sc-uninstall.txt", &render(units::sc_uninstall()));
+}
