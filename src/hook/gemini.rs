@@ -2,6 +2,7 @@
 //!
 //! In: `{session_id, transcript_path, cwd, hook_event_name, timestamp, tool_name, tool_input:{command}}`.
 //! Out: exit 0 with `{"decision":"allow|deny","reason":…}`; `{}` is "no opinion" (stdout must be JSON).
+//! holdfast never prints `allow`: its allow is `{}`, so Gemini's own policy still decides.
 //! There is no hook-driven ask, so a hold waits in holdfast's queue, then denies with instructions.
 
 use serde_json::{Value, json};
@@ -22,8 +23,8 @@ impl Dialect for Gemini {
 
     fn render(&self, answer: &Answer) -> Rendered {
         match answer {
-            Answer::NoOpinion => Rendered::json(json!({})),
-            Answer::Allow { .. } => Rendered::json(json!({"decision": "allow"})),
+            // Hooks only tighten: allow is no opinion, so Gemini's own policy and prompt still apply.
+            Answer::NoOpinion | Answer::Allow { .. } => Rendered::json(json!({})),
             Answer::Deny { reason } | Answer::Ask { reason } => {
                 Rendered::json(json!({"decision": "deny", "reason": reason}))
             }
