@@ -254,6 +254,10 @@ pub enum PendingState {
     Denied,
     Expired,
     Gone,
+    /// Closed by the agent's report that its user approved the command in the agent's own prompt
+    /// and it ran. Not an admin approval: a waiting hook reads it as "not approved".
+    #[serde(rename = "agent_approved")]
+    AgentApproved,
 }
 
 /// A held command, as shown to humans and polled by hooks.

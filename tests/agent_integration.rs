@@ -80,3 +80,88 @@ fn hooks_only_tighten_allow_is_no_opinion_in_every_prompting_dialect() {
         assert_eq!(decision_of(agent, &out), "none", "{agent}: daemon down: {out:?}");
     }
 }
+
+const PW: &str = "correct horse battery staple";
+
+fn records(home: &Home, kind: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(home.paths().audit_log()).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["body"]["kind"] == kind)
+        .map(|v| v["body"]["data"].clone())
+        .collect()
+}
+
+fn pending_ids(home: &Home) -> Vec<String> {
+    let out = home.run(&["pending", "--json"], "");
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = v.as_array().or_else(|| v["items"].as_array()).cloned().unwrap_or_default();
+    items.iter().filter_map(|i| i["pending"].as_str().map(str::to_owned)).collect()
+}
+
+/// With a vault, ten approvals in Claude's own prompt (pre-tool ask, then the post-tool report)
+/// close their holds as approved-in-the-agent's-prompt, store no decision memory, cost no proof
+/// attempt — and the admin password still works afterwards.
+#[test]
+fn approvals_in_claudes_prompt_work_with_a_vault() {
+    let home = Home::new();
+    let out = home.run(&["vault", "init", "--password-stdin"], &format!("{PW}\n"));
+    assert!(out.status.success(), "{out:?}");
+    let d = home.daemon(&[]);
+    let command = "chmod -R 777 .";
+    for round in 0..10 {
+        let out = home.run(&["hook", "--agent", "claude-code"], &fixture("claude-code", "pre_shell", command));
+        assert_eq!(decision_of("claude-code", &out), "ask", "round {round}: {out:?}");
+        assert_eq!(pending_ids(&home).len(), 1, "round {round}: held");
+        let out = home.run(&["hook", "--agent", "claude-code"], &fixture("claude-code", "post_shell", command));
+        assert_eq!(out.stdout, b"", "round {round}: post-tool is no opinion");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("could not report"), "round {round}: {out:?}");
+        assert!(pending_ids(&home).is_empty(), "round {round}: the report closed the hold");
+    }
+    let reports = records(&home, "agent_approved");
+    assert_eq!(reports.len(), 10);
+    assert!(reports.iter().all(|r| r["command"] == command && r["agent"] == "claude-code"));
+    assert!(records(&home, "admin").is_empty(), "a report is not a proof attempt: {:?}", records(&home, "admin"));
+    // No decision memory: the same command is held (asked) again.
+    let out = home.run(&["hook", "--agent", "claude-code"], &fixture("claude-code", "pre_shell", command));
+    assert_eq!(decision_of("claude-code", &out), "ask");
+    let out = home.run(&["pause", "--password-stdin"], &format!("{PW}\n"));
+    assert_eq!(out.status.code(), Some(0), "the admin password still works: {out:?}");
+    drop(d);
+}
+
+/// An agent's report closes a hold but never releases it: a waiting hook (Codex) whose hold is
+/// "reported" by someone else denies.
+#[test]
+fn an_agent_report_never_releases_a_waiting_hold() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    let command = "chmod -R 777 .";
+    let mut waiter = home
+        .cmd()
+        .args(["hook", "--agent", "codex", "--hold-wait-ms", "20000"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    waiter.stdin.take().unwrap().write_all(fixture("codex", "pre_shell", command).as_bytes()).unwrap();
+    daemon::wait_for(std::time::Duration::from_secs(10), || pending_ids(&home).len() == 1);
+    let id = pending_ids(&home).remove(0);
+    let report = holdfast::wire::Resolution {
+        command: command.into(),
+        decision: holdfast::wire::HumanDecision::Allow,
+        remember: false,
+        cwd: None,
+        agent: Some("claude-code".into()),
+        pending: Some(id),
+        proof: Default::default(),
+    };
+    let reply = d.request(holdfast::wire::RequestBody::Resolve(report));
+    assert!(matches!(reply, holdfast::wire::ResponseBody::Ack(_)), "{reply:?}");
+    let out = waiter.wait_with_output().unwrap();
+    assert_eq!(decision_of("codex", &out), "deny", "{out:?}");
+    drop(d);
+}

@@ -84,6 +84,7 @@ fn state_word(s: PendingState) -> &'static str {
         PendingState::Denied => "denied",
         PendingState::Expired => "expired",
         PendingState::Gone => "gone",
+        PendingState::AgentApproved => "approved in the agent's prompt",
     }
 }
 
@@ -183,12 +184,17 @@ impl Queue {
 
     /// Approves or denies `id` at `now`, exactly once; returns the item (for decision memory).
     pub fn resolve(&mut self, id: &str, decision: HumanDecision, now: u64) -> Result<Held, QueueError> {
-        let key = self.check_resolve(id, now)?.id.clone();
-        let held = self.pending.remove(&key).expect("checked above");
         let state = match decision {
             HumanDecision::Allow => PendingState::Approved,
             HumanDecision::Deny => PendingState::Denied,
         };
+        self.close(id, state, now)
+    }
+
+    /// Closes `id` at `now` in `state`, exactly once; returns the item.
+    pub fn close(&mut self, id: &str, state: PendingState, now: u64) -> Result<Held, QueueError> {
+        let key = self.check_resolve(id, now)?.id.clone();
+        let held = self.pending.remove(&key).expect("checked above");
         self.retire(held.clone(), state, now);
         Ok(held)
     }
