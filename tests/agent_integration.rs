@@ -165,3 +165,47 @@ fn an_agent_report_never_releases_a_waiting_hold() {
     assert_eq!(decision_of("codex", &out), "deny", "{out:?}");
     drop(d);
 }
+
+/// A typo in the global policy beside a [[deny]] rule: `start` and `daemon` refuse, naming
+/// file:line:col; `doctor` fails on it; the denied command is never allowed by a daemon that
+/// dropped the file.
+#[test]
+fn a_bad_global_policy_is_loud_and_refused() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join("config")).unwrap();
+    let policy = home.path().join("config/policy.toml");
+    std::fs::write(&policy, "mode = \"atended\"\n\n[[deny]]\npattern = \"make deploy\"\n").unwrap();
+    let at = format!("{} line 1 column 8", policy.display());
+    let out = home.run(&["start"], "");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "start refuses: {out:?}");
+    assert!(err.contains(&at) && err.contains("will not start"), "{err}");
+    assert!(home.run(&["ping"], "").status.code() != Some(0), "no daemon was left running");
+    let mut child = home
+        .cmd()
+        .arg("daemon")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let exited = daemon::wait_timeout(&mut child, std::time::Duration::from_secs(10));
+    if exited.is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(exited.is_some_and(|s| !s.success()), "daemon refuses to run: {out:?}");
+    assert!(err.contains(&at), "{err}");
+    let out = home.run(&["doctor", "--json"], "");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "policy").cloned().unwrap();
+    assert_eq!(check["status"], "fail", "{check}");
+    assert!(check["detail"].as_str().unwrap().contains(&at), "{check}");
+    // Fixed: it starts and the deny rule applies.
+    std::fs::write(&policy, "mode = \"attended\"\n\n[[deny]]\npattern = \"make deploy\"\n").unwrap();
+    let d = home.daemon(&[]);
+    let out = hook(&home, "claude-code", "make deploy");
+    assert_eq!(decision_of("claude-code", &out), "deny", "{out:?}");
+    drop(d);
+}

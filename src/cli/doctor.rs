@@ -70,6 +70,7 @@ pub fn doctor(args: &JsonFlag) -> Result<Exit> {
         Some(s) => Check::new("vault", "ok", s.vault.clone(), None),
     });
     checks.push(log_check());
+    checks.push(policy_check(&paths, status.as_ref()));
     let home = install::home()?;
     let mut any_installed = false;
     for t in install::targets(&home) {
@@ -132,6 +133,24 @@ pub fn doctor(args: &JsonFlag) -> Result<Exit> {
 
 fn restart() -> String {
     "restart it: `holdfast stop && holdfast start`".into()
+}
+
+/// The global policy file parses, and the running daemon has no policy error (a failed reload).
+fn policy_check(paths: &Paths, status: Option<&holdfast::wire::Status>) -> Check {
+    let path = paths.policy();
+    match holdfast::policy::Policy::load(&path) {
+        Err(e) => Check::new("policy", "fail", e.to_string(), Some(format!("fix {}", path.display()))),
+        Ok(_) => match status.and_then(|s| s.policy_error.as_ref()) {
+            Some(e) => Check::new(
+                "policy",
+                "fail",
+                format!("the running daemon reports: {e}"),
+                Some("fix the file, then `holdfast reload`".into()),
+            ),
+            None if path.exists() => Check::new("policy", "ok", format!("{} parses", path.display()), None),
+            None => Check::new("policy", "ok", "no global policy file: built-in defaults", None),
+        },
+    }
 }
 
 #[cfg(unix)]

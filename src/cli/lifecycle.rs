@@ -128,6 +128,10 @@ pub fn start(args: &StartArgs) -> Result<Exit> {
     if let Some(pid) = running_pid(&client) {
         bail!(holdfast::transport::BindError::AlreadyRunning { pid, endpoint: paths.endpoint.to_string() });
     }
+    // Said here, at the terminal, rather than only in the daemon's log.
+    if let Err(e) = holdfast::policy::Policy::load(&paths.policy()) {
+        bail!(e.refusal());
+    }
     holdfast::paths::ensure_private_dir(&paths.data_dir)?;
     let log_path = paths.data_dir.join("daemon.log");
     let mut cmd = background(&log_path)?;

@@ -92,7 +92,7 @@ impl Daemon {
         // The vault is read once, from the daemon's own paths: a client's environment cannot redirect it.
         let auth = auth::AuthState::load(&paths.vault());
         let (audit, log_damage) = audit::open_log(&paths, durability)?;
-        let (policy, policy_error) = control::load_policy(&paths.policy());
+        let (policy, policy_error) = control::load_policy(&paths.policy())?;
         let bypass = match std::env::var_os("HOME") {
             Some(home) => bypass::BypassDetector::default().with_home(home.into()),
             None => bypass::BypassDetector::default(),
