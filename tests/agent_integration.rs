@@ -209,3 +209,63 @@ fn a_bad_global_policy_is_loud_and_refused() {
     assert_eq!(decision_of("claude-code", &out), "deny", "{out:?}");
     drop(d);
 }
+
+fn spawn_hook(home: &Home, agent: &str, wait_ms: &str, payload: &str) -> std::process::Child {
+    use std::io::Write;
+    let mut child = home
+        .cmd()
+        .args(["hook", "--agent", agent, "--hold-wait-ms", wait_ms])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(payload.as_bytes()).unwrap();
+    child
+}
+
+fn last_propose(home: &Home) -> Value {
+    records(home, "propose").pop().unwrap()
+}
+
+/// Codex and Gemini: the hook gave up waiting; the human approves; the identical command run again
+/// (same cwd, same session) goes through once, recorded as such. A waiter that saw the approval
+/// itself used it up.
+#[test]
+fn an_approval_outlives_the_wait_once() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    let command = "chmod -R 777 .";
+    for agent in ["codex", "gemini"] {
+        let out = hook(&home, agent, command);
+        assert_eq!(decision_of(agent, &out), "deny", "{agent}: gave up waiting: {out:?}");
+        let id = pending_ids(&home).remove(0);
+        let out = home.run(&["approve", &id], "");
+        assert!(out.status.success(), "{out:?}");
+        let other_session = fixture(agent, "pre_shell", command).replace("\"session_id\":\"", "\"session_id\":\"x");
+        let out = home.run(&["hook", "--agent", agent, "--hold-wait-ms", "300"], &other_session);
+        assert_eq!(decision_of(agent, &out), "deny", "{agent}: another session is held again");
+        let stray = pending_ids(&home);
+        assert_eq!(stray.len(), 1);
+        home.run(&["deny", &stray[0]], "");
+        let out = hook(&home, agent, command);
+        assert_eq!(decision_of(agent, &out), "none", "{agent}: the approved retry runs: {out:?}");
+        let rec = last_propose(&home);
+        assert_eq!(rec["verdict"]["rule"], "approval.once", "{rec}");
+        assert!(rec["verdict"]["reason"].as_str().unwrap().contains(&id), "{rec}");
+        let out = hook(&home, agent, command);
+        assert_eq!(decision_of(agent, &out), "deny", "{agent}: only once");
+        let again = pending_ids(&home);
+        home.run(&["deny", &again[0]], "");
+    }
+    // Approved while the hook still waited: that run used the approval.
+    let waiter = spawn_hook(&home, "codex", "20000", &fixture("codex", "pre_shell", command));
+    daemon::wait_for(std::time::Duration::from_secs(10), || pending_ids(&home).len() == 1);
+    let id = pending_ids(&home).remove(0);
+    assert!(home.run(&["approve", &id], "").status.success());
+    let out = waiter.wait_with_output().unwrap();
+    assert_eq!(decision_of("codex", &out), "none", "{out:?}");
+    let out = hook(&home, "codex", command);
+    assert_eq!(decision_of("codex", &out), "deny", "the waiter took the approval");
+    drop(d);
+}

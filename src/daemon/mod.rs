@@ -8,6 +8,7 @@ mod auth;
 pub mod bypass;
 mod clock;
 mod control;
+mod grant;
 pub(crate) mod memory;
 mod observe;
 mod pending;
@@ -69,6 +70,8 @@ pub struct Daemon {
     repos: crate::policy::RepoCache,
     queue: queue::Queue,
     memory: memory::Memory,
+    /// One-time grants left by admin approvals.
+    grants: grant::Grants,
     killswitch: bool,
     paused: bool,
     bypass: bypass::BypassDetector,
@@ -112,6 +115,7 @@ impl Daemon {
             repos: crate::policy::RepoCache::default(),
             queue: queue::Queue::new(),
             memory: memory::Memory::new(),
+            grants: grant::Grants::default(),
             killswitch: false,
             paused: false,
             bypass,

@@ -52,10 +52,17 @@ impl Daemon {
         ResponseBody::PendingList { items: self.queue.list(now_ms()) }
     }
 
-    /// `pending_status`.
-    pub(super) fn pending_status(&self, r: &PendingRef) -> ResponseBody {
+    /// `pending_status`. A waiter that sees its approval takes it: the one-time grant goes, so one
+    /// approval runs the command once.
+    pub(super) fn pending_status(&mut self, r: &PendingRef) -> ResponseBody {
         match parse_id(&r.pending) {
-            Ok(id) => ResponseBody::Pending(self.queue.item(&id, now_ms())),
+            Ok(id) => {
+                let item = self.queue.item(&id, now_ms());
+                if item.state == PendingState::Approved {
+                    self.grants.drop_pending(&id);
+                }
+                ResponseBody::Pending(item)
+            }
             Err(e) => ResponseBody::Error(e),
         }
     }
@@ -96,6 +103,8 @@ impl Daemon {
         self.apply_resolution(Some(&id), decision, remember, Some(&held.scope), &held.command, now);
         if decision == HumanDecision::Allow {
             self.bypass.note_command(&held.cwd, &held.command, std::time::Instant::now());
+            // The approval outlives the hook that waited for it (see `grant`).
+            self.grants.add(&held, now);
         }
         ResponseBody::Pending(self.queue.item(&id, now))
     }

@@ -56,6 +56,9 @@ pub struct Held {
     pub cwd: String,
     /// Decision-memory scope ([`crate::policy::memory_scope`] of `cwd` when held).
     pub scope: String,
+    /// The agent's session, when the proposal named one (a one-time grant is bound to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
     pub command: String,
     pub class: Class,
     pub rule: String,
@@ -309,6 +312,7 @@ mod tests {
             agent: "claude".into(),
             cwd: "/repo/src".into(),
             scope: "/repo".into(),
+            session: None,
             command: "rm -rf build".into(),
             class: Class::Ambiguous,
             rule: "fs.rm_recursive".into(),
