@@ -36,10 +36,17 @@ pub enum ErrorCode {
 
 /// A typed protocol failure: a code and one human sentence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{message} ({code:?})")]
+#[error("{message}")]
 pub struct WireError {
     pub code: ErrorCode,
     pub message: String,
+}
+
+impl ErrorCode {
+    /// The code as the wire spells it (`locked_out`, `conflict`, …).
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
 }
 
 impl WireError {

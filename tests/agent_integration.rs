@@ -269,3 +269,82 @@ fn an_approval_outlives_the_wait_once() {
     assert_eq!(decision_of("codex", &out), "deny", "the waiter took the approval");
     drop(d);
 }
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Finding 11, each small item through the CLI.
+#[test]
+fn the_small_things() {
+    let home = Home::new();
+    // --json commands say what went wrong on stdout when the daemon is down.
+    for args in [&["pending", "--json"][..], &["approve", "abcdef", "--json"], &["propose", "--json", "ls"]] {
+        let out = home.run(args, "");
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {out:?}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {out:?}"));
+        assert_eq!((v["ok"].clone(), v["error"]["code"].clone()), (false.into(), "not_running".into()), "{v}");
+    }
+    let d = home.daemon(&[]);
+    // `propose ls` needs no `--`.
+    let out = home.run(&["propose", "ls", "-la"], "");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // `approve nosuch` blames the character, not the length.
+    let out = home.run(&["approve", "nosuch"], "");
+    assert!(text(&out).contains("`u`"), "{}", text(&out));
+    // `pending` shows the class.
+    let out = home.run(&["propose", "--", "rm", "-rf", "/"], "");
+    assert_eq!(out.status.code(), Some(5), "held: {out:?}");
+    let id = pending_ids(&home).remove(0);
+    let out = home.run(&["pending"], "");
+    assert!(text(&out).contains("catastrophic"), "{}", text(&out));
+    // `approve --remember` on a catastrophic command says it remembered nothing.
+    let out = home.run(&["approve", &id, "--remember"], "");
+    assert!(out.status.success() && text(&out).contains("NOT remembered"), "{}", text(&out));
+    // No Rust enum names in error messages.
+    let out = home.run(&["approve", &id], "");
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("already approved") && !t.contains("(Conflict)"), "{t}");
+    // `status` says whether the watcher runs.
+    let out = home.run(&["status"], "");
+    assert!(text(&out).contains("watcher    not running"), "{}", text(&out));
+    let out = home.run(&["status", "--json"], "");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["watcher"]["running"], false, "{v}");
+    drop(d);
+}
+
+/// Gemini: `tool_input.dir_path` is the directory proposed; `decision: "ask"` where the installed
+/// CLI has it (HOLDFAST_GEMINI_ASK=1, set by init), the wait elsewhere.
+#[test]
+fn gemini_dir_path_and_ask() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    let payload = fixture("gemini", "pre_shell", "ls").replace("\"description\"", "\"dir_path\":\"sub/dir\",\"x\"");
+    let out = home.run(&["hook", "--agent", "gemini"], &payload);
+    assert_eq!(decision_of("gemini", &out), "none", "{out:?}");
+    let cwd = last_propose(&home)["cwd"].as_str().unwrap().to_string();
+    assert_eq!(Path::new(&cwd), Path::new(&daemon::abs_cwd()).join("sub/dir"));
+    let command = "chmod -R 777 .";
+    let out = hook(&home, "gemini", command);
+    assert_eq!(decision_of("gemini", &out), "deny", "no ask without the flag");
+    let mut c = home.cmd();
+    c.env("HOLDFAST_GEMINI_ASK", "1");
+    let out = run_cmd(c, &["hook", "--agent", "gemini"], &fixture("gemini", "pre_shell", command));
+    assert_eq!(decision_of("gemini", &out), "ask", "{out:?}");
+    drop(d);
+}
+
+fn run_cmd(mut c: std::process::Command, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = c
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}

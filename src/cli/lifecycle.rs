@@ -231,6 +231,13 @@ fn stop_watcher(paths: &Paths) -> Option<u32> {
     Some(pid)
 }
 
+/// The pid of the watcher `start --watch` began, if it runs.
+fn watcher_pid(paths: &Paths) -> Option<u32> {
+    let pid = holdfast::transport::read_pid_file(&watch_pid_file(paths))?;
+    // Windows has no cheap liveness test here: the watcher removes its pid file when it exits.
+    (cfg!(windows) || process_alive(pid)).then_some(pid)
+}
+
 #[cfg(unix)]
 fn process_alive(pid: u32) -> bool {
     let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
@@ -317,9 +324,11 @@ pub fn status(args: &JsonFlag) -> Result<Exit> {
         }
         Err(e) => return Err(e.into()),
     };
+    let watcher = watcher_pid(&Paths::from_env()?);
     if args.json {
         let mut v = serde_json::to_value(&status)?;
         v["running"] = true.into();
+        v["watcher"] = serde_json::json!({"running": watcher.is_some(), "pid": watcher});
         print_json(&v);
     } else {
         println!("holdfast {} running", status.version);
@@ -344,6 +353,12 @@ pub fn status(args: &JsonFlag) -> Result<Exit> {
             println!("  POLICY     {e}");
         }
         println!("  pending    {} held, {} remembered decisions", status.pending, status.remembered);
+        match watcher {
+            Some(pid) => println!("  watcher    running (pid {pid})"),
+            None => println!(
+                "  watcher    not running: changes that bypass the hooks go unseen (`holdfast start --watch DIR`)"
+            ),
+        }
         if status.bypass_flags > 0 {
             println!(
                 "  BYPASS     {} changes no command explains (`holdfast log tail` shows them)",

@@ -127,7 +127,16 @@ pub fn main() -> i32 {
         Ok(code) => code as i32,
         Err(e) => {
             eprintln!("holdfast: {e:#}");
-            Exit::from_error(&e) as i32
+            let exit = Exit::from_error(&e);
+            if wants_json() {
+                output::print_json(&output::error_json(&e, exit));
+            }
+            exit as i32
         }
     }
+}
+
+/// True when `--json` was given (before any `--`): a failure is then reported on stdout too.
+fn wants_json() -> bool {
+    std::env::args().skip(1).take_while(|a| a != "--").any(|a| a == "--json")
 }

@@ -2,6 +2,7 @@
 
 use anyhow::{Result, bail};
 use clap::Args;
+use holdfast::classify::Class;
 use holdfast::wire::{Decide, Decision, PendingItem, PendingState, Proposal, RequestBody, ResponseBody};
 
 use super::Exit;
@@ -21,7 +22,7 @@ pub struct ProposeArgs {
     #[arg(long)]
     json: bool,
     /// The command line (several words are joined with spaces).
-    #[arg(last = true, required = true, value_name = "CMD")]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "CMD")]
     command: Vec<String>,
 }
 
@@ -96,7 +97,14 @@ pub fn pending(args: &JsonFlag) -> Result<Exit> {
         println!("nothing is waiting for approval");
     }
     for item in waiting {
-        println!("{}  {:>5} ago  expires in {}  {}", item.id, age(item.age_s), age(item.expires_in_s), item.agent);
+        let class = item.class.map_or("?", |c| c.as_str());
+        println!(
+            "{}  {class:<12} {:>5} ago  expires in {}  {}",
+            item.id,
+            age(item.age_s),
+            age(item.expires_in_s),
+            item.agent
+        );
         println!("    cwd     {}", item.cwd);
         println!("    command {}", item.command.replace('\n', "\n            "));
         println!("    why     {}", item.reason);
@@ -115,9 +123,7 @@ fn age(s: u64) -> String {
 /// `holdfast approve` / `holdfast deny`.
 pub fn decide(args: &DecideArgs, approve: bool) -> Result<Exit> {
     let client = client()?;
-    let id = holdfast::daemon::queue::normalize_id(&args.id).ok_or_else(|| {
-        anyhow::anyhow!("`{}` is not a pending id (6 characters, as `holdfast pending` shows)", args.id)
-    })?;
+    let id = holdfast::daemon::queue::normalize_id(&args.id).ok_or_else(|| not_an_id(&args.id))?;
     let verb = if approve { "approve" } else { "deny" };
     let proof = prove(&client, &format!("{verb}:{id}"), &args.password)?;
     let decide = Decide { pending: id, remember: args.remember, proof };
@@ -127,11 +133,36 @@ pub fn decide(args: &DecideArgs, approve: bool) -> Result<Exit> {
         ResponseBody::Error(e) => return Err(anyhow::Error::new(e).context(format!("cannot {verb}"))),
         other => bail!("unexpected answer to {verb}: {other:?}"),
     };
+    // The daemon never remembers an approval of a catastrophic command; say so instead of nothing.
+    let unremembered = approve && args.remember && item.class == Some(Class::Catastrophic);
     if args.json {
-        print_json(&item);
+        let mut v = serde_json::to_value(&item)?;
+        v["remembered"] = (args.remember && !unremembered).into();
+        print_json(&v);
     } else {
         let done = if approve { "approved" } else { "denied" };
         println!("{done} {}: {}", item.id, item.command);
     }
+    if unremembered {
+        eprintln!(
+            "holdfast: approved once, NOT remembered: a remembered approval never applies to catastrophic commands"
+        );
+    }
     Ok(Exit::Ok)
+}
+
+/// Why `raw` is not a pending id: the first character ids never contain, or the wrong length.
+fn not_an_id(raw: &str) -> anyhow::Error {
+    let typed: Vec<char> = raw.chars().filter(|c| *c != '-' && !c.is_whitespace()).collect();
+    let bad = typed.iter().find(|c| !c.is_ascii_alphanumeric() || c.eq_ignore_ascii_case(&'u'));
+    match bad {
+        Some(c) => anyhow::anyhow!(
+            "`{raw}` is not a pending id: `{c}` is never in one (ids are 6 of 0-9 and a-z without u, \
+             as `holdfast pending` shows)"
+        ),
+        None => anyhow::anyhow!(
+            "`{raw}` is not a pending id: it has {} characters, ids have 6 (as `holdfast pending` shows)",
+            typed.len()
+        ),
+    }
 }

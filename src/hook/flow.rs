@@ -77,7 +77,7 @@ pub fn propose(ctx: &Ctx, proposal: Proposal) -> Outcome {
                 verdict: None,
             },
             ResponseBody::Error(e) => Outcome::Deny {
-                reason: format!("holdfast refused the command: {} ({:?})", e.message, e.code),
+                reason: format!("holdfast refused the command: {} ({})", e.message, e.code.name()),
                 verdict: None,
             },
             other => Outcome::Deny {
