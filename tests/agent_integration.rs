@@ -348,3 +348,96 @@ fn run_cmd(mut c: std::process::Command, args: &[&str], stdin: &str) -> Output {
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// `init` then `init --undo` leaves every agent config byte-identical (order, indentation,
+/// escapes, comments, mode, symlink), takes one backup per file however often it runs, honours
+/// the agents' config-dir variables, carries HOLDFAST_HOME into the hook, and names an installed
+/// binary rather than the build output.
+#[cfg(unix)]
+#[test]
+fn init_edits_in_place_and_undo_restores_every_byte() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    let h = home.path();
+    let claude_dir = h.join("claude-cfg");
+    let codex_dir = h.join("codex-home");
+    let copilot_dir = h.join("copilot-home");
+    let files: Vec<(std::path::PathBuf, &str)> = vec![
+        (
+            h.join("dotfiles/claude.json"),
+            "{\n\t\"zeta\": \"caf\\u00e9 \\/ ok\",\n\t\"alpha\": {\"b\": 1, \"a\": [1,2]},\n\t\"hooks\": {\"PreToolUse\": [{\"matcher\": \"Edit\", \"hooks\": [{\"type\": \"command\", \"command\": \"fmt.sh\"}]}]}\n}",
+        ),
+        (codex_dir.join("hooks.json"), "{ \"hooks\" : { } }\n"),
+        (
+            h.join(".gemini/settings.json"),
+            "// my gemini settings\n{\n    \"theme\": \"Dracula\", // dark\n    \"general\": {\"vimMode\": true,},\n}\n",
+        ),
+        (h.join(".cursor/hooks.json"), "{\"version\":1,\"hooks\":{\"afterFileEdit\":[{\"command\":\"x\"}]}}"),
+    ];
+    for (path, text) in &files {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::create_dir_all(&claude_dir).unwrap();
+    std::os::unix::fs::symlink(h.join("dotfiles/claude.json"), claude_dir.join("settings.json")).unwrap();
+    std::fs::create_dir_all(&copilot_dir).unwrap();
+    // An installed copy of holdfast on PATH: init names it, not the build output.
+    let bin = h.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(daemon::bin(), bin.join("holdfast")).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let init = |args: &[&str]| {
+        let mut c = home.cmd();
+        c.env("CLAUDE_CONFIG_DIR", &claude_dir).env("CODEX_HOME", &codex_dir).env("COPILOT_HOME", &copilot_dir);
+        c.env("PATH", &path);
+        let out = run_cmd(c, args, "");
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        out
+    };
+    let agents = "claude-code,codex,gemini,cursor,copilot";
+    init(&["init", "--no-start", "--agent", agents]);
+    init(&["init", "--no-start", "--agent", agents]);
+    let claude = std::fs::read_to_string(h.join("dotfiles/claude.json")).unwrap();
+    assert!(
+        claude.starts_with("{\n\t\"zeta\": \"caf\\u00e9 \\/ ok\",\n\t\"alpha\": {\"b\": 1, \"a\": [1,2]},"),
+        "{claude}"
+    );
+    let expected = format!("HOLDFAST_HOME={} {}/holdfast hook --agent claude-code", h.display(), bin.display());
+    assert!(claude.contains(&expected), "carries HOLDFAST_HOME and names the installed binary: {claude}");
+    assert!(claude_dir.join("settings.json").is_symlink(), "the symlink is written through");
+    let gemini = std::fs::read_to_string(h.join(".gemini/settings.json")).unwrap();
+    assert!(gemini.starts_with("// my gemini settings\n{\n    \"theme\": \"Dracula\", // dark\n"), "{gemini}");
+    assert!(copilot_dir.join("hooks/holdfast.json").is_file(), "COPILOT_HOME is honoured");
+    assert!(std::fs::read_to_string(codex_dir.join("hooks.json")).unwrap().contains("hook --agent codex"));
+    for (path, _) in &files {
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{}: mode kept", path.display());
+    }
+    let kept = walk(h);
+    let count = |suffix: &str| kept.iter().filter(|p| p.to_string_lossy().ends_with(suffix)).count();
+    assert_eq!(count(".holdfast-backup"), files.len(), "one backup per file after two runs: {kept:?}");
+    assert_eq!(count(".holdfast-created"), 1, "copilot's file was created: {kept:?}");
+    init(&["init", "--undo", "--agent", agents]);
+    for (path, original) in &files {
+        assert_eq!(std::fs::read_to_string(path).unwrap(), *original, "{}: byte-identical", path.display());
+        assert_eq!(std::fs::metadata(path).unwrap().permissions().mode() & 0o777, 0o644);
+    }
+    assert!(claude_dir.join("settings.json").is_symlink());
+    assert!(!copilot_dir.join("hooks/holdfast.json").exists());
+    let left: Vec<_> = walk(h).into_iter().filter(|p| p.to_string_lossy().contains(".holdfast-")).collect();
+    assert!(left.is_empty(), "no backups left after a complete undo: {left:?}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() && !p.is_symlink() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
