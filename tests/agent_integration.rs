@@ -441,3 +441,63 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Packaging: completions for each shell (bash loads them), the man page, the LICENSE and the
+/// design document the README cites.
+#[test]
+fn completions_man_page_license_and_cited_docs() {
+    let home = Home::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = home.run(&["completions", shell], "");
+        assert!(out.status.success(), "{shell}: {out:?}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains("uninstall") && script.contains("holdfast"), "{shell}");
+    }
+    #[cfg(unix)]
+    if let Ok(bash) = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source <('{}' completions bash) && complete -p holdfast", daemon::bin()))
+        .output()
+    {
+        assert!(String::from_utf8_lossy(&bash.stdout).contains("holdfast"), "{bash:?}");
+    }
+    let out = home.run(&["man"], "");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(".TH holdfast 1"), "{out:?}");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(std::fs::read_to_string(root.join("LICENSE")).unwrap().starts_with("MIT License"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for cited in ["docs/DESIGN.md", "LICENSE"] {
+        assert!(readme.contains(cited) && root.join(cited).is_file(), "{cited}");
+    }
+}
+
+/// `uninstall` shows its plan and changes nothing; with a vault, a wrong password changes nothing;
+/// the right one stops the daemon, restores every agent config byte for byte and removes the files.
+#[cfg(unix)]
+#[test]
+fn uninstall_plans_then_needs_the_admin_password() {
+    let home = Home::new();
+    let claude = home.path().join(".claude/settings.json");
+    std::fs::create_dir_all(claude.parent().unwrap()).unwrap();
+    let original = "{\n  \"model\": \"opus\"\n}\n";
+    std::fs::write(&claude, original).unwrap();
+    let out = home.run(&["vault", "init", "--password-stdin"], &format!("{PW}\n"));
+    assert!(out.status.success(), "{out:?}");
+    let d = home.daemon(&[]);
+    let out = home.run(&["init", "--agent", "claude-code", "--no-start"], "");
+    assert!(out.status.success(), "{out:?}");
+    let installed = std::fs::read_to_string(&claude).unwrap();
+    let out = home.run(&["uninstall"], "");
+    assert!(text(&out).contains("nothing changed") && text(&out).contains("settings.json"), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&claude).unwrap(), installed);
+    let out = home.run(&["uninstall", "--yes", "--password-stdin"], "not the password at all\n");
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&claude).unwrap(), installed, "a refused uninstall touches nothing");
+    assert!(home.paths().vault().exists());
+    let out = home.run(&["uninstall", "--yes", "--password-stdin"], &format!("{PW}\n"));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&claude).unwrap(), original);
+    assert!(!home.paths().config_dir.exists() && !home.paths().data_dir.exists());
+    let mut d = d;
+    assert!(daemon::wait_timeout(&mut d.child, std::time::Duration::from_secs(10)).is_some(), "daemon stopped");
+}

@@ -90,9 +90,9 @@ pub struct StartArgs {
 pub struct StopArgs {
     /// Print the result as JSON.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
     #[command(flatten)]
-    password: PasswordArgs,
+    pub(super) password: PasswordArgs,
 }
 
 /// The client for the endpoint this environment resolves to.

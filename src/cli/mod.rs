@@ -2,6 +2,7 @@
 
 mod auth;
 mod classify;
+mod completions;
 mod control;
 mod doctor;
 mod exec;
@@ -12,6 +13,7 @@ mod lifecycle;
 mod log;
 mod output;
 mod queue;
+mod uninstall;
 mod vault;
 mod watch;
 
@@ -22,7 +24,7 @@ pub use exit::Exit;
 /// holdfast: the seatbelt between AI coding agents and your machine.
 #[derive(Parser, Debug)]
 #[command(name = "holdfast", version, about, long_about = None)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -77,6 +79,13 @@ enum Command {
     Record(exec::RecordArgs),
     /// Print the shell snippet that records each command you run.
     ShellInit(exec::ShellInitArgs),
+    /// Print shell completions: `holdfast completions bash > …` (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff); `make man` writes it to target/man/holdfast.1.
+    #[command(hide = true)]
+    Man,
+    /// Remove holdfast: agents' hooks, the running daemon, its files. Shows the plan; `--yes` does it.
+    Uninstall(uninstall::UninstallArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -103,6 +112,9 @@ pub fn main() -> i32 {
         }
         Command::Record(a) => Ok(exec::record(&a)),
         Command::ShellInit(a) => exec::shell_init(&a),
+        Command::Completions(a) => completions::completions(&a),
+        Command::Man => completions::man(),
+        Command::Uninstall(a) => uninstall::uninstall(&a),
         Command::Init(a) => init::init(&a),
         Command::Doctor(a) => doctor::doctor(&a),
         Command::Daemon(a) => lifecycle::daemon(&a),
