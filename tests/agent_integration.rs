@@ -501,3 +501,66 @@ fn uninstall_plans_then_needs_the_admin_password() {
     let mut d = d;
     assert!(daemon::wait_timeout(&mut d.child, std::time::Duration::from_secs(10)).is_some(), "daemon stopped");
 }
+
+fn doctor_check(home: &Home, name: &str) -> Value {
+    let out = home.run(&["doctor", "--json"], "");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    v["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned().unwrap_or(Value::Null)
+}
+
+fn set_claude_command(settings: &Path, command: &str) {
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(settings).unwrap()).unwrap();
+    v["hooks"]["PreToolUse"][0]["hooks"][0]["command"] = command.into();
+    std::fs::write(settings, v.to_string()).unwrap();
+}
+
+/// doctor proves the real path: each configured hook against the running daemon (hold or deny for
+/// `rm -rf /`, no opinion for `true`, and the daemon recorded it), the binary it names, Codex's
+/// trust; and it clears the holds its probes left.
+#[cfg(unix)]
+#[test]
+fn doctor_proves_the_real_path_and_codex_trust() {
+    let home = Home::new();
+    for d in [".claude", ".codex"] {
+        std::fs::create_dir_all(home.path().join(d)).unwrap();
+    }
+    let out = home.run(&["init", "--agent", "claude-code,codex", "--no-start"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("/hooks"), "init tells the user to trust the hook in Codex: {}", text(&out));
+    let d = home.daemon(&[]);
+    let claude = doctor_check(&home, "agent claude-code");
+    assert_eq!(claude["status"], "ok", "{claude}");
+    assert!(claude["detail"].as_str().unwrap().contains("no opinion"), "{claude}");
+    assert!(pending_ids(&home).is_empty(), "doctor denied its probe holds");
+    let trust = doctor_check(&home, "codex trust");
+    assert_eq!(trust["status"], "fail", "{trust}");
+    assert!(trust["fix"].as_str().unwrap().contains("/hooks"), "{trust}");
+    let hooks = std::fs::canonicalize(home.path().join(".codex/hooks.json")).unwrap();
+    let config = format!("[hooks.state.\"{}:pre_tool_use:0:0\"]\ntrusted_hash = \"sha256:00\"\n", hooks.display());
+    std::fs::write(home.path().join(".codex/config.toml"), &config).unwrap();
+    assert_eq!(doctor_check(&home, "codex trust")["status"], "ok");
+    std::fs::write(home.path().join(".codex/config.toml"), format!("{config}enabled = false\n")).unwrap();
+    assert_eq!(doctor_check(&home, "codex trust")["status"], "fail", "disabled in Codex");
+
+    let settings = home.path().join(".claude/settings.json");
+    let good = std::fs::read_to_string(&settings).unwrap();
+    let configured = serde_json::from_str::<Value>(&good).unwrap()["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A hook that talks to no daemon: its fallback denies `rm -rf /`, which proves nothing.
+    set_claude_command(&settings, &format!("HOLDFAST_SOCKET=/nonexistent/s.sock {configured}"));
+    let c = doctor_check(&home, "agent claude-code");
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(c["detail"].as_str().unwrap().contains("never reached"), "{c}");
+    set_claude_command(&settings, "/nonexistent/holdfast hook --agent claude-code");
+    let c = doctor_check(&home, "agent claude-code");
+    assert!(c["status"] == "fail" && c["detail"].as_str().unwrap().contains("does not exist"), "{c}");
+    set_claude_command(&settings, "true holdfast hook --agent claude-code");
+    let c = doctor_check(&home, "agent claude-code");
+    assert!(
+        c["status"] == "fail" && c["detail"].as_str().unwrap().contains("never reached"),
+        "a hook that never speaks: {c}"
+    );
+    drop(d);
+}

@@ -12,6 +12,7 @@ mod init;
 mod lifecycle;
 mod log;
 mod output;
+mod probe;
 mod queue;
 mod uninstall;
 mod vault;
