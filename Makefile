@@ -2,7 +2,7 @@
 CARGO ?= cargo
 WIN_TARGET := x86_64-pc-windows-gnu
 
-.PHONY: build run test lint bench check-windows test-windows windows-toolchain toolchain install uninstall man
+.PHONY: build run test test-deps lint bench check-windows test-windows windows-toolchain toolchain install uninstall man
 
 ## Where `make install` puts holdfast: $(PREFIX)/bin/holdfast and $(PREFIX)/share/man/man1/holdfast.1.
 PREFIX ?= $(HOME)/.local
@@ -16,8 +16,13 @@ build:
 run:
 	$(CARGO) run --release -- daemon
 
-test:
+test: test-deps
 	$(CARGO) test --all-targets
+
+## tests/shell_init.rs drives a real interactive bash under tmux (it skips, saying so, without it).
+test-deps:
+	@command -v tmux >/dev/null || { echo "installing tmux"; SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq tmux >/dev/null; }
 
 ## Installs the binary built from the lock file (--locked: the tested dependency versions), and the
 ## man page. Then `holdfast init` names $(PREFIX)/bin/holdfast in every agent's hook.

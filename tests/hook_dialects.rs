@@ -491,9 +491,9 @@ fn shell_init_snippets() {
     let dir = tempfile::Builder::new().prefix("hfd").tempdir().unwrap();
     let s = absent(dir.path());
     let bash = String::from_utf8(run_with(dir.path(), &s, &["shell-init", "bash"], "").stdout).unwrap();
-    assert!(bash.contains("trap '__holdfast_preexec' DEBUG") && bash.contains("record --"));
+    assert!(bash.contains("__holdfast_preexec \"$_\"") && bash.contains("record --"));
     let zsh = String::from_utf8(run_with(dir.path(), &s, &["shell-init", "zsh"], "").stdout).unwrap();
-    assert!(zsh.contains("add-zsh-hook preexec") && zsh.contains("&!"));
+    assert!(zsh.contains("add-zsh-hook preexec") && zsh.contains("record --"));
     let fish = String::from_utf8(run_with(dir.path(), &s, &["shell-init", "fish"], "").stdout).unwrap();
     assert!(fish.contains("--on-event fish_preexec"));
     // bash -n accepts the snippet.
