@@ -301,12 +301,18 @@ pub fn plan_undo(t: &Target) -> Result<Change> {
                     g.remove();
                 }
             }
-            if list.elements().is_empty() && !summary.is_empty() {
-                hooks.get(event).map(|p| p.remove());
+            if list.elements().is_empty()
+                && !summary.is_empty()
+                && let Some(p) = hooks.get(event)
+            {
+                p.remove();
             }
         }
-        if hooks.properties().is_empty() && !summary.is_empty() {
-            root.get("hooks").map(|p| p.remove());
+        if hooks.properties().is_empty()
+            && !summary.is_empty()
+            && let Some(p) = root.get("hooks")
+        {
+            p.remove();
         }
     }
     let value = doc.value();
