@@ -429,6 +429,7 @@ fn init_edits_in_place_and_undo_restores_every_byte() {
     assert!(left.is_empty(), "no backups left after a complete undo: {left:?}");
 }
 
+#[cfg(unix)]
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -502,12 +503,14 @@ fn uninstall_plans_then_needs_the_admin_password() {
     assert!(daemon::wait_timeout(&mut d.child, std::time::Duration::from_secs(10)).is_some(), "daemon stopped");
 }
 
+#[cfg(unix)]
 fn doctor_check(home: &Home, name: &str) -> Value {
     let out = home.run(&["doctor", "--json"], "");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     v["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned().unwrap_or(Value::Null)
 }
 
+#[cfg(unix)]
 fn set_claude_command(settings: &Path, command: &str) {
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(settings).unwrap()).unwrap();
     v["hooks"]["PreToolUse"][0]["hooks"][0]["command"] = command.into();

@@ -1,6 +1,7 @@
 //! `shell-init bash` in a real interactive bash under tmux: each typed command is recorded exactly
 //! once, in order, with HISTCONTROL=ignoreboth, nothing at shell start, and an existing DEBUG trap
 //! keeps running. Skips (saying why) where tmux is missing.
+#![cfg(unix)]
 
 #[path = "support/daemon.rs"]
 mod daemon;
@@ -24,7 +25,6 @@ fn tmux(args: &[&str]) -> bool {
     Command::new("tmux").args(args).status().is_ok_and(|s| s.success())
 }
 
-#[cfg(unix)]
 #[test]
 fn bash_records_exactly_what_was_typed_once_in_order() {
     if !tmux(&["-V"]) {
