@@ -385,7 +385,7 @@ fn init_edits_in_place_and_undo_restores_every_byte() {
     // An installed copy of holdfast on PATH: init names it, not the build output.
     let bin = h.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(daemon::bin(), bin.join("holdfast")).unwrap();
+    std::os::unix::fs::symlink(daemon::bin(), bin.join("holdfast")).unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let init = |args: &[&str]| {
         let mut c = home.cmd();
