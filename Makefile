@@ -2,7 +2,12 @@
 CARGO ?= cargo
 WIN_TARGET := x86_64-pc-windows-gnu
 
-.PHONY: build run test lint bench check-windows test-windows windows-toolchain toolchain
+.PHONY: build run test test-deps lint bench check-windows test-windows windows-toolchain toolchain install uninstall man
+
+## Where `make install` puts holdfast: $(PREFIX)/bin/holdfast and $(PREFIX)/share/man/man1/holdfast.1.
+PREFIX ?= $(HOME)/.local
+## Extra `cargo install` flags (e.g. --debug for a quick local try).
+INSTALL_FLAGS ?=
 
 build:
 	$(CARGO) build --release
@@ -11,8 +16,30 @@ build:
 run:
 	$(CARGO) run --release -- daemon
 
-test:
+test: test-deps
 	$(CARGO) test --all-targets
+
+## tests/shell_init.rs drives a real interactive bash under tmux (it skips, saying so, without it).
+test-deps:
+	@command -v tmux >/dev/null || { echo "installing tmux"; SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq tmux >/dev/null; }
+
+## Installs the binary built from the lock file (--locked: the tested dependency versions), and the
+## man page. Then `holdfast init` names $(PREFIX)/bin/holdfast in every agent's hook.
+install:
+	$(CARGO) install --locked --path . --root $(PREFIX) $(INSTALL_FLAGS)
+	mkdir -p $(PREFIX)/share/man/man1
+	$(PREFIX)/bin/holdfast man > $(PREFIX)/share/man/man1/holdfast.1
+
+## Removes what `make install` put in $(PREFIX) (run `holdfast uninstall` first for hooks and data).
+uninstall:
+	$(CARGO) uninstall --root $(PREFIX) holdfast
+	rm -f $(PREFIX)/share/man/man1/holdfast.1
+
+## The man page, from the command-line definition: target/man/holdfast.1.
+man:
+	mkdir -p target/man
+	$(CARGO) run --quiet -- man > target/man/holdfast.1
 
 lint:
 	rustup component add rustfmt clippy >/dev/null 2>&1 || true

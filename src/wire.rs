@@ -36,10 +36,17 @@ pub enum ErrorCode {
 
 /// A typed protocol failure: a code and one human sentence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{message} ({code:?})")]
+#[error("{message}")]
 pub struct WireError {
     pub code: ErrorCode,
     pub message: String,
+}
+
+impl ErrorCode {
+    /// The code as the wire spells it (`locked_out`, `conflict`, …).
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
 }
 
 impl WireError {
@@ -299,6 +306,10 @@ pub enum PendingState {
     Denied,
     Expired,
     Gone,
+    /// Closed by the agent's report that its user approved the command in the agent's own prompt
+    /// and it ran. Not an admin approval: a waiting hook reads it as "not approved".
+    #[serde(rename = "agent_approved")]
+    AgentApproved,
 }
 
 /// A held command, as shown to humans and polled by hooks.

@@ -38,8 +38,7 @@ fn claude_code_gets_allow_ask_and_deny_from_the_daemon() {
 
     let (code, out) = hook(&home, "claude-code", &payload("claude-code", cwd, "cargo test"), &[]);
     assert_eq!(code, Some(0));
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["hookSpecificOutput"]["permissionDecision"], "allow", "{out}");
+    assert_eq!(out, "", "allow is no opinion: Claude's own permission prompt still applies");
 
     let (code, out) = hook(&home, "claude-code", &payload("claude-code", cwd, "rm -rf /"), &[]);
     assert_eq!(code, Some(0));

@@ -50,9 +50,10 @@ fn decision_of(agent: &str, out: &Output) -> String {
     d.as_str().unwrap_or("none").to_string()
 }
 
-/// What the dialect prints for allow (Codex allows by silence).
+/// What the dialect prints when holdfast lets a command through: no opinion (hooks only tighten),
+/// except in the generic dialect, which has no agent prompt to defer to.
 fn allowed(agent: &str) -> &'static str {
-    if agent == "codex" { "none" } else { "allow" }
+    if agent == "generic" { "allow" } else { "none" }
 }
 
 fn spooled(home: &Home) -> Vec<Value> {
@@ -86,7 +87,7 @@ fn a_crashing_runaway_stalled_or_babbling_classifier_is_a_deny() {
     let home = Home::new();
     // Control: without a fault the same command is allowed, so the fault alone makes the deny.
     let out = hook(&home, "claude-code", "ls", &[]);
-    assert_eq!(decision_of("claude-code", &out), "allow", "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(decision_of("claude-code", &out), allowed("claude-code"), "{}", String::from_utf8_lossy(&out.stderr));
     // Each fault, and how the hook must have seen it end: the memory limit ends `alloc` with the
     // allocator's abort long before the wall clock would.
     let faults = [
@@ -130,7 +131,7 @@ fn a_panicking_hook_prints_the_deny_and_exits_with_the_blocking_code() {
 fn a_full_spool_denies_what_it_would_allow() {
     let home = Home::new();
     let out = hook(&home, "gemini", "ls", &[]);
-    assert_eq!(decision_of("gemini", &out), "allow");
+    assert_eq!(decision_of("gemini", &out), allowed("gemini"));
     std::fs::File::options()
         .append(true)
         .open(offline::path(&home.paths().data_dir))

@@ -29,7 +29,7 @@ fn backups(dir: &Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().contains(".holdfast-backup-"))
+        .filter(|p| p.to_string_lossy().ends_with(".holdfast-backup"))
         .collect()
 }
 
@@ -114,7 +114,7 @@ fn every_agent_installs_and_undoes_on_detection() {
         read(&home.path().join(".cursor/hooks.json")),
         json!({"version": 1, "hooks": {"afterFileEdit": [{"command": "x"}]}})
     );
-    assert_eq!(read(&home.path().join(".codex/hooks.json")), json!({}));
+    assert!(!home.path().join(".codex/hooks.json").exists(), "a file init created is removed by undo");
     assert!(!home.path().join(".copilot/hooks/holdfast.json").exists());
 }
 
@@ -175,6 +175,7 @@ fn doctor_passes_with_daemon_and_installed_hooks() {
     }
     assert_eq!(out.status.code(), Some(0));
     let claude = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "agent claude-code").unwrap();
-    assert!(claude["detail"].as_str().unwrap().contains("deny"));
+    let detail = claude["detail"].as_str().unwrap();
+    assert!(detail.contains("ask") && detail.contains("no opinion"), "{detail}");
     d.assert_alive();
 }

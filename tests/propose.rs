@@ -198,6 +198,8 @@ fn decision_memory() {
     // A remembered allow is never stored for a catastrophic command.
     let id = propose(&d, CATASTROPHIC).pending.unwrap();
     decide(&d, &id, true, true);
+    // The approval itself lets the identical command through once (approval.once), never again.
+    assert_eq!(propose(&d, CATASTROPHIC).rule, "approval.once");
     assert_eq!(propose(&d, CATASTROPHIC).decision, Decision::Hold);
     // A remembered deny always applies.
     let id = propose(&d, "rm -rf src/gone").pending.unwrap();

@@ -1,23 +1,18 @@
 //! `holdfast doctor`: is holdfast actually protecting this machine? Each failing check says how to fix it.
 
-use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
-use holdfast::hook;
 use holdfast::install;
 use holdfast::paths::{Endpoint, Paths};
 use holdfast::transport::Client;
 use holdfast::wire::{RequestBody, ResponseBody};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::Exit;
 use super::output::{JsonFlag, print_json};
-
-/// How long a hook probe may take before it counts as hanging.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+use super::probe;
 
 #[derive(Serialize, Debug)]
 struct Check {
@@ -76,6 +71,7 @@ pub fn doctor(args: &JsonFlag) -> Result<Exit> {
         Some(s) => Check::new("vault", "ok", s.vault.clone(), None),
     });
     checks.push(log_check());
+    checks.push(policy_check(&paths, status.as_ref()));
     let home = install::home()?;
     let mut any_installed = false;
     for t in install::targets(&home) {
@@ -99,15 +95,10 @@ pub fn doctor(args: &JsonFlag) -> Result<Exit> {
             continue;
         };
         any_installed = true;
-        checks.push(match probe(t.agent, &command) {
-            Ok(answer) => Check::new(name, "ok", format!("hook fires and answers {answer} to `rm -rf /`"), None),
-            Err(why) => Check::new(
-                name,
-                "fail",
-                format!("hook `{command}` does not protect: {why}"),
-                Some(format!("run `holdfast init --agent {}` to reinstall it", t.agent)),
-            ),
-        });
+        checks.extend(agent_checks(&t, &command, status.is_some().then_some(&client)));
+    }
+    if status.is_some() && any_installed {
+        checks.push(clear_probes(&client));
     }
     if !any_installed {
         checks.push(Check::new(
@@ -139,6 +130,24 @@ pub fn doctor(args: &JsonFlag) -> Result<Exit> {
 
 fn restart() -> String {
     "restart it: `holdfast stop && holdfast start`".into()
+}
+
+/// The global policy file parses, and the running daemon has no policy error (a failed reload).
+fn policy_check(paths: &Paths, status: Option<&holdfast::wire::Status>) -> Check {
+    let path = paths.policy();
+    match holdfast::policy::Policy::load(&path) {
+        Err(e) => Check::new("policy", "fail", e.to_string(), Some(format!("fix {}", path.display()))),
+        Ok(_) => match status.and_then(|s| s.policy_error.as_ref()) {
+            Some(e) => Check::new(
+                "policy",
+                "fail",
+                format!("the running daemon reports: {e}"),
+                Some("fix the file, then `holdfast reload`".into()),
+            ),
+            None if path.exists() => Check::new("policy", "ok", format!("{} parses", path.display()), None),
+            None => Check::new("policy", "ok", "no global policy file: built-in defaults", None),
+        },
+    }
 }
 
 #[cfg(unix)]
@@ -195,70 +204,81 @@ fn log_check() -> Check {
     }
 }
 
-/// Runs an agent's configured hook command on a synthetic `rm -rf /` payload, offline (an endpoint
-/// nobody serves), so the probe neither queues a hold nor depends on the daemon. Returns the answer.
-fn probe(agent: &str, command: &str) -> Result<String, String> {
-    let dialect = hook::dialect(agent).ok_or("unknown agent")?;
-    let scratch = tempfile_dir().map_err(|e| format!("cannot make a scratch dir: {e}"))?;
-    let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_else(|_| "/".into());
-    let payload = dialect.sample("rm -rf /", &cwd).to_string();
-    #[cfg(unix)]
-    let (mut cmd, socket) = {
-        let mut c = Command::new("sh");
-        c.arg("-c").arg(command);
-        (c, scratch.join("absent.sock").display().to_string())
-    };
-    #[cfg(not(unix))]
-    let (mut cmd, socket) = {
-        let mut c = Command::new("cmd");
-        c.arg("/C").arg(command);
-        (c, format!("holdfast-doctor-{}", std::process::id()))
-    };
-    let child =
-        cmd.env("HOLDFAST_SOCKET", socket).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
-    let result = match child {
-        Err(e) => Err(format!("cannot run it: {e}")),
-        Ok(mut child) => {
-            if let Some(mut stdin) = child.stdin.take() {
-                let _ = stdin.write_all(payload.as_bytes());
-            }
-            let deadline = Instant::now() + PROBE_TIMEOUT;
-            loop {
-                match child.try_wait() {
-                    Ok(Some(_)) => break,
-                    Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-                    _ => {
-                        let _ = child.kill();
-                        break;
-                    }
-                }
-            }
-            match child.wait_with_output() {
-                Ok(o) => judge(agent, &String::from_utf8_lossy(&o.stdout), o.status.code()),
-                Err(e) => Err(e.to_string()),
-            }
+/// One installed agent: the binary its hook names, the hook against the running daemon (or, with
+/// no daemon, its offline fallback), and for Codex the user's trust.
+fn agent_checks(t: &install::Target, command: &str, daemon: Option<&Client>) -> Vec<Check> {
+    let name = format!("agent {}", t.agent);
+    let reinstall = Some(format!("run `holdfast init --agent {}` to reinstall it", t.agent));
+    let mut checks = Vec::new();
+    match probe::program(command) {
+        Some(p) if !p.is_file() => {
+            let detail = format!("the hook names {}, which does not exist: the agent runs unguarded", p.display());
+            return vec![Check::new(name, "fail", detail, reinstall)];
         }
+        Some(p) if install::exe::in_build_dir(&p) => checks.push(Check::new(
+            format!("{name} binary"),
+            "warn",
+            format!("{} is a build output: `cargo clean` would unguard this agent", p.display()),
+            Some("`make install`, then `holdfast init`".into()),
+        )),
+        _ => {}
+    }
+    let probed = match daemon {
+        Some(client) => probe::against_daemon(client, t.agent, command),
+        None => offline(t.agent, command),
     };
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
+    checks.push(match probed {
+        Ok(answer) => Check::new(name.clone(), "ok", format!("hook fires and {answer}"), None),
+        Err(why) => Check::new(name.clone(), "fail", format!("hook `{command}` does not protect: {why}"), reinstall),
+    });
+    if t.agent == "codex" {
+        checks.push(match probe::codex_trust(t) {
+            Ok(()) => Check::new("codex trust", "ok", "Codex lists holdfast's hook as trusted", None),
+            Err(why) => Check::new("codex trust", "fail", why, Some(super::init::CODEX_TRUST.into())),
+        });
+    }
+    checks
 }
 
-/// Reads a dialect's answer: `deny` or `ask` pass.
-fn judge(agent: &str, stdout: &str, code: Option<i32>) -> Result<String, String> {
-    let v: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
-    let answer = match agent {
-        "claude-code" | "codex" => v["hookSpecificOutput"]["permissionDecision"].as_str(),
-        "gemini" => v["decision"].as_str(),
-        "cursor" => v["permission"].as_str(),
-        "copilot" => v["permissionDecision"].as_str(),
-        _ => v["decision"].as_str(),
+/// With no daemon: the configured hook against an endpoint nobody serves must deny `rm -rf /`.
+fn offline(agent: &str, command: &str) -> Result<String, String> {
+    let scratch = tempfile_dir().map_err(|e| format!("cannot make a scratch dir: {e}"))?;
+    let socket = if cfg!(unix) {
+        scratch.join("absent.sock").display().to_string()
+    } else {
+        format!("holdfast-doctor-{}", std::process::id())
     };
-    match (answer, code) {
-        (Some(a @ ("deny" | "ask" | "block")), Some(0 | 2)) => Ok(a.to_string()),
+    let result = probe::run(command, &probe::payload(agent, probe::DANGEROUS)?, Some(&socket));
+    let _ = std::fs::remove_dir_all(&scratch);
+    match result? {
+        (out, Some(0 | 2)) if matches!(probe::decision(agent, &out).as_deref(), Some("deny" | "block")) => {
+            Ok("denies `rm -rf /` without the daemon (start it to prove the real path)".into())
+        }
         (_, None) => Err("it hung or was killed".into()),
-        (Some(a), Some(c)) => Err(format!("it answered {a} (exit {c})")),
-        (None, Some(c)) => Err(format!("it gave no decision (exit {c}, stdout {:?})", stdout.trim())),
+        (out, Some(c)) => Err(format!("it gave {:?} (exit {c}) to `rm -rf /`", out.trim())),
     }
+}
+
+/// Denies the held probe commands doctor left in the queue (possible without a vault; with one
+/// they wait and expire like any hold).
+fn clear_probes(client: &Client) -> Check {
+    let items = match client.request(RequestBody::ListPending).map(|r| r.body) {
+        Ok(ResponseBody::PendingList { items }) => items,
+        _ => return Check::new("probe holds", "skip", "cannot list pending commands", None),
+    };
+    let probes: Vec<_> = items.into_iter().filter(|i| i.command == probe::DANGEROUS).collect();
+    let mut left = 0;
+    for item in &probes {
+        let deny = holdfast::wire::Decide { pending: item.id.clone(), remember: false, proof: Default::default() };
+        if !matches!(client.request(RequestBody::Deny(deny)).map(|r| r.body), Ok(ResponseBody::Pending(_))) {
+            left += 1;
+        }
+    }
+    let detail = match left {
+        0 => format!("{} probe hold(s) denied", probes.len()),
+        n => format!("{n} probe hold(s) left in `holdfast pending` (a vault guards deny); they expire"),
+    };
+    Check::new("probe holds", "ok", detail, None)
 }
 
 fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {

@@ -157,23 +157,71 @@ pub fn shell_init(args: &ShellInitArgs) -> Result<Exit> {
     let snippet = match args.shell {
         Shell::Bash => format!(
             r#"# holdfast: record each command you run (eval "$(holdfast shell-init bash)")
-__holdfast_preexec() {{
-  [ -n "$COMP_LINE" ] && return
-  [ -n "$__holdfast_seen" ] && return
-  case "$BASH_COMMAND" in __holdfast_precmd*) return ;; esac
-  __holdfast_seen=1
-  local line
-  line=$(HISTTIMEFORMAT= builtin history 1 | sed 's/^ *[0-9]\{{1,\}}[* ] *//')
-  ({exe} record -- "$line" >/dev/null 2>&1 &)
+# The exact line typed is read from history. While a line is being read, HISTCONTROL/HISTIGNORE are
+# cleared so every line reaches history whole; before it runs they come back, and an entry the
+# user's settings would have dropped (leading space, duplicate) is deleted again. Each record is
+# sent before the command runs (at most 0.3 s), so records keep the order commands were typed.
+__holdfast_armed= __holdfast_in_prompt= __holdfast_swapped= __holdfast_hist= __holdfast_last=
+__holdfast_record() {{ {exe} record -- "$1" >/dev/null 2>&1; }}
+__holdfast_restore() {{
+  [ -n "$__holdfast_swapped" ] || return 0
+  HISTCONTROL=$__holdfast_hc HISTIGNORE=$__holdfast_hi __holdfast_swapped=
 }}
-__holdfast_precmd() {{ __holdfast_seen=; }}
-trap '__holdfast_preexec' DEBUG
-PROMPT_COMMAND="__holdfast_precmd${{PROMPT_COMMAND:+;$PROMPT_COMMAND}}"
+__holdfast_preexec() {{
+  [ -n "$__holdfast_armed" ] && [ -z "$__holdfast_in_prompt" ] && [ -z "$COMP_LINE" ] || return 0
+  case "$BASH_COMMAND" in __holdfast_prompt_*) return 0 ;; esac
+  __holdfast_armed=
+  __holdfast_restore
+  local entry num line
+  entry=$(HISTTIMEFORMAT= builtin history 1)
+  if [[ $entry =~ ^\ *([0-9]+)[*\ ]\ (.*)$ ]] && [ "${{BASH_REMATCH[1]}}" != "$__holdfast_hist" ]; then
+    num=${{BASH_REMATCH[1]}} line=${{BASH_REMATCH[2]}}
+    case ":$HISTCONTROL:" in *:ignorespace:*|*:ignoreboth:*) [[ $line == [[:space:]]* ]] && builtin history -d "$num" ;; esac
+    case ":$HISTCONTROL:" in *:ignoredups:*|*:ignoreboth:*) [[ $line == "$__holdfast_last" ]] && builtin history -d "$num" ;; esac
+  else
+    line=$BASH_COMMAND  # history is off: the first simple command is all bash tells
+  fi
+  __holdfast_record "$line"
+}}
+__holdfast_prompt_begin() {{ __holdfast_in_prompt=1; }}
+__holdfast_prompt_end() {{
+  local entry
+  entry=$(HISTTIMEFORMAT= builtin history 1)
+  __holdfast_hist= __holdfast_last=
+  [[ $entry =~ ^\ *([0-9]+)[*\ ]\ (.*)$ ]] && __holdfast_hist=${{BASH_REMATCH[1]}} __holdfast_last=${{BASH_REMATCH[2]}}
+  if [ -z "$__holdfast_swapped" ]; then
+    __holdfast_hc=$HISTCONTROL __holdfast_hi=$HISTIGNORE __holdfast_swapped=1
+    case ":$HISTCONTROL:" in *:erasedups:*) HISTCONTROL=erasedups ;; *) HISTCONTROL= ;; esac
+    HISTIGNORE=
+  fi
+  __holdfast_armed=1 __holdfast_in_prompt=
+}}
+if declare -F __bp_preexec_invoke_exec >/dev/null 2>&1; then
+  # bash-preexec is loaded: join its hooks (it hands preexec the typed line) instead of the trap.
+  __holdfast_bp_preexec() {{ __holdfast_record "$1"; }}
+  preexec_functions+=(__holdfast_bp_preexec)
+else
+  # Keep any DEBUG trap already set: it runs after ours ("$_" is passed through unchanged).
+  __holdfast_prev=$(trap -p DEBUG)
+  case "$__holdfast_prev" in
+    *__holdfast_preexec*) ;;
+    '') trap '__holdfast_preexec "$_"' DEBUG ;;
+    *) __holdfast_prev=${{__holdfast_prev#trap -- }}; eval "__holdfast_prev=${{__holdfast_prev% DEBUG}}"
+       trap '__holdfast_preexec "$_"; '"$__holdfast_prev" DEBUG ;;
+  esac
+  if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
+    PROMPT_COMMAND=(__holdfast_prompt_begin "${{PROMPT_COMMAND[@]}}" __holdfast_prompt_end)
+  else
+    PROMPT_COMMAND="__holdfast_prompt_begin${{PROMPT_COMMAND:+;$PROMPT_COMMAND}};__holdfast_prompt_end"
+  fi
+fi
 "#
         ),
         Shell::Zsh => format!(
             r#"# holdfast: record each command you run (eval "$(holdfast shell-init zsh)")
-__holdfast_preexec() {{ {exe} record -- "$1" >/dev/null 2>&1 &! }}
+# preexec hands over the line as typed; add-zsh-hook keeps every other preexec hook. Sent before the
+# command runs (at most 0.3 s) so records keep the order commands were typed.
+__holdfast_preexec() {{ {exe} record -- "$1" >/dev/null 2>&1 }}
 autoload -Uz add-zsh-hook
 add-zsh-hook preexec __holdfast_preexec
 "#

@@ -39,9 +39,11 @@ pub fn init(args: &InitArgs) -> Result<Exit> {
         return init_system(args);
     }
     let home = install::home()?;
-    let exe = std::env::current_exe().context("cannot find the holdfast executable")?;
+    let current = std::env::current_exe().context("cannot find the holdfast executable")?;
     // dunce: on Windows a plain `C:\…` path where one is valid, not the `\\?\C:\…` that cmd cannot run.
-    let exe = dunce::canonicalize(&exe).unwrap_or(exe);
+    let current = dunce::canonicalize(&current).unwrap_or(current);
+    let chosen = install::exe::choose(&current, std::env::var_os("PATH").as_deref());
+    let env = install::exe::carried_env(&|k| std::env::var_os(k));
     let selected: Vec<Target> = install::targets(&home)
         .into_iter()
         .filter(|t| {
@@ -58,11 +60,26 @@ pub fn init(args: &InitArgs) -> Result<Exit> {
             home.display()
         );
     }
+    if !args.undo {
+        if let Some(w) = &chosen.warning {
+            eprintln!("holdfast: WARNING: {w}");
+        }
+        if !env.is_empty() && !install::exe::carries_env() {
+            eprintln!(
+                "holdfast: WARNING: HOLDFAST_HOME/HOLDFAST_SOCKET are set but a Windows hook command cannot carry \
+                 them; set them where the agent runs too"
+            );
+        }
+    }
     let mut failed = false;
     let mut report = Vec::new();
     for t in &selected {
-        let command = install::hook_command(&exe, t.agent);
-        let planned = if args.undo { install::plan_undo(t) } else { install::plan_install(t, &command) };
+        let command = install::hook_command(&chosen.path, t.agent, &env);
+        let planned = if args.undo {
+            install::plan_undo(t)
+        } else {
+            install::plan_install(t, &command, t.agent == "gemini" && gemini_has_ask())
+        };
         let result = planned.and_then(|c| {
             let backup = if args.dry_run { None } else { install::apply(&c)? };
             Ok((c, backup))
@@ -70,18 +87,7 @@ pub fn init(args: &InitArgs) -> Result<Exit> {
         match result {
             Ok((c, backup)) => {
                 if !args.json {
-                    let verb = if args.dry_run { "would change" } else { "changed" };
-                    let state = if c.changed { verb } else { "unchanged" };
-                    println!("{} ({}): {state}", c.agent, c.file.display());
-                    for line in &c.summary {
-                        println!("  {line}");
-                    }
-                    if c.summary.is_empty() {
-                        println!("  (no holdfast entries)");
-                    }
-                    if let Some(b) = &backup {
-                        println!("  backup: {}", b.display());
-                    }
+                    print_change(&c, backup.as_deref(), args.dry_run);
                 }
                 report.push(serde_json::json!({"agent": c.agent, "file": c.file, "changed": c.changed,
                     "summary": c.summary, "backup": backup, "dry_run": args.dry_run}));
@@ -95,12 +101,66 @@ pub fn init(args: &InitArgs) -> Result<Exit> {
     }
     let mut daemon = serde_json::Value::Null;
     if !args.dry_run && !args.undo && !args.no_start {
-        daemon = ensure_daemon(&exe);
+        daemon = ensure_daemon(&current);
     }
     if args.json {
-        print_json(&serde_json::json!({"agents": report, "daemon": daemon}));
+        print_json(&serde_json::json!({"agents": report, "daemon": daemon, "binary": chosen.path,
+            "warning": chosen.warning}));
     }
     Ok(if failed { Exit::Failure } else { Exit::Ok })
+}
+
+/// Prints one file's change, and what the user must still do for that agent.
+fn print_change(c: &install::Change, backup: Option<&std::path::Path>, dry_run: bool) {
+    let verb = if dry_run { "would change" } else { "changed" };
+    let state = if c.changed { verb } else { "unchanged" };
+    println!("{} ({}): {state}", c.agent, c.file.display());
+    for line in &c.summary {
+        println!("  {line}");
+    }
+    if c.summary.is_empty() {
+        println!("  (no holdfast entries)");
+    }
+    match backup {
+        Some(b) if b.to_string_lossy().ends_with(".holdfast-created") => {
+            println!("  new file (`holdfast init --undo` removes it)")
+        }
+        Some(b) => println!("  backup: {} (`holdfast init --undo` restores it)", b.display()),
+        None => {}
+    }
+    if c.agent == "codex" && !c.undo {
+        println!("  {CODEX_TRUST}");
+    }
+}
+
+/// Codex runs a new or changed hook only after the user trusts it in its `/hooks` review.
+pub const CODEX_TRUST: &str = "Codex runs a new hook only after you trust it: start `codex`, open `/hooks` and trust \
+     holdfast's hook (until then Codex runs commands without it; `holdfast doctor` checks).";
+
+/// True when the installed Gemini CLI honours `decision: "ask"` (it is asked for its version;
+/// a Gemini that does not answer within a few seconds keeps the wait).
+fn gemini_has_ask() -> bool {
+    let Ok(mut child) = Command::new("gemini")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            let mut out = String::new();
+            let _ = child.stdout.take().map(|mut o| std::io::Read::read_to_string(&mut o, &mut out));
+            return holdfast::hook::gemini::version_has_ask(&out);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
 }
 
 /// Starts the daemon when nothing answers (`holdfast start`); reports what happened.
@@ -131,7 +191,8 @@ fn init_system(args: &InitArgs) -> Result<Exit> {
     let exe = std::env::current_exe().context("cannot find the holdfast executable")?;
     let exe = dunce::canonicalize(&exe).unwrap_or(exe);
     let path = managed::claude_managed_settings();
-    let command = install::hook_command(&exe, "claude-code");
+    // A system daemon is found through its marker: the managed hook carries no environment.
+    let command = install::hook_command(&exe, "claude-code", &[]);
     if args.dry_run {
         println!("would write {} with `{command}` and allowManagedHooksOnly", path.display());
     } else {

@@ -90,9 +90,9 @@ pub struct StartArgs {
 pub struct StopArgs {
     /// Print the result as JSON.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
     #[command(flatten)]
-    password: PasswordArgs,
+    pub(super) password: PasswordArgs,
 }
 
 /// The client for the endpoint this environment resolves to.
@@ -127,6 +127,10 @@ pub fn start(args: &StartArgs) -> Result<Exit> {
     let client = Client::new(paths.endpoint.clone()).with_timeout(Duration::from_secs(2));
     if let Some(pid) = running_pid(&client) {
         bail!(holdfast::transport::BindError::AlreadyRunning { pid, endpoint: paths.endpoint.to_string() });
+    }
+    // Said here, at the terminal, rather than only in the daemon's log.
+    if let Err(e) = holdfast::policy::Policy::load(&paths.policy()) {
+        bail!(e.refusal());
     }
     holdfast::paths::ensure_private_dir(&paths.data_dir)?;
     let log_path = paths.data_dir.join("daemon.log");
@@ -227,6 +231,13 @@ fn stop_watcher(paths: &Paths) -> Option<u32> {
     Some(pid)
 }
 
+/// The pid of the watcher `start --watch` began, if it runs.
+fn watcher_pid(paths: &Paths) -> Option<u32> {
+    let pid = holdfast::transport::read_pid_file(&watch_pid_file(paths))?;
+    // Windows has no cheap liveness test here: the watcher removes its pid file when it exits.
+    (cfg!(windows) || process_alive(pid)).then_some(pid)
+}
+
 #[cfg(unix)]
 fn process_alive(pid: u32) -> bool {
     let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
@@ -313,9 +324,11 @@ pub fn status(args: &JsonFlag) -> Result<Exit> {
         }
         Err(e) => return Err(e.into()),
     };
+    let watcher = watcher_pid(&Paths::from_env()?);
     if args.json {
         let mut v = serde_json::to_value(&status)?;
         v["running"] = true.into();
+        v["watcher"] = serde_json::json!({"running": watcher.is_some(), "pid": watcher});
         print_json(&v);
     } else {
         println!("holdfast {} running", status.version);
@@ -340,6 +353,12 @@ pub fn status(args: &JsonFlag) -> Result<Exit> {
             println!("  POLICY     {e}");
         }
         println!("  pending    {} held, {} remembered decisions", status.pending, status.remembered);
+        match watcher {
+            Some(pid) => println!("  watcher    running (pid {pid})"),
+            None => println!(
+                "  watcher    not running: changes that bypass the hooks go unseen (`holdfast start --watch DIR`)"
+            ),
+        }
         if status.bypass_flags > 0 {
             println!(
                 "  BYPASS     {} changes no command explains (`holdfast log tail` shows them)",

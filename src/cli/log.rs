@@ -286,6 +286,9 @@ fn show(r: &Record, json: bool) {
             format!("{} [{}] {}$ {}{remembered}", s("pending"), s("agent"), s("cwd"), s("command"))
         }
         "resolve" => format!("{} in the agent's prompt: {}", s("decision"), s("command")),
+        "agent_approved" => {
+            format!("{} [{}] approved in the agent's prompt, ran: {}", s("pending"), s("agent"), s("command"))
+        }
         "admin" => format!("{} → {}", s("op"), s("outcome")),
         _ if d.get("raw").is_some() => {
             let decision = d["decision"].as_str().or(d["verdict"]["decision"].as_str());

@@ -2,6 +2,7 @@
 
 mod auth;
 mod classify;
+mod completions;
 mod console;
 mod container;
 mod control;
@@ -15,9 +16,11 @@ mod log;
 mod notify;
 mod output;
 mod pipe;
+mod probe;
 mod queue;
 mod service;
 mod sessions;
+mod uninstall;
 mod vault;
 mod watch;
 
@@ -29,7 +32,7 @@ pub use pipe::quiet_on_broken_pipe;
 /// holdfast: the seatbelt between AI coding agents and your machine.
 #[derive(Parser, Debug)]
 #[command(name = "holdfast", version, about, long_about = None)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -95,6 +98,13 @@ enum Command {
     Record(exec::RecordArgs),
     /// Print the shell snippet that records each command you run.
     ShellInit(exec::ShellInitArgs),
+    /// Print shell completions: `holdfast completions bash > …` (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff); `make man` writes it to target/man/holdfast.1.
+    #[command(hide = true)]
+    Man,
+    /// Remove holdfast: agents' hooks, the running daemon, its files. Shows the plan; `--yes` does it.
+    Uninstall(uninstall::UninstallArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -124,6 +134,9 @@ pub fn main() -> i32 {
         }
         Command::Record(a) => Ok(exec::record(&a)),
         Command::ShellInit(a) => exec::shell_init(&a),
+        Command::Completions(a) => completions::completions(&a),
+        Command::Man => completions::man(),
+        Command::Uninstall(a) => uninstall::uninstall(&a),
         Command::Init(a) => init::init(&a),
         Command::Container(a) => container::container(&a),
         Command::Doctor(a) => doctor::doctor(&a),
@@ -154,7 +167,16 @@ pub fn main() -> i32 {
         Err(e) if pipe::is_broken_pipe(&e) => pipe::EXIT_BROKEN_PIPE,
         Err(e) => {
             eprintln!("holdfast: {e:#}");
-            Exit::from_error(&e) as i32
+            let exit = Exit::from_error(&e);
+            if wants_json() {
+                output::print_json(&output::error_json(&e, exit));
+            }
+            exit as i32
         }
     }
+}
+
+/// True when `--json` was given (before any `--`): a failure is then reported on stdout too.
+fn wants_json() -> bool {
+    std::env::args().skip(1).take_while(|a| a != "--").any(|a| a == "--json")
 }

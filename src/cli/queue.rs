@@ -2,6 +2,7 @@
 
 use anyhow::{Result, bail};
 use clap::Args;
+use holdfast::classify::Class;
 use holdfast::wire::{Decide, Decision, PendingItem, PendingState, Proposal, RequestBody, ResponseBody};
 
 use super::Exit;
@@ -21,7 +22,7 @@ pub struct ProposeArgs {
     #[arg(long)]
     json: bool,
     /// The command line (several words are joined with spaces).
-    #[arg(last = true, required = true, value_name = "CMD")]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "CMD")]
     command: Vec<String>,
 }
 
@@ -130,9 +131,7 @@ fn list(client: &holdfast::transport::Client) -> Result<Vec<PendingItem>> {
 
 /// The one waiting hold whose id starts with `prefix`.
 fn find<'a>(items: &'a [PendingItem], prefix: &str) -> Result<&'a PendingItem> {
-    let Some(p) = holdfast::daemon::queue::normalize_prefix(prefix) else {
-        bail!("`{prefix}` is not a pending id: ids are 6 characters of 0-9 and a-z without i, l, o, u");
-    };
+    let Some(p) = holdfast::daemon::queue::normalize_prefix(prefix) else { return Err(not_an_id(prefix)) };
     let matching: Vec<&PendingItem> =
         items.iter().filter(|i| i.state == PendingState::Pending && i.id.starts_with(&p)).collect();
     match matching.as_slice() {
@@ -192,11 +191,36 @@ pub fn decide(args: &DecideArgs, approve: bool) -> Result<Exit> {
         ResponseBody::Error(e) => return Err(anyhow::Error::new(e).context(format!("cannot {verb}"))),
         other => bail!("unexpected answer to {verb}: {other:?}"),
     };
+    // The daemon never remembers an approval of a catastrophic command; say so instead of nothing.
+    let unremembered = approve && args.remember && item.class == Some(Class::Catastrophic);
     if args.json {
-        print_json(&item);
+        let mut v = serde_json::to_value(&item)?;
+        v["remembered"] = (args.remember && !unremembered).into();
+        print_json(&v);
     } else {
         let done = if approve { "approved" } else { "denied" };
         println!("{done} {}: {}", item.id, item.command);
     }
+    if unremembered {
+        eprintln!(
+            "holdfast: approved once, NOT remembered: a remembered approval never applies to catastrophic commands"
+        );
+    }
     Ok(Exit::Ok)
+}
+
+/// Why `raw` is not a pending id: the first character ids never contain, or the wrong length.
+fn not_an_id(raw: &str) -> anyhow::Error {
+    let typed: Vec<char> = raw.chars().filter(|c| *c != '-' && !c.is_whitespace()).collect();
+    let bad = typed.iter().find(|c| !c.is_ascii_alphanumeric() || c.eq_ignore_ascii_case(&'u'));
+    match bad {
+        Some(c) => anyhow::anyhow!(
+            "`{raw}` is not a pending id: `{c}` is never in one (ids are 6 of 0-9 and a-z without u, \
+             as `holdfast pending` shows)"
+        ),
+        None => anyhow::anyhow!(
+            "`{raw}` is not a pending id: it has {} characters, ids have 6 (as `holdfast pending` shows)",
+            typed.len()
+        ),
+    }
 }

@@ -8,15 +8,10 @@ use crate::policy::Policy;
 use crate::wire::{Ack, ErrorCode, Peer, Proof, ResponseBody, WireError};
 
 /// Loads the global policy at start: a broken file leaves the built-in defaults in force, said loudly.
-pub(super) fn load_policy(path: &std::path::Path) -> (Policy, Option<String>) {
-    match Policy::load(path) {
-        Ok(p) => (p, None),
-        Err(e) => {
-            let why = format!("{e}; the built-in defaults are in force until it is fixed and reloaded");
-            eprintln!("holdfast: POLICY ERROR: {why}");
-            (Policy::default(), Some(why))
-        }
-    }
+pub(super) fn load_policy(path: &std::path::Path) -> anyhow::Result<(Policy, Option<String>)> {
+    // Fail closed like sudo and sshd: a daemon running without the policy its admin wrote (say,
+    // without a [[deny]] rule after a typo elsewhere) would silently allow what it denies.
+    Policy::load(path).map(|p| (p, None)).map_err(|e| anyhow::anyhow!(e.refusal()))
 }
 
 fn ack(seq: u64, message: &str) -> ResponseBody {

@@ -8,6 +8,7 @@ mod auth;
 pub mod bypass;
 mod clock;
 mod control;
+mod grant;
 mod ingest;
 pub(crate) mod memory;
 mod notify;
@@ -72,6 +73,8 @@ pub struct Daemon {
     repos: crate::policy::RepoCache,
     queue: queue::Queue,
     memory: memory::Memory,
+    /// One-time grants left by admin approvals.
+    grants: grant::Grants,
     killswitch: bool,
     paused: bool,
     bypass: bypass::BypassDetector,
@@ -99,7 +102,7 @@ impl Daemon {
         // The vault is read once, from the daemon's own paths: a client's environment cannot redirect it.
         let auth = auth::AuthState::load(&paths.vault());
         let (audit, log_damage) = audit::open_log(&paths, durability)?;
-        let (policy, policy_error) = control::load_policy(&paths.policy());
+        let (policy, policy_error) = control::load_policy(&paths.policy())?;
         let bypass = match std::env::var_os("HOME") {
             Some(home) => bypass::BypassDetector::default().with_home(home.into()),
             None => bypass::BypassDetector::default(),
@@ -119,6 +122,7 @@ impl Daemon {
             repos: crate::policy::RepoCache::default(),
             queue: queue::Queue::new(),
             memory: memory::Memory::new(),
+            grants: grant::Grants::default(),
             killswitch: false,
             paused: false,
             bypass,

@@ -115,6 +115,7 @@ mod tests {
             class: Class::Catastrophic,
             rule: "fs.rm_recursive_root".into(),
             reason: "why".into(),
+            session: None,
         };
         assert_eq!(fill("{agent} wants {id} ({class})", &held), "codex wants abc123 (catastrophic)");
         assert_eq!(fill("{command}", &held).len(), MAX_FIELD);

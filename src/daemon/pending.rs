@@ -8,7 +8,9 @@ use super::Daemon;
 use super::clock::now_ms;
 use super::queue::{self, QueueError};
 use crate::classify::Class;
-use crate::wire::{Ack, Decide, ErrorCode, HumanDecision, Peer, PendingRef, Resolution, ResponseBody, WireError};
+use crate::wire::{
+    Ack, Decide, ErrorCode, HumanDecision, Peer, PendingRef, PendingState, Resolution, ResponseBody, WireError,
+};
 
 fn queue_error(e: QueueError) -> WireError {
     let code = match e {
@@ -32,16 +34,35 @@ pub(crate) fn resolve_op(r: &Resolution) -> String {
     }
 }
 
+/// The audit record kind of an agent's report that its user approved in the agent's prompt.
+pub(crate) const AGENT_APPROVED: &str = "agent_approved";
+
+/// True for the agent's post-tool report: an allow of a held id, no memory asked, no proof given.
+fn is_agent_report(r: &Resolution) -> bool {
+    r.decision == HumanDecision::Allow
+        && !r.remember
+        && r.pending.is_some()
+        && r.proof.nonce.is_none()
+        && r.proof.proof.is_none()
+}
+
 impl Daemon {
     /// `list_pending`.
     pub(super) fn list_pending(&self) -> ResponseBody {
         ResponseBody::PendingList { items: self.queue.list(now_ms()) }
     }
 
-    /// `pending_status`.
-    pub(super) fn pending_status(&self, r: &PendingRef) -> ResponseBody {
+    /// `pending_status`. A waiter that sees its approval takes it: the one-time grant goes, so one
+    /// approval runs the command once.
+    pub(super) fn pending_status(&mut self, r: &PendingRef) -> ResponseBody {
         match parse_id(&r.pending) {
-            Ok(id) => ResponseBody::Pending(self.queue.item(&id, now_ms())),
+            Ok(id) => {
+                let item = self.queue.item(&id, now_ms());
+                if item.state == PendingState::Approved {
+                    self.grants.drop_pending(&id);
+                }
+                ResponseBody::Pending(item)
+            }
             Err(e) => ResponseBody::Error(e),
         }
     }
@@ -82,14 +103,20 @@ impl Daemon {
         self.apply_resolution(Some(&id), decision, remember, Some(&held.scope), &held.command, now);
         if decision == HumanDecision::Allow {
             self.bypass.note_command(&held.cwd, &held.command, std::time::Instant::now());
+            // The approval outlives the hook that waited for it (see `grant`).
+            self.grants.add(&held, now);
         }
         ResponseBody::Pending(self.queue.item(&id, now))
     }
 
-    /// `resolve`: a decision a human made in the agent's own prompt.
+    /// `resolve`: a decision a human made in the agent's own prompt. Without a proof, an allow of a
+    /// held id that asks for no memory is the agent's report (see [`Daemon::agent_approved`]).
     pub(super) fn resolve(&mut self, r: Resolution, peer: &Peer) -> ResponseBody {
         if r.command.len() > 1 << 20 {
             return ResponseBody::Error(WireError::new(ErrorCode::InvalidField, "`command` is too long"));
+        }
+        if is_agent_report(&r) {
+            return self.agent_approved(&r, peer);
         }
         if let Err(e) = self.authorize_answer(&resolve_op(&r), &r.proof, peer) {
             return ResponseBody::Error(e);
@@ -150,6 +177,43 @@ impl Daemon {
             flags.push("remember_refused_catastrophic".to_string());
         }
         ResponseBody::Ack(Ack { seq: Some(seq), message: None, flags })
+    }
+
+    /// The agent reports that its user approved a held command in the agent's own prompt and that
+    /// it ran. A different fact from an admin approval: no proof is asked (so it never counts toward
+    /// the lockout), no decision memory is stored, and the hold closes as `agent_approved`, which no
+    /// waiting hook takes for an approval — so a forged report can close a hold, never release one.
+    fn agent_approved(&mut self, r: &Resolution, peer: &Peer) -> ResponseBody {
+        let id = match parse_id(r.pending.as_deref().unwrap_or_default()) {
+            Ok(id) => id,
+            Err(e) => return ResponseBody::Error(e),
+        };
+        let now = now_ms();
+        let held = match self.queue.check_resolve(&id, now) {
+            Ok(h) if h.command == r.command => h.clone(),
+            Ok(_) => {
+                return ResponseBody::Error(WireError::new(
+                    ErrorCode::InvalidField,
+                    "`command` is not the command held under that pending id",
+                ));
+            }
+            Err(e) => return ResponseBody::Error(queue_error(e)),
+        };
+        let data = json!({
+            "pending": id,
+            "agent": held.agent,
+            "reported_by": r.agent,
+            "cwd": held.cwd,
+            "command": held.command,
+            "class": held.class,
+        });
+        let seq = match self.append(AGENT_APPROVED, peer, &data) {
+            Ok(seq) => seq,
+            Err(e) => return ResponseBody::Error(e),
+        };
+        let _ = self.queue.close(&id, PendingState::AgentApproved, now);
+        let message = Some("recorded: approved in the agent's own prompt (not an admin approval)".to_string());
+        ResponseBody::Ack(Ack { seq: Some(seq), message, flags: Vec::new() })
     }
 
     /// Applies a recorded human decision to the queue and the memory (live and at replay).

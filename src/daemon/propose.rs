@@ -13,6 +13,11 @@ use crate::classify::{Class, classify};
 use crate::policy::{self, DecideInput, Effective, PolicyMatch};
 use crate::wire::{Decision, ErrorCode, Peer, Proposal, ResponseBody, Verdict, WireError};
 
+/// Rule id of a held command allowed once by an earlier admin approval of the same command.
+pub const RULE_APPROVED_ONCE: &str = "approval.once";
+/// Flag: an earlier admin approval of this exact command allowed it (once).
+pub const FLAG_APPROVED_ONCE: &str = "approved_once";
+
 /// Largest command line accepted (the classifier caps its own work far below this).
 const MAX_RAW: usize = 1 << 20;
 /// Largest `cwd`.
@@ -79,6 +84,17 @@ impl Daemon {
             seq: 0,
             flags: decided.flags,
         };
+        if verdict.decision == Decision::Hold
+            && let Some(id) = self.grants.take(&p.agent, &p.cwd, p.session.as_deref(), &p.raw, now)
+        {
+            verdict.decision = Decision::Allow;
+            verdict.rule = RULE_APPROVED_ONCE.into();
+            verdict.reason = format!(
+                "A human approved this exact command ({id}); it runs once. It would be held: {}",
+                verdict.reason
+            );
+            verdict.flags.push(FLAG_APPROVED_ONCE.into());
+        }
         let held = if verdict.decision == Decision::Hold {
             match self.queue.new_id(random_bytes) {
                 Ok(id) => {
@@ -90,6 +106,7 @@ impl Daemon {
                         agent: p.agent.clone(),
                         cwd: p.cwd.clone(),
                         scope: scope.clone(),
+                        session: p.session.clone(),
                         command: p.raw.clone(),
                         class: verdict.class,
                         rule: verdict.rule.clone(),

@@ -56,6 +56,9 @@ pub struct Held {
     pub cwd: String,
     /// Decision-memory scope ([`crate::policy::memory_scope`] of `cwd` when held).
     pub scope: String,
+    /// The agent's session, when the proposal named one (a one-time grant is bound to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
     pub command: String,
     pub class: Class,
     pub rule: String,
@@ -84,6 +87,7 @@ fn state_word(s: PendingState) -> &'static str {
         PendingState::Denied => "denied",
         PendingState::Expired => "expired",
         PendingState::Gone => "gone",
+        PendingState::AgentApproved => "approved in the agent's prompt",
     }
 }
 
@@ -188,12 +192,17 @@ impl Queue {
 
     /// Approves or denies `id` at `now`, exactly once; returns the item (for decision memory).
     pub fn resolve(&mut self, id: &str, decision: HumanDecision, now: u64) -> Result<Held, QueueError> {
-        let key = self.check_resolve(id, now)?.id.clone();
-        let held = self.pending.remove(&key).expect("checked above");
         let state = match decision {
             HumanDecision::Allow => PendingState::Approved,
             HumanDecision::Deny => PendingState::Denied,
         };
+        self.close(id, state, now)
+    }
+
+    /// Closes `id` at `now` in `state`, exactly once; returns the item.
+    pub fn close(&mut self, id: &str, state: PendingState, now: u64) -> Result<Held, QueueError> {
+        let key = self.check_resolve(id, now)?.id.clone();
+        let held = self.pending.remove(&key).expect("checked above");
         self.retire(held.clone(), state, now);
         Ok(held)
     }
@@ -308,6 +317,7 @@ mod tests {
             agent: "claude".into(),
             cwd: "/repo/src".into(),
             scope: "/repo".into(),
+            session: None,
             command: "rm -rf build".into(),
             class: Class::Ambiguous,
             rule: "fs.rm_recursive".into(),

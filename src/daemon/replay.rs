@@ -4,7 +4,7 @@
 use super::Daemon;
 use super::clock::ts_ms;
 use super::queue::Held;
-use crate::wire::HumanDecision;
+use crate::wire::{HumanDecision, PendingState};
 
 impl Daemon {
     /// Replays the audit log into the daemon's state. Unreadable records were reported as
@@ -48,6 +48,11 @@ impl Daemon {
                         d["command"].as_str().unwrap_or_default(),
                         now,
                     );
+                }
+                super::pending::AGENT_APPROVED => {
+                    if let Some(id) = d["pending"].as_str() {
+                        let _ = self.queue.close(id, PendingState::AgentApproved, now);
+                    }
                 }
                 "panic" => self.killswitch = true,
                 "release" => self.killswitch = false,

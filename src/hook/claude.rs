@@ -3,6 +3,9 @@
 //! In: `{session_id, transcript_path, cwd, permission_mode, hook_event_name, tool_name, tool_input:{command}, tool_use_id}`.
 //! Out: exit 0 with `{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"allow|deny|ask",
 //! "permissionDecisionReason":…}}`; empty stdout is "no opinion". `ask` is enforced by Claude's own prompt.
+//!
+//! holdfast's allow is rendered as no opinion: an explicit `allow` skips Claude's own permission
+//! prompt, and holdfast only ever tightens what the agent would do without it.
 
 use serde_json::{Value, json};
 
@@ -21,6 +24,10 @@ impl Dialect for Claude {
     }
 
     fn render(&self, answer: &Answer) -> Rendered {
+        // Hooks only tighten: allow is silence, so Claude's own permission rules still apply.
+        if matches!(answer, Answer::Allow { .. }) {
+            return Rendered::empty();
+        }
         let Some((decision, reason)) = answer.permission() else { return Rendered::empty() };
         Rendered::json(json!({"hookSpecificOutput": {
             "hookEventName": "PreToolUse",

@@ -5,6 +5,7 @@
 //! also carries `toolResult`. The VS Code-compatible PascalCase events send `tool_name`/`tool_input`
 //! instead; both are read. Out: `{"permissionDecision":"allow|deny|ask","permissionDecisionReason":…}`;
 //! empty stdout is "no opinion". `ask` prompts the user in interactive mode (Copilot CLI ≥ 1.0.24).
+//! holdfast's allow is no opinion: an explicit `allow` would skip Copilot's own permission prompt.
 
 use serde_json::{Value, json};
 
@@ -55,6 +56,10 @@ impl Dialect for Copilot {
     }
 
     fn render(&self, answer: &Answer) -> Rendered {
+        // Hooks only tighten: allow is silence, so Copilot's own permission rules still apply.
+        if matches!(answer, Answer::Allow { .. }) {
+            return Rendered::empty();
+        }
         let Some((decision, reason)) = answer.permission() else { return Rendered::empty() };
         Rendered::json(json!({"permissionDecision": decision, "permissionDecisionReason": reason}))
     }

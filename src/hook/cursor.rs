@@ -4,6 +4,7 @@
 //! In: `{hook_event_name, conversation_id, generation_id, workspace_roots, command, cwd}` (or
 //! `tool_input.command`). Out: `{"permission":"allow|deny|ask","user_message":…,"agent_message":…}`;
 //! `{}` is "no opinion". Cursor treats output that is not JSON as a block, so we always print JSON.
+//! holdfast's allow is `{}`: an explicit `allow` would skip Cursor's own approval of the command.
 
 use serde_json::{Value, json};
 
@@ -54,8 +55,8 @@ impl Dialect for Cursor {
 
     fn render(&self, answer: &Answer) -> Rendered {
         let (permission, reason) = match answer {
-            Answer::NoOpinion => return Rendered::json(json!({})),
-            Answer::Allow { .. } => return Rendered::json(json!({"permission": "allow"})),
+            // Hooks only tighten: allow is no opinion, so Cursor's own rules still apply.
+            Answer::NoOpinion | Answer::Allow { .. } => return Rendered::json(json!({})),
             Answer::Deny { reason } => ("deny", reason),
             Answer::Ask { reason } => ("ask", reason),
         };

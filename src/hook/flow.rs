@@ -104,7 +104,7 @@ pub fn propose(ctx: &Ctx, proposal: Proposal) -> Outcome {
                 verdict: None,
             },
             ResponseBody::Error(e) => Outcome::Deny {
-                reason: format!("holdfast refused the command: {} ({:?})", e.message, e.code),
+                reason: format!("holdfast refused the command: {} ({})", e.message, e.code.name()),
                 verdict: None,
             },
             other => Outcome::Deny {
@@ -258,6 +258,10 @@ pub fn wait_for(client: &Client, pending: &str, limit: Option<Duration>, every: 
                 PendingState::Denied => return WaitEnd::Denied(format!("a human denied held command {pending}")),
                 PendingState::Expired => return WaitEnd::Denied(format!("held command {pending} expired")),
                 PendingState::Gone => return WaitEnd::Denied(format!("held command {pending} is gone")),
+                // Only an admin approval lets a waiting hook run the command.
+                PendingState::AgentApproved => {
+                    return WaitEnd::Denied(format!("held command {pending} was answered in an agent's prompt"));
+                }
                 PendingState::Pending => {}
             },
             Ok(ResponseBody::Error(e)) if e.code == ErrorCode::NotFound => {

@@ -154,6 +154,14 @@ pub enum PolicyError {
 }
 
 impl PolicyError {
+    /// Why the daemon will not start with this error in the global policy, and what to do.
+    pub fn refusal(&self) -> String {
+        format!(
+            "{self}\nholdfast will not start with a global policy it cannot read (it would run without your \
+             rules). Fix the file (`holdfast doctor` checks it), then start again."
+        )
+    }
+
     /// The file the error is about.
     pub fn path(&self) -> &Path {
         match self {
