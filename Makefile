@@ -2,7 +2,7 @@
 CARGO ?= cargo
 WIN_TARGET := x86_64-pc-windows-gnu
 
-.PHONY: build run test lint bench check-windows test-windows windows-toolchain toolchain
+.PHONY: build run test test-patches lint bench fuzz check-windows test-windows windows-toolchain toolchain
 
 build:
 	$(CARGO) build --release
@@ -11,8 +11,12 @@ build:
 run:
 	$(CARGO) run --release -- daemon
 
-test:
+test: test-patches
 	$(CARGO) test --all-targets
+
+## The patched brush-parser's own tests, with a regression test per fix (patches/README.md).
+test-patches:
+	$(CARGO) test --lib --manifest-path patches/brush-parser/Cargo.toml
 
 lint:
 	rustup component add rustfmt clippy >/dev/null 2>&1 || true

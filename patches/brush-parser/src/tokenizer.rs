@@ -731,7 +731,11 @@ impl<'a, R: ?Sized + std::io::BufRead> Tokenizer<'a, R> {
 
                 // Verify we're not in a here document.
                 if !matches!(self.cross_state.here_state, HereState::None) {
-                    if self.remove_here_end_tag(&mut state, &mut result, false)? {
+                    // Only a started body can end at the end of input: before it starts, a tag
+                    // that is empty once trimmed (`<<` then CR) would match forever.
+                    if matches!(self.cross_state.here_state, HereState::InHereDocs)
+                        && self.remove_here_end_tag(&mut state, &mut result, false)?
+                    {
                         // If we hit end tag without a trailing newline, try to get next token.
                         continue;
                     }
@@ -1482,6 +1486,15 @@ SOMETHING
 ",
         );
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn tokenize_here_tag_empty_after_trim_ends() {
+        // `<<` then CR: the tag trims to nothing and used to match the end of input forever,
+        // allocating without bound. Unterminated here-documents are an error.
+        assert!(tokenize_str("cat <<\r<<\t").is_err());
+        assert!(tokenize_str("cat <<''").is_err());
+        assert!(tokenize_str("cat <<EOF\nbody\nEOF").is_ok());
     }
 
     #[test]

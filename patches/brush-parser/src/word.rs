@@ -703,10 +703,10 @@ peg::parser! {
                 BraceExpressionMember::CharSequence { start, end, increment: increment.unwrap_or(1) }
             }
 
-        rule number() -> i64 = sign:number_sign()? n:$(['0'..='9']+) {
+        rule number() -> i64 = sign:number_sign()? n:$(['0'..='9']+) {?
             let sign = sign.unwrap_or(1);
-            let num: i64 = n.parse().unwrap();
-            num * sign
+            let num: i64 = n.parse().or(Err("number"))?;
+            Ok(num * sign)
         }
 
         rule number_sign() -> i64 =
@@ -906,9 +906,9 @@ peg::parser! {
         rule tilde_expression() -> TildeExpr =
             &tilde_terminator() { TildeExpr::Home } /
             "+" &tilde_terminator() { TildeExpr::WorkingDir } /
-            plus:("+"?) n:$(['0'..='9']*) &tilde_terminator() { TildeExpr::NthDirFromTopOfDirStack { n: n.parse().unwrap(), plus_used: plus.is_some() } } /
+            plus:("+"?) n:$(['0'..='9']*) &tilde_terminator() {? n.parse().map(|n| TildeExpr::NthDirFromTopOfDirStack { n, plus_used: plus.is_some() }).or(Err("directory stack index")) } /
             "-" &tilde_terminator() { TildeExpr::OldWorkingDir } /
-            "-" n:$(['0'..='9']*) &tilde_terminator() { TildeExpr::NthDirFromBottomOfDirStack { n: n.parse().unwrap() } } /
+            "-" n:$(['0'..='9']*) &tilde_terminator() {? n.parse().map(|n| TildeExpr::NthDirFromBottomOfDirStack { n }).or(Err("directory stack index")) } /
             user:$(portable_filename_char()*) &tilde_terminator() { TildeExpr::UserHome(user.to_owned()) }
 
         rule tilde_terminator() = ['/' | ':' | ';' | '}'] / ![_]
@@ -1355,6 +1355,42 @@ mod tests {
         assert!(super::expansion_parser::is_arithmetic_word_piece("(a", &options).is_err());
         assert!(super::expansion_parser::is_arithmetic_word_piece("(a))", &options).is_err());
         assert!(super::expansion_parser::is_arithmetic_word_piece("((a)", &options).is_err());
+    }
+
+    #[test]
+    fn parse_overflowing_tilde_dir_stack_index() -> Result<()> {
+        // Used to panic (`usize` parse of an unbounded digit run); bash leaves such words as-is.
+        let options = ParserOptions::default();
+        let parsed = super::parse("~99999999999999999999/!", &options)?;
+        assert_matches!(&parsed[0].piece, WordPiece::TildeExpansion(TildeExpr::UserHome(u)) if u == "99999999999999999999");
+        let parsed = super::parse("~+99999999999999999999", &options)?;
+        assert!(
+            !parsed
+                .iter()
+                .any(|p| matches!(p.piece, WordPiece::TildeExpansion(_)))
+        );
+        let parsed = super::parse("~-99999999999999999999", &options)?;
+        assert!(!parsed.iter().any(|p| matches!(
+            p.piece,
+            WordPiece::TildeExpansion(TildeExpr::NthDirFromBottomOfDirStack { .. })
+        )));
+        assert_matches!(
+            super::parse("~+3", &options)?[0].piece,
+            WordPiece::TildeExpansion(TildeExpr::NthDirFromTopOfDirStack {
+                n: 3,
+                plus_used: true
+            })
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn parse_overflowing_brace_sequence_bound() -> Result<()> {
+        // Used to panic (`i64` parse); an overflowing bound is not a sequence.
+        let options = ParserOptions::default();
+        let parsed = super::parse_brace_expansions("{99999999999999999999..1}", &options)?;
+        assert!(!std::format!("{parsed:?}").contains("NumberSequence"));
+        Ok(())
     }
 
     #[test]

@@ -189,3 +189,14 @@ fn parse_here_string_with_variable() -> Result<()> {
     });
     Ok(())
 }
+
+#[test]
+fn parse_overflowing_io_number_is_a_word() -> Result<()> {
+    // Used to panic (`i32` parse); bash takes an out-of-range number as a word and redirects.
+    let program =
+        super::parse_with_config("echo 99999999999999999999>x", &super::parser_configs()[0])?;
+    let text = std::format!("{program:?}");
+    assert!(text.contains("\"99999999999999999999\""), "{text}");
+    assert!(text.contains("File(None, Write"), "{text}");
+    Ok(())
+}
