@@ -530,11 +530,19 @@ impl<'t> Lexer<'t, '_> {
         Some(())
     }
 
-    /// After `|`, `&&`, `||` another command must follow (possibly after newlines).
+    /// After `|`, `&&`, `||` another command must follow (possibly after newlines and comments:
+    /// `ls && # c` is a syntax error for bash and brush).
     fn require_more(&mut self) -> Option<()> {
-        let rest = &self.b[self.i..];
-        if rest.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\n')) {
-            return self.syntax_error();
+        let mut rest = &self.b[self.i..];
+        loop {
+            match rest.iter().position(|&b| !matches!(b, b' ' | b'\t' | b'\n')) {
+                None => return self.syntax_error(),
+                Some(k) if rest[k] == b'#' => match rest[k..].iter().position(|&b| b == b'\n') {
+                    Some(n) => rest = &rest[k + n..],
+                    None => return self.syntax_error(),
+                },
+                Some(_) => break,
+            }
         }
         // Other ASCII white space (`\r`, form feed) is a word character to the shell: leave it to brush.
         if rest.iter().all(|b| b.is_ascii_whitespace()) { None } else { Some(()) }
