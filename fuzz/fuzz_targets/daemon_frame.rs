@@ -7,10 +7,11 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
+use holdfast::audit::Durability;
 use holdfast::daemon::Daemon;
 use holdfast::paths::Paths;
-use holdfast::policy::Durability;
 use holdfast::wire::{Peer, Response, ResponseBody};
 use libfuzzer_sys::fuzz_target;
 
@@ -30,7 +31,12 @@ impl Rig {
         std::fs::create_dir_all(&home).unwrap();
         let h = home.clone();
         let paths = Paths::resolve(&move |k| (k == "HOLDFAST_HOME").then(|| h.clone().into_os_string())).unwrap();
-        let daemon = Daemon::open_with(paths, Arc::new(AtomicBool::new(false)), Durability::Batch).unwrap();
+        let daemon = Daemon::open_with(
+            paths,
+            Arc::new(AtomicBool::new(false)),
+            Durability::Batch { every: Duration::from_secs(60) },
+        )
+        .unwrap();
         Rig { home, daemon, frames: 0 }
     }
 }
@@ -57,7 +63,8 @@ fuzz_target!(|data: &[u8]| {
         let peer = Peer::default();
         let reply = rig.daemon.handle_frame(Ok(data.to_vec()), &peer);
         assert!(reply.is_some(), "every frame is answered");
-        let pong = rig.daemon.handle_frame(Ok(br#"{"v":1,"kind":"ping"}"#.to_vec()), &peer).expect("a ping is answered");
+        let pong =
+            rig.daemon.handle_frame(Ok(br#"{"v":1,"kind":"ping"}"#.to_vec()), &peer).expect("a ping is answered");
         let pong = holdfast::wire::decode_response(pong.strip_suffix(b"\n").unwrap_or(&pong)).expect("a response");
         assert!(matches!(pong, Response { body: ResponseBody::Pong(_), .. }), "{pong:?}");
     });

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use super::ir::Word;
 use super::rules::{self, meta, system};
-use super::{Class, Classification, Rule, SAFE_DEFAULT, lex, limits, parse};
+use super::{Class, Classification, Rule, SAFE_DEFAULT, lex, limits, parse, salvage};
 
 /// Where a piece of code being classified sits in the top-level input.
 #[derive(Debug, Clone)]
@@ -40,11 +40,24 @@ pub(crate) struct Cx<'i> {
     pub positional: Option<String>,
     /// Disable the fast lexer (differential testing).
     pub no_fast: bool,
+    /// False once a `parse.*` rule was hit (see [`Classification::parsed`]).
+    parsed: bool,
+    /// Classifying the parts of an unparsable text: a part that fails is not split again.
+    salvaging: bool,
 }
 
 impl<'i> Cx<'i> {
     pub fn new(input: &'i str) -> Self {
-        Cx { input, best: None, commands: 0, vars: Vec::new(), positional: None, no_fast: false }
+        Cx {
+            input,
+            best: None,
+            commands: 0,
+            vars: Vec::new(),
+            positional: None,
+            no_fast: false,
+            parsed: true,
+            salvaging: false,
+        }
     }
 
     /// Remember `NAME=value` assignments with literal values.
@@ -85,6 +98,10 @@ impl<'i> Cx<'i> {
     /// Record a rule hit; the first hit of the worst class wins.
     #[inline]
     pub fn hit(&mut self, rule: &'static Rule, span: Range<usize>) {
+        // `parse.error` and `parse.complex`: some of the line was not understood.
+        if rule.id.starts_with("parse.") {
+            self.parsed = false;
+        }
         match &self.best {
             Some((r, _)) if r.class >= rule.class => {}
             _ => self.best = Some((rule, span)),
@@ -128,7 +145,7 @@ impl<'i> Cx<'i> {
         }
         if let Some(lexed) = (!self.no_fast).then(|| lex::lex(text, origin, depth)).flatten() {
             if lexed.incomplete {
-                self.hit(&meta::PARSE_ERROR, whole);
+                self.unparsable(text, origin, depth);
                 return;
             }
             for (r, level) in &lexed.subs {
@@ -150,8 +167,27 @@ impl<'i> Cx<'i> {
             return;
         }
         if parse::run(self, text, origin, depth).is_err() {
-            self.hit(&meta::PARSE_ERROR, whole);
+            self.unparsable(text, origin, depth);
         }
+    }
+
+    /// `text` is not valid shell: ambiguous at least, and each part between its command
+    /// separators is classified on its own (bash runs the statements before a syntax error on
+    /// a later line, so a junk suffix must not hide them). Parts are not split again.
+    fn unparsable(&mut self, text: &str, origin: &Origin, depth: u32) {
+        self.hit(&meta::PARSE_ERROR, origin.map(0, text.len()));
+        if self.salvaging {
+            return;
+        }
+        self.salvaging = true;
+        for r in salvage::parts(text) {
+            let o = Origin { base: origin.base + r.start, pin: origin.pin.clone() };
+            self.run_code(&text[r], &o, depth);
+            if self.done() {
+                break;
+            }
+        }
+        self.salvaging = false;
     }
 
     fn finish(self) -> Classification {
@@ -165,13 +201,14 @@ impl<'i> Cx<'i> {
                 {
                     span = 0..len;
                 }
-                Classification { class: r.class, rule: r.id, reason: r.reason, span: Some(span) }
+                Classification { class: r.class, rule: r.id, reason: r.reason, span: Some(span), parsed: self.parsed }
             }
             None => Classification {
                 class: SAFE_DEFAULT.class,
                 rule: SAFE_DEFAULT.id,
                 reason: SAFE_DEFAULT.reason,
                 span: None,
+                parsed: self.parsed,
             },
         }
     }
@@ -184,6 +221,13 @@ pub(crate) fn classify_line(input: &str, no_fast: bool) -> Classification {
         cx.hit(&meta::PARSE_COMPLEX, 0..input.len());
         return cx.finish();
     }
-    cx.run_code(input, &Origin::TOP, 0);
+    // The one guard around all of the work (lexer, parser, walk, rules): whatever panics ends in
+    // `parse.error` on top of what was found before it, so a bug never crashes the daemon or the
+    // hook and never lowers a class.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cx.run_code(input, &Origin::TOP, 0)));
+    if ran.is_err() {
+        cx.salvaging = false;
+        cx.hit(&meta::PARSE_ERROR, 0..input.len());
+    }
     cx.finish()
 }

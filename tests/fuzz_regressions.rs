@@ -1,0 +1,192 @@
+//! Every hostile input ever found (tests/fixtures/hostile_lines.txt) and every fuzzer crash, OOM
+//! or timeout (tests/fuzz_regressions/TARGET/*) stays a test: `classify` answers at least
+//! ambiguous within bounded time and memory, a daemon fed each input answers and keeps serving,
+//! and the other parsers return instead of crashing.
+#[path = "support/daemon.rs"]
+mod daemon;
+#[path = "fixtures/hostile.rs"]
+mod hostile;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use daemon::Home;
+use holdfast::classify::{Class, classify, classify_full_parse};
+use holdfast::wire::{Decide, Decision, Proof, Proposal, RequestBody, ResponseBody, Verdict};
+
+/// The inputs a fuzz target found (`tests/fuzz_regressions/TARGET/*`), as bytes.
+fn found(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions").join(target);
+    let mut out: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .unwrap_or_default();
+    out.sort();
+    out.into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect()
+}
+
+/// Every command line to check: the hostile fixture and what the classify fuzzer found.
+fn command_lines() -> Vec<String> {
+    let mut lines = hostile::lines();
+    lines.extend(found("classify").into_iter().filter_map(|(_, b)| String::from_utf8(b).ok()));
+    lines
+}
+
+/// Lines where a catastrophic statement runs before anything bash rejects: they must stay
+/// catastrophic, whatever follows them.
+const CATASTROPHIC: &[&str] = &[
+    "rm -rf ~ && echo ~99999999999999999999/!",
+    "rm -rf ~ && echo ~+99999999999999999999",
+    "rm -rf ~ && echo ~-99999999999999999999",
+    "rm -rf ~ && echo {99999999999999999999..1}",
+    "rm -rf / ; 99999999999999999999>x",
+    "rm -rf ~ ; cat <<\r<<\t",
+    "rm -rf /\n(",
+    "rm -rf / ; echo ok\n)",
+    "git push --force origin main\nif",
+];
+
+/// `holdfast classify --json -- LINE` in a child limited to 1 GiB of address space (Unix), with a
+/// deadline that only catches a runaway.
+fn classify_in_child(line: &str) -> serde_json::Value {
+    let home = Home::new();
+    let mut cmd = if cfg!(unix) {
+        let mut c = std::process::Command::new("sh");
+        c.arg("-c").arg("ulimit -v 1048576 && exec \"$0\" classify --json -- \"$1\"").arg(daemon::bin()).arg(line);
+        c
+    } else {
+        let mut c = home.cmd();
+        c.args(["classify", "--json", "--", line]);
+        c
+    };
+    let mut child = cmd
+        .env("HOLDFAST_HOME", home.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = daemon::wait_timeout(&mut child, Duration::from_secs(120));
+    if status.is_none() {
+        let _ = child.kill();
+        panic!("classify ran away on {line:?}");
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "classify failed on {line:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{line:?}: {e}: {:?}", out.stdout))
+}
+
+#[test]
+fn hostile_lines_classify_at_least_ambiguous_in_bounded_memory() {
+    for line in command_lines() {
+        let c = classify_in_child(&line);
+        assert_ne!(c["class"], "safe", "{line:?}: {c}");
+        // Bounded in a child: now in process, both paths.
+        for c in [classify(&line), classify_full_parse(&line)] {
+            assert!(c.class >= Class::Ambiguous, "{line:?}: {c:?}");
+        }
+    }
+}
+
+#[test]
+fn a_junk_suffix_never_lowers_a_catastrophic_statement() {
+    for line in CATASTROPHIC {
+        for c in [classify(line), classify_full_parse(line)] {
+            assert_eq!(c.class, Class::Catastrophic, "{line:?}: {c:?}");
+        }
+    }
+    // The unparsable ones say so.
+    for line in ["rm -rf /\n(", "rm -rf / ; echo ok\n)", "git push --force origin main\nif"] {
+        assert!(!classify(line).parsed, "{line:?}");
+    }
+    assert!(classify("rm -rf / ; 99999999999999999999>x").parsed, "an overflowing io number is a word, as in bash");
+}
+
+#[test]
+fn an_operator_followed_only_by_a_comment_is_a_parse_error_on_both_paths() {
+    for line in ["ls && # comment", "ls || # c\n", "ls | # c\n\n# d"] {
+        for c in [classify(line), classify_full_parse(line)] {
+            assert_eq!((c.class, c.rule, c.parsed), (Class::Ambiguous, "parse.error", false), "{line:?}");
+        }
+    }
+    // A command may follow on a later line: that is valid shell.
+    assert_eq!(classify("ls && # c\nrm -rf /").class, Class::Catastrophic);
+    assert!(classify("ls && # c\npwd").parsed);
+}
+
+fn propose(d: &daemon::Daemon, raw: &str) -> Verdict {
+    let p = Proposal { agent: "test".into(), cwd: daemon::abs_cwd(), raw: raw.into(), ..Default::default() };
+    match d.request(RequestBody::Propose(p)) {
+        ResponseBody::Verdict(v) => v,
+        other => panic!("expected a verdict for {raw:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_daemon_fed_each_input_answers_and_keeps_serving() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    for line in command_lines() {
+        let v = propose(&d, &line);
+        assert_ne!(v.decision, Decision::Allow, "{line:?}: {v:?}");
+        assert!(v.class >= Class::Ambiguous, "{line:?}: {v:?}");
+        d.assert_alive();
+    }
+    // Raw frames the frame fuzzers found, on their own connections.
+    for target in ["wire_decode", "daemon_frame"] {
+        for (path, bytes) in found(target) {
+            let mut frame = bytes.clone();
+            frame.push(b'\n');
+            let reply = daemon::raw_exchange(&home.socket(), &frame);
+            assert!(!reply.is_empty(), "no answer to {}", path.display());
+            d.assert_alive();
+        }
+    }
+}
+
+#[test]
+fn a_remembered_approval_never_applies_to_a_line_that_did_not_parse() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    let approve_and_remember = |raw: &str| {
+        let id = propose(&d, raw).pending.unwrap_or_else(|| panic!("{raw:?} is held"));
+        let decide = Decide { pending: id, remember: true, proof: Proof::default() };
+        let answer = d.request(RequestBody::Approve(decide));
+        assert!(!matches!(answer, ResponseBody::Error(_)), "{answer:?}");
+    };
+    // Control: a parsed ambiguous line is remembered.
+    approve_and_remember("rm -rf src/old");
+    assert_eq!(propose(&d, "rm -rf src/old").decision, Decision::Allow);
+    // An unparsable one is held again, every time.
+    for raw in ["ls && # comment", "rm -rf src/old\n("] {
+        approve_and_remember(raw);
+        let v = propose(&d, raw);
+        assert_eq!(v.decision, Decision::Hold, "{raw:?}: {v:?}");
+        assert!(!v.flags.contains(&"remembered_allow".to_string()), "{v:?}");
+    }
+}
+
+#[test]
+fn the_other_parsers_return_on_every_input_found() {
+    let dir = tempfile::tempdir().unwrap();
+    for (_, bytes) in found("policy_parse") {
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = holdfast::policy::PolicyFile::parse(Path::new("/x/.holdfast.toml"), &text).map_err(|e| e.to_string());
+    }
+    for (_, bytes) in found("vault_load") {
+        let _ = holdfast::vault::Vault::parse(&bytes).map_err(|e| e.to_string());
+    }
+    for (_, bytes) in found("audit_verify") {
+        let _ = holdfast::audit::verify::verify(std::io::Cursor::new(&bytes), &Default::default());
+        let log = dir.path().join("audit.jsonl");
+        std::fs::write(&log, &bytes).unwrap();
+        let _ = holdfast::audit::read_records(&log).unwrap().count();
+    }
+    for (_, bytes) in found("hook_payload") {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else { continue };
+        for agent in holdfast::hook::AGENTS {
+            let _ = holdfast::hook::dialect(agent).unwrap().parse(&value);
+        }
+    }
+    for (_, bytes) in found("wire_decode").into_iter().chain(found("daemon_frame")) {
+        let _ = holdfast::wire::decode(&bytes);
+    }
+}
