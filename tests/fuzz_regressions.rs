@@ -24,11 +24,26 @@ fn found(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     out.into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect()
 }
 
-/// Every command line to check: the hostile fixture and what the classify fuzzer found.
-fn command_lines() -> Vec<String> {
-    let mut lines = hostile::lines();
-    lines.extend(found("classify").into_iter().filter_map(|(_, b)| String::from_utf8(b).ok()));
-    lines
+/// The classify fuzzer's inputs, as text (its target skips what is not UTF-8).
+fn classify_found() -> Vec<String> {
+    found("classify").into_iter().filter_map(|(_, b)| String::from_utf8(b).ok()).collect()
+}
+
+/// What the classify fuzz target asserts (fuzz/fuzz_targets/classify.rs), for one input.
+fn check_classify_invariants(s: &str) {
+    let c = classify(s);
+    assert_eq!(c, classify(s), "deterministic: {s:?}");
+    if let Some(span) = &c.span {
+        assert!(span.start <= span.end && span.end <= s.len(), "{s:?}: {c:?}");
+        assert!(s.is_char_boundary(span.start) && s.is_char_boundary(span.end), "{s:?}: {c:?}");
+    }
+    assert!(c.parsed || c.class >= Class::Ambiguous, "{s:?}: {c:?}");
+    assert!(!c.rule.starts_with("parse.") || !c.parsed, "{s:?}: {c:?}");
+    let full = classify_full_parse(s);
+    assert!(c.class >= full.class, "{s:?}: fast {c:?} full {full:?}");
+    let chained = format!("rm -rf /\n{s}");
+    let cc = classify(&chained);
+    assert!(cc.rule == "parse.complex" || cc.class == Class::Catastrophic, "{chained:?}: {cc:?}");
 }
 
 /// Lines where a catastrophic statement runs before anything bash rejects: they must stay
@@ -76,13 +91,23 @@ fn classify_in_child(line: &str) -> serde_json::Value {
 
 #[test]
 fn hostile_lines_classify_at_least_ambiguous_in_bounded_memory() {
-    for line in command_lines() {
+    for line in hostile::lines() {
         let c = classify_in_child(&line);
         assert_ne!(c["class"], "safe", "{line:?}: {c}");
         // Bounded in a child: now in process, both paths.
         for c in [classify(&line), classify_full_parse(&line)] {
             assert!(c.class >= Class::Ambiguous, "{line:?}: {c:?}");
         }
+        check_classify_invariants(&line);
+    }
+}
+
+#[test]
+fn classify_fuzzer_findings_stay_fixed() {
+    for line in classify_found() {
+        // A runaway (time or memory) is caught in the child before it can hang this process.
+        let _ = classify_in_child(&line);
+        check_classify_invariants(&line);
     }
 }
 
@@ -124,10 +149,14 @@ fn propose(d: &daemon::Daemon, raw: &str) -> Verdict {
 fn a_daemon_fed_each_input_answers_and_keeps_serving() {
     let home = Home::new();
     let d = home.daemon(&[]);
-    for line in command_lines() {
+    for line in hostile::lines() {
         let v = propose(&d, &line);
         assert_ne!(v.decision, Decision::Allow, "{line:?}: {v:?}");
         assert!(v.class >= Class::Ambiguous, "{line:?}: {v:?}");
+        d.assert_alive();
+    }
+    for line in classify_found() {
+        let _ = propose(&d, &line);
         d.assert_alive();
     }
     // Raw frames the frame fuzzers found, on their own connections.
