@@ -877,7 +877,8 @@ impl<'t> Lexer<'t, '_> {
                 out.push_str(&self.s[i..i + 2]);
                 Some(i + 2)
             }
-            Some(b'\'' | b'"') => None,
+            // `$[…]` is (old-style) arithmetic to bash and brush: theirs to parse.
+            Some(b'\'' | b'"' | b'[') => None,
             _ => {
                 out.push('$');
                 Some(i + 1)
