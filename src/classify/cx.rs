@@ -221,13 +221,40 @@ pub(crate) fn classify_line(input: &str, no_fast: bool) -> Classification {
         cx.hit(&meta::PARSE_COMPLEX, 0..input.len());
         return cx.finish();
     }
-    // The one guard around all of the work (lexer, parser, walk, rules): whatever panics ends in
-    // `parse.error` on top of what was found before it, so a bug never crashes the daemon or the
-    // hook and never lowers a class.
-    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cx.run_code(input, &Origin::TOP, 0)));
+    guarded(&mut cx, |cx| cx.run_code(input, &Origin::TOP, 0));
+    cx.finish()
+}
+
+/// The one guard around all of the work (lexer, parser, walk, rules): whatever panics in `work`
+/// ends in `parse.error` on top of what was found before it, so a bug never crashes the daemon or
+/// the hook and never lowers a class.
+fn guarded(cx: &mut Cx<'_>, work: impl FnOnce(&mut Cx<'_>)) {
+    // `cx` holds plain data (the best hit so far and bounded scratch), valid after any unwind.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(cx)));
     if ran.is_err() {
         cx.salvaging = false;
-        cx.hit(&meta::PARSE_ERROR, 0..input.len());
+        cx.hit(&meta::PARSE_ERROR, 0..cx.input.len());
     }
-    cx.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_a_parse_error_that_keeps_what_was_found() {
+        let input = "rm -rf / ; x";
+        let mut cx = Cx::new(input);
+        guarded(&mut cx, |_| panic!("a bug"));
+        let c = cx.finish();
+        assert_eq!((c.class, c.rule, c.parsed, c.span), (Class::Ambiguous, "parse.error", false, Some(0..12)));
+
+        let mut cx = Cx::new(input);
+        guarded(&mut cx, |cx| {
+            cx.hit(&system::FORK_BOMB, 0..8);
+            panic!("a bug after a hit");
+        });
+        let c = cx.finish();
+        assert_eq!((c.class, c.rule, c.parsed), (Class::Catastrophic, system::FORK_BOMB.id, false));
+    }
 }
