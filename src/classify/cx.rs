@@ -145,7 +145,7 @@ impl<'i> Cx<'i> {
         }
         if let Some(lexed) = (!self.no_fast).then(|| lex::lex(text, origin, depth)).flatten() {
             if lexed.incomplete {
-                self.unparsable(text, origin, depth);
+                self.unparsable(text, origin, depth, &meta::PARSE_ERROR);
                 return;
             }
             for (r, level) in &lexed.subs {
@@ -166,16 +166,19 @@ impl<'i> Cx<'i> {
             }
             return;
         }
-        if parse::run(self, text, origin, depth).is_err() {
-            self.unparsable(text, origin, depth);
+        if limits::keyword_nesting_over_cap(text) {
+            self.unparsable(text, origin, depth, &meta::PARSE_COMPLEX);
+        } else if parse::run(self, text, origin, depth).is_err() {
+            self.unparsable(text, origin, depth, &meta::PARSE_ERROR);
         }
     }
 
-    /// `text` is not valid shell: ambiguous at least, and each part between its command
-    /// separators is classified on its own (bash runs the statements before a syntax error on
-    /// a later line, so a junk suffix must not hide them). Parts are not split again.
-    fn unparsable(&mut self, text: &str, origin: &Origin, depth: u32) {
-        self.hit(&meta::PARSE_ERROR, origin.map(0, text.len()));
+    /// `text` is not valid shell or too deep to parse (`why`): ambiguous at least, and each part
+    /// between its command separators is classified on its own (bash runs the statements before
+    /// a syntax error on a later line, so a junk suffix must not hide them). Parts are not split
+    /// again.
+    fn unparsable(&mut self, text: &str, origin: &Origin, depth: u32, why: &'static Rule) {
+        self.hit(why, origin.map(0, text.len()));
         if self.salvaging {
             return;
         }

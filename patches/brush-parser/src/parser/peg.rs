@@ -311,7 +311,7 @@ peg::parser! {
             }
 
         pub(crate) rule case_item_ns() -> ast::CaseItem =
-            s:specific_operator("(")? p:pattern() specific_operator(")") c:compound_list() {
+            s:specific_operator("(")? p:pattern() specific_operator(")") c:case_item_list() {
                 let start = s.map(Token::location).or_else(|| p.first().and_then(|w| w.loc.as_ref()));
                 let end = c.location();
 
@@ -334,12 +334,17 @@ peg::parser! {
                 let loc = maybe_location(start, end);
                 ast::CaseItem { patterns: p, cmd: None, post_action: post_action.0, loc }
             } /
-            s:specific_operator("(")? p:pattern() specific_operator(")") c:compound_list() post_action:case_item_post_action() linebreak() {
+            s:specific_operator("(")? p:pattern() specific_operator(")") c:case_item_list() post_action:case_item_post_action() linebreak() {
                 let start = s.map(Token::location).or_else(|| p.first().and_then(|w| w.loc.as_ref()));
                 let end = Some(post_action.1);
                 let loc = maybe_location(start, end);
                 ast::CaseItem { patterns: p, cmd: Some(c), post_action: post_action.0, loc }
             }
+
+        // Cached: `case_item` and then `case_item_ns` parse the same list when an item has no
+        // `;;`, which without the cache doubled the work at each level of nested `case`.
+        #[cache]
+        rule case_item_list() -> ast::CompoundList = compound_list()
 
         rule case_item_post_action() -> (ast::CaseItemPostAction, &'input SourceSpan)  =
             s:specific_operator(";;") {

@@ -315,3 +315,20 @@ fn parse_arith_and_non_arith_parens() -> Result<()> {
     });
     Ok(())
 }
+
+#[test]
+fn parse_nested_case_without_terminators_is_linear() {
+    // Each level used to be parsed twice (as `case_item`, then as `case_item_ns`): 2^30 parses.
+    let input = "case x in a) ".repeat(30);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(super::parse_with_config(&input, &super::parser_configs()[0]).is_err());
+    });
+    // Generous: only a runaway misses it (the fixed parse takes milliseconds).
+    let failed = rx.recv_timeout(std::time::Duration::from_secs(60));
+    assert_eq!(
+        failed,
+        Ok(true),
+        "unterminated `case` is an error, found in bounded time"
+    );
+}
