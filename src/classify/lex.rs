@@ -872,6 +872,8 @@ impl<'t> Lexer<'t, '_> {
                 out.push_str(&self.s[i..j]);
                 Some(j)
             }
+            // brush-parser reads `$$[` as `$` then an unterminated `$[` (bash: `$$`, then text).
+            Some(b'$') if b.get(i + 2) == Some(&b'[') => None,
             Some(c) if c.is_ascii_digit() || matches!(c, b'@' | b'*' | b'#' | b'?' | b'$' | b'!' | b'-') => {
                 w.dynamic = true;
                 out.push_str(&self.s[i..i + 2]);
