@@ -159,9 +159,9 @@ fn a_daemon_fed_each_input_answers_and_keeps_serving() {
         let _ = propose(&d, &line);
         d.assert_alive();
     }
-    // Raw frames the frame fuzzers found, on their own connections.
+    // Raw frames the frame fuzzers found (and their seeds), on their own connections.
     for target in ["wire_decode", "daemon_frame"] {
-        for (path, bytes) in found(target) {
+        for (path, bytes) in found_and_seeds(target) {
             let mut frame = bytes.clone();
             frame.push(b'\n');
             let reply = daemon::raw_exchange(&home.socket(), &frame);
@@ -193,29 +193,34 @@ fn a_remembered_approval_never_applies_to_a_line_that_did_not_parse() {
     }
 }
 
+/// What a target found, then its seeds (so the replay runs even before a target found anything).
+fn found_and_seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    found(target).into_iter().chain(seeds(target)).collect()
+}
+
 #[test]
 fn the_other_parsers_return_on_every_input_found() {
     let dir = tempfile::tempdir().unwrap();
-    for (_, bytes) in found("policy_parse") {
+    for (_, bytes) in found_and_seeds("policy_parse") {
         let text = String::from_utf8_lossy(&bytes);
         let _ = holdfast::policy::PolicyFile::parse(Path::new("/x/.holdfast.toml"), &text).map_err(|e| e.to_string());
     }
-    for (_, bytes) in found("vault_load") {
+    for (_, bytes) in found_and_seeds("vault_load") {
         let _ = holdfast::vault::Vault::parse(&bytes).map_err(|e| e.to_string());
     }
-    for (_, bytes) in found("audit_verify") {
+    for (_, bytes) in found_and_seeds("audit_verify") {
         let _ = holdfast::audit::verify::verify(std::io::Cursor::new(&bytes), &Default::default());
         let log = dir.path().join("audit.jsonl");
         std::fs::write(&log, &bytes).unwrap();
         let _ = holdfast::audit::read_records(&log).unwrap().count();
     }
-    for (_, bytes) in found("hook_payload") {
+    for (_, bytes) in found_and_seeds("hook_payload") {
         let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else { continue };
         for agent in holdfast::hook::AGENTS {
             let _ = holdfast::hook::dialect(agent).unwrap().parse(&value);
         }
     }
-    for (_, bytes) in found("wire_decode").into_iter().chain(found("daemon_frame")) {
+    for (_, bytes) in found_and_seeds("wire_decode").into_iter().chain(found_and_seeds("daemon_frame")) {
         let _ = holdfast::wire::decode(&bytes);
     }
 }
