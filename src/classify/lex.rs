@@ -908,6 +908,10 @@ impl<'t> Lexer<'t, '_> {
         let b = self.b;
         let start = self.i;
         let mut i = self.i;
+        // `~+`, `~-`, `~N` expand to directory-stack entries (dynamic for the full walk): left to it.
+        if b[start] == b'~' && matches!(b.get(start + 1), Some(b'+' | b'-' | b'0'..=b'9')) {
+            return None;
+        }
         // Fast scan of a plain word: borrow it.
         let mut class = 0;
         while i < b.len() && plain_byte(b[i]) {
