@@ -29,8 +29,35 @@ fn classify_found() -> Vec<String> {
     found("classify").into_iter().filter_map(|(_, b)| String::from_utf8(b).ok()).collect()
 }
 
+thread_local! {
+    /// Set by the panic hook when this thread panics (even inside a `catch_unwind`).
+    static PANICKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` and fails if anything panicked inside it, even a panic `classify`'s guard caught: the
+/// guard is the last line of defence, a panic behind it is still a bug (the fuzz target aborts on
+/// it too).
+fn without_panics<T>(f: impl FnOnce() -> T) -> T {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICKED.with(|p| p.set(true));
+            previous(info);
+        }));
+    });
+    PANICKED.with(|p| p.set(false));
+    let out = f();
+    assert!(!PANICKED.with(|p| p.get()), "a panic inside classify (caught by its guard)");
+    out
+}
+
 /// What the classify fuzz target asserts (fuzz/fuzz_targets/classify.rs), for one input.
 fn check_classify_invariants(s: &str) {
+    without_panics(|| check_classify_invariants_inner(s));
+}
+
+fn check_classify_invariants_inner(s: &str) {
     let c = classify(s);
     assert_eq!(c, classify(s), "deterministic: {s:?}");
     if let Some(span) = &c.span {
