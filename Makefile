@@ -2,7 +2,7 @@
 CARGO ?= cargo
 WIN_TARGET := x86_64-pc-windows-gnu
 
-.PHONY: build run test test-deps lint bench check-windows test-windows windows-toolchain toolchain install uninstall man
+.PHONY: build run test test-deps test-patches lint bench fuzz fuzz-corpus fuzz-toolchain check-windows test-windows windows-toolchain toolchain install uninstall man
 
 ## Where `make install` puts holdfast: $(PREFIX)/bin/holdfast and $(PREFIX)/share/man/man1/holdfast.1.
 PREFIX ?= $(HOME)/.local
@@ -16,7 +16,7 @@ build:
 run:
 	$(CARGO) run --release -- daemon
 
-test: test-deps
+test: test-deps test-patches
 	$(CARGO) test --all-targets
 
 ## tests/shell_init.rs drives a real interactive bash under tmux (it skips, saying so, without it).
@@ -40,6 +40,10 @@ uninstall:
 man:
 	mkdir -p target/man
 	$(CARGO) run --quiet -- man > target/man/holdfast.1
+
+## The patched brush-parser's own tests, with a regression test per fix (patches/README.md).
+test-patches:
+	$(CARGO) test --lib --manifest-path patches/brush-parser/Cargo.toml
 
 lint:
 	rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -78,3 +82,27 @@ $(WIN_SHIM): support/windows/bcryptprimitives.c | windows-toolchain
 	$(WIN_ENV) wineboot -i >/dev/null 2>&1
 	$(WIN_ENV) wineserver -w
 	x86_64-w64-mingw32-gcc -shared -O2 -Wall -o $@ $< -ladvapi32
+
+## Fuzzing (cargo-fuzz, nightly): every target for FUZZ_SECONDS each. New inputs go to
+## fuzz/corpus/TARGET (seeded from fuzz/seeds/TARGET and, for classify, tests/corpus); a crash
+## lands in fuzz/artifacts/TARGET and belongs in tests/fuzz_regressions/ (see its README).
+## Safe Rust throughout, so no sanitizer; debug assertions (overflow checks) are on.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := classify wire_decode daemon_frame policy_parse vault_load audit_verify hook_payload
+FUZZ_FLAGS := -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 -max_len=8192 -print_final_stats=1
+
+fuzz: fuzz-toolchain fuzz-corpus
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+		$(CARGO) +nightly fuzz run --sanitizer none --debug-assertions $$t fuzz/corpus/$$t fuzz/seeds/$$t -- $(FUZZ_FLAGS) || exit 1; \
+	done
+
+## Seeds the classify corpus with the command corpus (one file per command line).
+fuzz-corpus:
+	@for t in $(FUZZ_TARGETS); do mkdir -p fuzz/corpus/$$t fuzz/seeds/$$t; done
+	@test -n "$$(ls fuzz/corpus/classify)" || cat tests/corpus/*.txt | grep -v '^#' | cut -f2- | \
+		awk 'NF { f = sprintf("fuzz/corpus/classify/corpus_%04d", NR); printf "%s", $$0 > f; close(f) }'
+
+fuzz-toolchain:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz

@@ -26,6 +26,7 @@ fn verdict(e: &Effective<'_>, raw: &str, class: Class) -> policy::Decided {
         policy: &m,
         mode: e.mode,
         remembered: None,
+        parsed: true,
         repo_loosening_ignored: !e.ignored.is_empty(),
     })
 }
@@ -167,6 +168,7 @@ fn broken_repo_policy_is_an_error_the_caller_denies_on() {
         policy: &m,
         mode: e.mode,
         remembered: None,
+        parsed: true,
         repo_loosening_ignored: false,
     });
     assert_eq!((d.decision, d.rule.as_str()), (Decision::Deny, "policy.invalid"));

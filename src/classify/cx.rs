@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use super::ir::Word;
 use super::rules::{self, meta, system};
-use super::{Class, Classification, Rule, SAFE_DEFAULT, lex, limits, parse};
+use super::{Class, Classification, Rule, SAFE_DEFAULT, lex, limits, parse, salvage};
 
 /// Where a piece of code being classified sits in the top-level input.
 #[derive(Debug, Clone)]
@@ -40,11 +40,24 @@ pub(crate) struct Cx<'i> {
     pub positional: Option<String>,
     /// Disable the fast lexer (differential testing).
     pub no_fast: bool,
+    /// False once a `parse.*` rule was hit (see [`Classification::parsed`]).
+    parsed: bool,
+    /// Classifying the parts of an unparsable text: a part that fails is not split again.
+    salvaging: bool,
 }
 
 impl<'i> Cx<'i> {
     pub fn new(input: &'i str) -> Self {
-        Cx { input, best: None, commands: 0, vars: Vec::new(), positional: None, no_fast: false }
+        Cx {
+            input,
+            best: None,
+            commands: 0,
+            vars: Vec::new(),
+            positional: None,
+            no_fast: false,
+            parsed: true,
+            salvaging: false,
+        }
     }
 
     /// Remember `NAME=value` assignments with literal values.
@@ -85,6 +98,10 @@ impl<'i> Cx<'i> {
     /// Record a rule hit; the first hit of the worst class wins.
     #[inline]
     pub fn hit(&mut self, rule: &'static Rule, span: Range<usize>) {
+        // `parse.error` and `parse.complex`: some of the line was not understood.
+        if rule.id.starts_with("parse.") {
+            self.parsed = false;
+        }
         match &self.best {
             Some((r, _)) if r.class >= rule.class => {}
             _ => self.best = Some((rule, span)),
@@ -128,7 +145,7 @@ impl<'i> Cx<'i> {
         }
         if let Some(lexed) = (!self.no_fast).then(|| lex::lex(text, origin, depth)).flatten() {
             if lexed.incomplete {
-                self.hit(&meta::PARSE_ERROR, whole);
+                self.unparsable(text, origin, depth, &meta::PARSE_ERROR);
                 return;
             }
             for (r, level) in &lexed.subs {
@@ -149,9 +166,31 @@ impl<'i> Cx<'i> {
             }
             return;
         }
-        if parse::run(self, text, origin, depth).is_err() {
-            self.hit(&meta::PARSE_ERROR, whole);
+        if limits::keyword_nesting_over_cap(text) {
+            self.unparsable(text, origin, depth, &meta::PARSE_COMPLEX);
+        } else if parse::run(self, text, origin, depth).is_err() {
+            self.unparsable(text, origin, depth, &meta::PARSE_ERROR);
         }
+    }
+
+    /// `text` is not valid shell or too deep to parse (`why`): ambiguous at least, and each part
+    /// between its command separators is classified on its own (bash runs the statements before
+    /// a syntax error on a later line, so a junk suffix must not hide them). Parts are not split
+    /// again.
+    fn unparsable(&mut self, text: &str, origin: &Origin, depth: u32, why: &'static Rule) {
+        self.hit(why, origin.map(0, text.len()));
+        if self.salvaging {
+            return;
+        }
+        self.salvaging = true;
+        for r in salvage::parts(text) {
+            let o = Origin { base: origin.base + r.start, pin: origin.pin.clone() };
+            self.run_code(&text[r], &o, depth);
+            if self.done() {
+                break;
+            }
+        }
+        self.salvaging = false;
     }
 
     fn finish(self) -> Classification {
@@ -165,13 +204,14 @@ impl<'i> Cx<'i> {
                 {
                     span = 0..len;
                 }
-                Classification { class: r.class, rule: r.id, reason: r.reason, span: Some(span) }
+                Classification { class: r.class, rule: r.id, reason: r.reason, span: Some(span), parsed: self.parsed }
             }
             None => Classification {
                 class: SAFE_DEFAULT.class,
                 rule: SAFE_DEFAULT.id,
                 reason: SAFE_DEFAULT.reason,
                 span: None,
+                parsed: self.parsed,
             },
         }
     }
@@ -184,6 +224,40 @@ pub(crate) fn classify_line(input: &str, no_fast: bool) -> Classification {
         cx.hit(&meta::PARSE_COMPLEX, 0..input.len());
         return cx.finish();
     }
-    cx.run_code(input, &Origin::TOP, 0);
+    guarded(&mut cx, |cx| cx.run_code(input, &Origin::TOP, 0));
     cx.finish()
+}
+
+/// The one guard around all of the work (lexer, parser, walk, rules): whatever panics in `work`
+/// ends in `parse.error` on top of what was found before it, so a bug never crashes the daemon or
+/// the hook and never lowers a class.
+fn guarded(cx: &mut Cx<'_>, work: impl FnOnce(&mut Cx<'_>)) {
+    // `cx` holds plain data (the best hit so far and bounded scratch), valid after any unwind.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(cx)));
+    if ran.is_err() {
+        cx.salvaging = false;
+        cx.hit(&meta::PARSE_ERROR, 0..cx.input.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_a_parse_error_that_keeps_what_was_found() {
+        let input = "rm -rf / ; x";
+        let mut cx = Cx::new(input);
+        guarded(&mut cx, |_| panic!("a bug"));
+        let c = cx.finish();
+        assert_eq!((c.class, c.rule, c.parsed, c.span), (Class::Ambiguous, "parse.error", false, Some(0..12)));
+
+        let mut cx = Cx::new(input);
+        guarded(&mut cx, |cx| {
+            cx.hit(&system::FORK_BOMB, 0..8);
+            panic!("a bug after a hit");
+        });
+        let c = cx.finish();
+        assert_eq!((c.class, c.rule, c.parsed), (Class::Catastrophic, system::FORK_BOMB.id, false));
+    }
 }

@@ -530,11 +530,19 @@ impl<'t> Lexer<'t, '_> {
         Some(())
     }
 
-    /// After `|`, `&&`, `||` another command must follow (possibly after newlines).
+    /// After `|`, `&&`, `||` another command must follow (possibly after newlines and comments:
+    /// `ls && # c` is a syntax error for bash and brush).
     fn require_more(&mut self) -> Option<()> {
-        let rest = &self.b[self.i..];
-        if rest.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\n')) {
-            return self.syntax_error();
+        let mut rest = &self.b[self.i..];
+        loop {
+            match rest.iter().position(|&b| !matches!(b, b' ' | b'\t' | b'\n')) {
+                None => return self.syntax_error(),
+                Some(k) if rest[k] == b'#' => match rest[k..].iter().position(|&b| b == b'\n') {
+                    Some(n) => rest = &rest[k + n..],
+                    None => return self.syntax_error(),
+                },
+                Some(_) => break,
+            }
         }
         // Other ASCII white space (`\r`, form feed) is a word character to the shell: leave it to brush.
         if rest.iter().all(|b| b.is_ascii_whitespace()) { None } else { Some(()) }
@@ -864,12 +872,15 @@ impl<'t> Lexer<'t, '_> {
                 out.push_str(&self.s[i..j]);
                 Some(j)
             }
+            // brush-parser reads `$$[` as `$` then an unterminated `$[` (bash: `$$`, then text).
+            Some(b'$') if b.get(i + 2) == Some(&b'[') => None,
             Some(c) if c.is_ascii_digit() || matches!(c, b'@' | b'*' | b'#' | b'?' | b'$' | b'!' | b'-') => {
                 w.dynamic = true;
                 out.push_str(&self.s[i..i + 2]);
                 Some(i + 2)
             }
-            Some(b'\'' | b'"') => None,
+            // `$[…]` is (old-style) arithmetic to bash and brush: theirs to parse.
+            Some(b'\'' | b'"' | b'[') => None,
             _ => {
                 out.push('$');
                 Some(i + 1)
@@ -897,6 +908,10 @@ impl<'t> Lexer<'t, '_> {
         let b = self.b;
         let start = self.i;
         let mut i = self.i;
+        // `~+`, `~-`, `~N` expand to directory-stack entries (dynamic for the full walk): left to it.
+        if b[start] == b'~' && matches!(b.get(start + 1), Some(b'+' | b'-' | b'0'..=b'9')) {
+            return None;
+        }
         // Fast scan of a plain word: borrow it.
         let mut class = 0;
         while i < b.len() && plain_byte(b[i]) {

@@ -3,9 +3,12 @@
 //!
 //! Pipeline: complexity caps ([`limits`]) → fast conservative lexer for plain
 //! lines ([`lex`], the prefilter) or the full `brush-parser` AST walk
-//! ([`parse`]) → unwrapping of wrappers such as `sudo`, `env`, `bash -c`,
+//! ([`parse`]); a line that does not parse is also split at its command
+//! separators and each part classified ([`salvage`]) → unwrapping of wrappers such as `sudo`, `env`, `bash -c`,
 //! `xargs`, `find -exec` ([`unwrap`]) → per-family rules ([`rules`]).
-//! The worst class found anywhere in the line wins.
+//! The worst class found anywhere in the line wins. All of it runs under one
+//! panic guard ([`cx::classify_line`]): a bug ends in `parse.error`, never in a
+//! crash, and never lowers what was found before it.
 //!
 //! Classification is pure: no I/O, no environment, no clock.
 //!
@@ -19,6 +22,7 @@ mod limits;
 mod parse;
 mod paths;
 mod rules;
+mod salvage;
 mod text;
 mod unwrap;
 
@@ -64,6 +68,10 @@ pub struct Classification {
     pub reason: &'static str,
     /// Byte range of the input that triggered the rule (`None` for `safe.default`).
     pub span: Option<std::ops::Range<usize>>,
+    /// False when any part of the line could not be parsed or was over a complexity cap
+    /// (`parse.error`/`parse.complex` was found, whatever class won): such a line is never
+    /// safe, and no remembered approval applies to it.
+    pub parsed: bool,
 }
 
 /// A classification rule: stable id, class and human reason.

@@ -47,40 +47,8 @@ fn options() -> ParserOptions {
     ParserOptions::default()
 }
 
-/// Inputs known to send brush-parser 0.4 into unbounded loops: a here-document
-/// delimiter containing an expansion (`<< x$( ))a `). Real commands never use
-/// such delimiters, so these are reported as parse errors without parsing.
-fn brush_hazard(text: &str) -> bool {
-    let b = text.as_bytes();
-    let mut from = 0;
-    while let Some(p) = text[from..].find("<<") {
-        let mut i = from + p + 2;
-        from = i;
-        if b.get(i) == Some(&b'<') {
-            from = i + 1;
-            continue;
-        }
-        if b.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
-            i += 1;
-        }
-        while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b';' | b'|' | b'&' | b'<' | b'>') {
-            if matches!(b[i], b'$' | b'`' | b'(' | b')') {
-                return true;
-            }
-            i += 1;
-        }
-    }
-    false
-}
-
 /// Parse and walk `text`; `Err` when brush cannot parse it.
 pub(crate) fn run(cx: &mut Cx<'_>, text: &str, origin: &Origin, depth: u32) -> Result<(), ()> {
-    if brush_hazard(text) {
-        return Err(());
-    }
     let parsed = std::panic::catch_unwind(|| {
         let mut p = Parser::new(std::io::Cursor::new(text.as_bytes()), &options());
         p.parse_program()

@@ -243,7 +243,8 @@ pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
                 }
                 // An option this table does not know may have taken the word we call the program as
                 // its value: the next word is classified as the program too.
-                if let Some(prev) = i.checked_sub(1).map(|k| argv[k].as_str())
+                // (`i` may be past the end: an option that takes a value ended the line.)
+                if let Some(prev) = i.checked_sub(1).and_then(|k| argv.get(k)).map(|w| w.as_str())
                     && prev.starts_with('-')
                     && prev.len() > 1
                     && prev != "--"

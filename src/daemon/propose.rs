@@ -73,6 +73,7 @@ impl Daemon {
             policy: &matched,
             mode: effective.mode,
             remembered: self.memory.lookup(scope, &p.raw),
+            parsed: classification.parsed,
             repo_loosening_ignored: !effective.ignored.is_empty(),
         });
         let mut verdict = Verdict {

@@ -16,7 +16,7 @@
 //!    `policy_allow`; it never lowers catastrophic.
 //! 7. **Safe** → allow.
 //! 8. **Remembered allow** → allow an ambiguous command, rule `memory.allow`, flag
-//!    `remembered_allow`; never a catastrophic one.
+//!    `remembered_allow`; never a catastrophic one, never a line that did not parse.
 //! 9. **Mode**: `attended` → hold; `unattended` → deny; `notify` → allow and flag `notify`.
 //!
 //! `repo_loosening_ignored` is added whenever the effective policy ignored part of a repository
@@ -80,6 +80,8 @@ pub struct DecideInput<'a> {
     pub mode: Mode,
     /// A remembered human decision for this exact command in this repository.
     pub remembered: Option<HumanDecision>,
+    /// The classifier parsed the whole line ([`crate::classify::Classification::parsed`]).
+    pub parsed: bool,
     /// The effective policy ignored part of the repository policy.
     pub repo_loosening_ignored: bool,
 }
@@ -201,11 +203,15 @@ fn enforce(input: &DecideInput<'_>) -> Decided {
         return done(Decision::Allow, rule, reason, flags);
     }
     match input.remembered {
-        Some(HumanDecision::Allow) if class == Class::Ambiguous => {
+        // An approval was for what a human read; a line that does not parse may not run as read.
+        Some(HumanDecision::Allow) if class == Class::Ambiguous && input.parsed => {
             flags.push(FLAG_REMEMBERED_ALLOW.to_string());
             let reason =
                 format!("A human approved this exact command in this repository and asked to remember it ({reason})");
             return done(Decision::Allow, RULE_MEMORY_ALLOW.into(), reason, flags);
+        }
+        Some(HumanDecision::Allow) if !input.parsed => {
+            reason.push_str(" (A remembered approval never applies to a line that could not be parsed.)");
         }
         Some(HumanDecision::Allow) => {
             reason.push_str(" (A remembered approval never applies to catastrophic commands.)");
@@ -253,6 +259,7 @@ mod tests {
             policy,
             mode,
             remembered: None,
+            parsed: true,
             repo_loosening_ignored: false,
         }
     }
@@ -454,6 +461,24 @@ mod tests {
         let mut i = input(Class::Safe, Mode::Attended, &p);
         i.remembered = Some(HumanDecision::Allow);
         assert_eq!(decide(&i).decision, Decision::Allow);
+    }
+
+    #[test]
+    fn remembered_allow_never_applies_to_an_unparsed_line() {
+        let none = PolicyMatch::None;
+        for mode in MODES {
+            let mut i = input(Class::Ambiguous, mode, &none);
+            i.parsed = false;
+            let fresh = decide(&i);
+            i.remembered = Some(HumanDecision::Allow);
+            let d = decide(&i);
+            assert!(!has(&d, FLAG_REMEMBERED_ALLOW), "{d:?}");
+            assert_eq!((d.decision, d.rule.as_str()), (fresh.decision, "test.rule"));
+            assert!(d.reason.contains("could not be parsed"), "{}", d.reason);
+            // A remembered denial only tightens: it still applies.
+            i.remembered = Some(HumanDecision::Deny);
+            assert_eq!(decide(&i).rule, RULE_MEMORY_DENY);
+        }
     }
 
     #[test]
