@@ -119,7 +119,16 @@ pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
             && let Some(v) = cx.resolve_program(w)
         {
             let mut sub: Vec<Word<'_>> = Vec::with_capacity(argv.len() - i);
-            sub.push(Word { text: Cow::Owned(v), span: w.span.clone(), ..Default::default() });
+            // `IFS=,; c=rm,-rf,/; $c`: the expansion is split on IFS into words.
+            let ifs = cx.resolve_program(&Word { text: Cow::Borrowed("$IFS"), ..Default::default() });
+            match ifs.filter(|f| !f.is_empty() && v.contains(|c| f.contains(c))) {
+                Some(f) => sub.extend(v.split(|c| f.contains(c)).filter(|p| !p.is_empty()).map(|p| Word {
+                    text: Cow::Owned(p.to_string()),
+                    span: w.span.clone(),
+                    ..Default::default()
+                })),
+                None => sub.push(Word { text: Cow::Owned(v), span: w.span.clone(), ..Default::default() }),
+            }
             sub.extend(argv[i + 1..].iter().cloned());
             let inner = Inv { depth: inv.depth + 1, ..inv.clone() };
             eval_argv(cx, &sub, &inner);
@@ -308,6 +317,7 @@ pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
                         return;
                     }
                     let sub = &argv[k..end];
+                    parallel_values(cx, sub, &argv[end.min(argv.len())..], &inv);
                     if sub.is_empty() {
                         return;
                     }
@@ -332,12 +342,16 @@ pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
                         repl = Some(r.to_string());
                         k += 1;
                         continue;
+                    } else if t == "-J" {
+                        // BSD xargs: -J REPLSTR.
+                        repl = argv.get(k + 1).map(|w| w.as_str().to_string());
                     } else if t == "-i" {
                         repl = Some("{}".to_string());
                     }
                     if matches!(
                         t,
-                        "-I" | "-L"
+                        "-I" | "-J"
+                            | "-L"
                             | "-n"
                             | "-P"
                             | "-s"
@@ -478,6 +492,16 @@ pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
                 cx.run_code(&code, &origin, inv.depth + 1);
                 return;
             }
+            "alias" => {
+                // `alias ls='rm -rf /'; ls`: the body runs whenever the name does.
+                for a in args {
+                    if let Some((_, body)) = a.as_str().split_once('=') {
+                        let origin = super::cx::Origin { base: a.span.start, pin: Some(a.span.clone()) };
+                        cx.run_code(body, &origin, inv.depth + 1);
+                    }
+                }
+                return;
+            }
             "source" | "." => {
                 if let Some(a) = args.iter().find(|a| a.fetch) {
                     cx.hit(&remote::PROCESS_SUBST, a.span.clone());
@@ -505,6 +529,8 @@ pub(crate) fn eval_argv(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
                 );
                 // secrets rules still look at the arguments (`ssh host < ~/.ssh/id_rsa`).
                 rules::dispatch(cx, "ssh", &argv[i..], &inv);
+                // `ssh host -- CMD`
+                let k = if argv.get(k + 1).is_some_and(|w| w.as_str() == "--") { k + 1 } else { k };
                 if k + 1 < argv.len() {
                     let rest = &argv[k + 1..];
                     let code = join_words(rest);
@@ -610,6 +636,29 @@ fn shell(cx: &mut Cx<'_>, argv: &[Word<'_>], inv: &Inv<'_>) {
             cx.run_code(text, &origin, inv.depth + 1);
         }
         Stdin::Pipe => cx.hit(&meta::SHELL_STDIN_UNKNOWN, argv[0].span.clone()),
+        // `sudo bash`, `pkexec sh`: an interactive root shell.
+        Stdin::Tty if inv.sudo => cx.hit(&meta::ROOT_SHELL, argv[0].span.clone()),
         Stdin::File(_) | Stdin::Tty => {}
+    }
+}
+
+/// `parallel CMD ::: V…` runs CMD with each value (`{}` replaced, or appended);
+/// `parallel ::: CMD…` runs each value as a command line.
+fn parallel_values(cx: &mut Cx<'_>, cmd: &[Word<'_>], tail: &[Word<'_>], inv: &Inv<'_>) {
+    let Some((_, values)) = tail.split_first() else { return };
+    let values = values.iter().take_while(|w| !w.as_str().starts_with(":::")).take(16);
+    for v in values {
+        if cmd.is_empty() {
+            let origin = cx.origin_of(v, v.as_str());
+            cx.run_code(v.as_str(), &origin, inv.depth + 1);
+            continue;
+        }
+        let mut sub: Vec<Word<'_>> = cmd.to_vec();
+        match sub.iter_mut().find(|w| w.as_str().contains("{}")) {
+            Some(w) => w.text = Cow::Owned(w.as_str().replace("{}", v.as_str())),
+            None => sub.push(v.clone()),
+        }
+        let inner = Inv { runtime_args: false, depth: inv.depth + 1, ..inv.clone() };
+        eval_argv(cx, &sub, &inner);
     }
 }

@@ -13,6 +13,17 @@ rules! {
     DISK_TOOL = ("disk.tool", Ambiguous, "Runs a low-level disk tool.");
 }
 
+/// Disk image file names: a file system made inside one erases nothing else.
+const IMAGE_EXTENSIONS: &[&str] = &[".img", ".iso", ".raw", ".bin", ".qcow2", ".vhd", ".vhdx", ".dmg", ".image", ".fs"];
+
+/// `mkfs.ext4 disk.img`: the target is an image file, no operand is a device or unknown.
+fn image_only(args: &[Word<'_>]) -> bool {
+    let mut ops = operands(args).peekable();
+    ops.peek().is_some()
+        && operands(args).all(|w| !w.dynamic && !w.as_str().starts_with("/dev"))
+        && ops.any(|w| IMAGE_EXTENSIONS.iter().any(|e| w.as_str().ends_with(e)))
+}
+
 pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'_>) {
     let args = &argv[1..];
     let span = argv[0].span.start..argv[argv.len() - 1].span.end;
@@ -24,7 +35,7 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
     match name {
         n if n.starts_with("mkfs") || n.starts_with("mke2fs") || n == "mkswap" || n == "newfs" || n == "format" => {
             let ro = args.iter().any(|a| matches!(a.as_str(), "-V" | "--version" | "-h" | "--help" | "-n"));
-            listing(cx, ro, &MKFS)
+            listing(cx, ro || image_only(args), &MKFS)
         }
         "fdisk" | "sfdisk" | "gdisk" | "cgdisk" | "cfdisk" | "sgdisk" => {
             let ro = flag(args, 'l', "--list")

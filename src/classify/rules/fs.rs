@@ -105,9 +105,33 @@ pub(crate) fn write_target(cx: &mut Cx<'_>, w: &Word<'_>, mode: Write) {
 }
 
 /// Redirections of any command (simple or compound).
+/// `head -c 32 /dev/urandom > secret.key`: random bytes into a file of the
+/// project (not home or system) make a new key; they reveal nothing.
+fn fresh_random_file(cmd: &Cmd<'_>, target: &Word<'_>) -> bool {
+    let Some(first) = cmd.words.iter().position(|w| !w.assign) else { return false };
+    matches!(super::program_name(cmd.words[first].as_str()), "head" | "dd" | "openssl")
+        && cmd.words[first + 1..].iter().any(|w| matches!(w.as_str(), "/dev/urandom" | "/dev/random" | "rand"))
+        && !target.dynamic
+        && matches!(paths::kind(target.as_str()), PathKind::Relative | PathKind::Artifact)
+}
+
+/// Every search root is a literal path inside the project (`.`, `src`,
+/// `./build`) or scratch space: a filtered delete there stays in the repository.
+fn confined(roots: &[&Word<'_>]) -> bool {
+    roots.iter().all(|w| {
+        !w.dynamic
+            && !w.glob
+            && matches!(
+                paths::kind(w.as_str()),
+                PathKind::Cwd | PathKind::Relative | PathKind::Artifact | PathKind::Tmp
+            )
+    })
+}
+
 pub(crate) fn check_redirects(cx: &mut Cx<'_>, cmd: &Cmd<'_>) {
     for r in &cmd.redirs {
         match r.op {
+            RedirOp::Out if fresh_random_file(cmd, &r.target) => {}
             RedirOp::Out => write_target(cx, &r.target, Write::Clobber),
             RedirOp::Append => write_target(cx, &r.target, Write::Append),
             RedirOp::ReadWrite => write_target(cx, &r.target, Write::Edit),
@@ -525,7 +549,7 @@ pub(crate) fn find(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>
                 let span = args[i].span.clone();
                 if worst_root.is_some() || !filtered {
                     cx.hit(&FIND_DELETE_BROAD, span);
-                } else {
+                } else if !confined(&roots) {
                     cx.hit(&FIND_DELETE, span);
                 }
             }

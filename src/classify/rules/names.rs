@@ -283,7 +283,10 @@ const FAMILIES: &[(Family, &[&str])] = &[
 
 /// FNV-1a: program names are a few bytes long, for which SipHash's setup
 /// costs more than the whole lookup.
-struct Fnv(u64);
+pub(crate) struct Fnv(u64);
+
+/// The hasher builder of the program-name indexes.
+pub(crate) type FnvBuild = BuildHasherDefault<Fnv>;
 
 impl Default for Fnv {
     fn default() -> Self {
