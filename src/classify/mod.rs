@@ -20,7 +20,10 @@ mod parse;
 mod paths;
 mod rules;
 mod text;
+mod trace;
 mod unwrap;
+
+pub use trace::{Explanation, Step, explain};
 
 use serde::{Deserialize, Serialize};
 

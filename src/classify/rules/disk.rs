@@ -5,12 +5,12 @@ use super::super::ir::Word;
 use super::{Inv, flag, has_long, has_short, operands};
 
 rules! {
-    WRITE_DEVICE = ("disk.write_device", Catastrophic, "Writes directly to a disk or partition device, destroying its data.");
-    MKFS = ("disk.mkfs", Catastrophic, "Creates a new file system, erasing the device.");
-    PARTITION = ("disk.partition", Catastrophic, "Edits a disk's partition table.");
-    WIPE = ("disk.wipe", Catastrophic, "Erases file-system signatures or the whole device.");
+    WRITE_DEVICE = ("disk.write_device", Catastrophic, "Writes directly to a disk or partition device, destroying its data. Write to an image file instead.");
+    MKFS = ("disk.mkfs", Catastrophic, "Creates a new file system, erasing the device. Make it in an image file (`mkfs.ext4 disk.img`) to test.");
+    PARTITION = ("disk.partition", Catastrophic, "Edits a disk's partition table, which can make every partition unreadable. List it with `-l` first.");
+    WIPE = ("disk.wipe", Catastrophic, "Erases file-system signatures or the whole device; its data becomes unreadable.");
     VOLUME_REMOVE = ("disk.volume_remove", Catastrophic, "Removes a storage pool or logical volume and its data.");
-    DISK_TOOL = ("disk.tool", Ambiguous, "Runs a low-level disk tool.");
+    DISK_TOOL = ("disk.tool", Ambiguous, "Runs a low-level disk tool that can damage file systems.");
 }
 
 /// Disk image file names: a file system made inside one erases nothing else.

@@ -321,6 +321,22 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
 
 /// Family dispatch on the program name. `argv[0]` is the program word.
 pub(crate) fn dispatch(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
+    if !super::trace::on() {
+        return dispatch_families(cx, name, argv, inv);
+    }
+    let before = cx.best_rule().map(|r| r.class);
+    dispatch_families(cx, name, argv, inv);
+    let after = cx.best_rule();
+    super::trace::record(super::trace::Step {
+        depth: inv.depth,
+        program: name.to_string(),
+        argv: argv.iter().skip(1).map(|w| w.as_str().to_string()).collect(),
+        sudo: inv.sudo,
+        raised: after.filter(|r| Some(r.class) != before).map(|r| (r.id, r.class)),
+    });
+}
+
+fn dispatch_families(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
     let prog = names::lookup(name);
     // A real dry run of a program that honours it changes nothing (the flag
     // must sit before `--` in the program's own argv, not in data).
