@@ -25,6 +25,11 @@ const DRY_RUNS: &[(&str, &str, &[&str])] = &[
 const KUBE_DRY: &str =
     "delete|apply|create|patch|replace|scale|label|annotate|set|expose|run|drain|cordon|taint|autoscale";
 
+/// The programs of [`DRY_RUNS`], for the name index.
+pub(crate) fn program_names() -> impl Iterator<Item = &'static str> {
+    DRY_RUNS.iter().map(|(p, _, _)| *p)
+}
+
 /// `argv` (program word first) asks `name` for a dry run it honours.
 pub(crate) fn is_dry_run(name: &str, argv: &[super::super::ir::Word<'_>]) -> bool {
     let mut rows = DRY_RUNS.iter().filter(|(p, _, _)| *p == name).peekable();

@@ -291,12 +291,18 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
             }
         }
         fs::check_redirects(cx, cmd);
-        exfil::check_sink(cx, &cmd.words, produced.take());
-        if let Some(w) = cmd.words.iter().find(|w| privesc::is_preload(w.as_str())) {
-            cx.hit(&privesc::PRELOAD, w.span.clone());
+        if produced.is_some() {
+            exfil::check_sink(cx, &cmd.words, produced.take());
         }
-        if let Some(w) = cmd.words.iter().find(|w| w.assign && w.as_str().starts_with("GIT_CONFIG_PARAMETERS=")) {
-            git::config_parameters(cx, w, depth);
+        for w in &cmd.words {
+            // Only `LD_…`, `DYLD_…` and `GIT_…` words can matter: one byte test for the rest.
+            match w.as_str().as_bytes().first() {
+                Some(b'L' | b'D') if privesc::is_preload(w.as_str()) => cx.hit(&privesc::PRELOAD, w.span.clone()),
+                Some(b'G') if w.assign && w.as_str().starts_with("GIT_CONFIG_PARAMETERS=") => {
+                    git::config_parameters(cx, w, depth)
+                }
+                _ => {}
+            }
         }
         if !cmd.words.is_empty() && cmd.words.iter().all(|w| w.assign) {
             cx.record_assignments(&cmd.words);
@@ -306,7 +312,9 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
             let inv = Inv { stdin, sudo: false, runtime_args: false, depth };
             unwrap::eval_argv(cx, &cmd.words, &inv);
         }
-        produced = exfil::producer(&cmd.words).map(|r| (r, cmd.span.clone()));
+        if i + 1 < p.cmds.len() {
+            produced = exfil::producer(&cmd.words).map(|r| (r, cmd.span.clone()));
+        }
         if !cmd.words.is_empty() && is_fetcher(&cmd.words) {
             fetch = Some(cmd.span.clone());
         }
@@ -340,7 +348,7 @@ fn dispatch_families(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'
     let prog = names::lookup(name);
     // A real dry run of a program that honours it changes nothing (the flag
     // must sit before `--` in the program's own argv, not in data).
-    let dry = dryrun::is_dry_run(name, argv);
+    let dry = prog.dry_run && dryrun::is_dry_run(name, argv);
     match prog.family {
         _ if dry => {}
         Some(Family::Fs) => fs::check(cx, name, argv, inv),
@@ -355,10 +363,13 @@ fn dispatch_families(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'
         Some(Family::Code) => code::check(cx, name, argv, inv),
         None => {}
     }
-    if !dry {
+    // Windows names arrive in any case (`Set-MpPreference`): the table folds case itself.
+    if !dry && (prog.table || name.bytes().any(|b| b.is_ascii_uppercase())) {
         table::check(cx, name, argv, inv);
     }
-    exfil::check_args(cx, prog.network, prog.reader, argv, inv);
+    if prog.network || prog.reader {
+        exfil::check_args(cx, prog.network, prog.reader, argv, inv);
+    }
     // Reading secrets or touching guarded paths, whatever the program.
     secrets::check_reads(cx, name, argv, inv, prog);
     selfprot::check_paths(cx, name, argv, inv, prog);

@@ -81,6 +81,11 @@ static INDEX: LazyLock<HashMap<&'static str, Entry, FnvBuild>> = LazyLock::new(|
     index
 });
 
+/// Every program name the table knows (rows, handlers and runners), for the name index.
+pub(crate) fn program_names() -> impl Iterator<Item = &'static str> {
+    INDEX.keys().copied().chain(RUNNERS.iter().copied())
+}
+
 /// Walk the rows and handlers of `name` over `argv` (`argv[0]` is the program word).
 pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
     let lower;
