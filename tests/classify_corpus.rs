@@ -143,3 +143,26 @@ fn class_order_and_names() {
     assert_eq!(safe.rule, "safe.default");
     assert_eq!(safe.span, None);
 }
+
+#[test]
+fn every_threat_family_has_its_corpus() {
+    let entries = corpus::load();
+    let families = [
+        "exfil",
+        "persistence",
+        "privesc",
+        "supply",
+        "remoteexec",
+        "windows",
+        "dbreset",
+        "gitforms",
+        "obfuscation",
+        "falsepos",
+    ];
+    for fam in families {
+        let lines: Vec<_> = entries.iter().filter(|e| e.family == fam).collect();
+        let safe = lines.iter().filter(|e| e.expected == Class::Safe).count();
+        let dangerous = lines.len() - safe;
+        assert!(lines.len() >= 40 && safe >= 10 && dangerous >= 15, "{fam}.txt: {dangerous} dangerous, {safe} safe");
+    }
+}

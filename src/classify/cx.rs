@@ -108,6 +108,11 @@ impl<'i> Cx<'i> {
         }
     }
 
+    /// The worst rule hit so far (for `holdfast explain`).
+    pub fn best_rule(&self) -> Option<&'static Rule> {
+        self.best.as_ref().map(|(r, _)| *r)
+    }
+
     /// True once a catastrophic hit is known: further work cannot change the class.
     #[inline]
     pub fn done(&self) -> bool {

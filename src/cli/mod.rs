@@ -9,6 +9,7 @@ mod control;
 mod doctor;
 mod exec;
 mod exit;
+mod explain;
 mod hook;
 mod init;
 mod lifecycle;
@@ -18,6 +19,7 @@ mod output;
 mod pipe;
 mod probe;
 mod queue;
+mod rules;
 mod service;
 mod sessions;
 mod uninstall;
@@ -73,6 +75,10 @@ enum Command {
     Reload(control::SwitchArgs),
     /// Classify a command without a daemon: class, rule, reason and the part that triggered it.
     Classify(classify::ClassifyArgs),
+    /// List every classifier rule: id, class, family, reason and the safer way.
+    Rules(output::JsonFlag),
+    /// Show how a command is parsed, unwrapped and matched, and what the policies decide.
+    Explain(explain::ExplainArgs),
     /// Manage the admin vault (the password that guards privileged operations).
     #[command(subcommand)]
     Vault(vault::VaultCommand),
@@ -146,6 +152,8 @@ pub fn main() -> i32 {
         Command::Status(a) => lifecycle::status(&a),
         Command::Ping(a) => lifecycle::ping(&a),
         Command::Classify(a) => classify::run(&a),
+        Command::Rules(a) => rules::run(&a),
+        Command::Explain(a) => explain::run(&a),
         Command::Propose(a) => queue::propose(&a),
         Command::Pending(a) => queue::pending(&a),
         Command::Console(a) => console::console(&a),

@@ -10,13 +10,13 @@ use super::super::cx::{Cx, Origin};
 use super::super::ir::Word;
 use super::super::paths::{self, PathKind, Secret};
 use super::super::text;
-use super::{Inv, Stdin, db, remote, secrets, selfprot};
+use super::{Inv, Stdin, db, decode, remote, secrets, selfprot};
 
 rules! {
-    DESTRUCTIVE_API = ("code.destructive_api", Ambiguous, "An interpreter one-liner deletes files or directories.");
+    DESTRUCTIVE_API = ("code.destructive_api", Ambiguous, "An interpreter one-liner deletes files or directories. Use a shell `rm` of the named path, or `trash`.");
     DESTRUCTIVE_API_BROAD = ("code.destructive_api_broad", Catastrophic, "An interpreter one-liner deletes the root, home, a system directory or the whole project.");
-    SHELL_DYNAMIC = ("code.shell_exec_dynamic", Ambiguous, "An interpreter one-liner runs a shell command that cannot be read.");
-    INTERP_STDIN_UNKNOWN = ("code.stdin_unknown", Ambiguous, "An interpreter runs code piped from another command.");
+    SHELL_DYNAMIC = ("code.shell_exec_dynamic", Ambiguous, "An interpreter one-liner runs a shell command that cannot be read. Run the shell command directly.");
+    INTERP_STDIN_UNKNOWN = ("code.stdin_unknown", Ambiguous, "An interpreter runs code piped from another command, unread. Write it to a file and run that.");
 }
 
 const SHELL_CALLS: &[&str] = &[
@@ -290,6 +290,14 @@ fn find_calls(code: &str, table: &CallTable) -> Vec<(&'static str, usize)> {
 /// Scan interpreter code. `span` is where the code sits in the input.
 pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) {
     let pin = Origin { base: span.start, pin: Some(span.clone()) };
+    // Hex or base64 literals the code decodes: the payload is classified as a command line.
+    if decode::mentions_decoder(code) {
+        for lit in literals(code) {
+            if let Some(payload) = decode::decode_literal(&lit) {
+                cx.run_code(&payload, &pin, depth + 1);
+            }
+        }
+    }
     // Shell-outs.
     for (call, pos) in find_calls(code, &SHELL_TABLE) {
         {
@@ -496,6 +504,10 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
             let p = prog.as_str();
             if p.contains("system(") || p.contains("| \"") || p.contains("|\"") || p.contains("getline") {
                 scan(cx, p, prog.span.clone(), inv.depth);
+                // `system("\x72\x6d …")`: awk decodes the escapes before the shell sees them.
+                if p.contains('\\') {
+                    scan(cx, &decode::unescape(p), prog.span.clone(), inv.depth);
+                }
                 // `print … | "sh"` pipes data into a shell.
                 if p.contains("| \"sh\"") || p.contains("|\"sh\"") || p.contains("| \"bash\"") {
                     cx.hit(&SHELL_DYNAMIC, prog.span.clone());

@@ -6,16 +6,16 @@ use super::super::ir::Word;
 use super::{Inv, Stdin, operands, opt_value};
 
 rules! {
-    DROP = ("db.drop", Catastrophic, "Drops a database, schema, table or collection.");
-    DROP_OBJECT = ("db.drop_object", Ambiguous, "Drops a database object (index, view, function, user…).");
-    TRUNCATE = ("db.truncate", Catastrophic, "Truncates a table, deleting all its rows.");
-    DELETE_ALL = ("db.delete_all", Catastrophic, "Deletes every row of a table (DELETE without WHERE).");
-    UPDATE_ALL = ("db.update_all", Catastrophic, "Updates every row of a table (UPDATE without WHERE).");
-    ALTER_DROP = ("db.alter_drop", Ambiguous, "Drops a column or constraint from a table.");
-    FLUSH = ("db.flush", Catastrophic, "Deletes every key of a Redis database (FLUSHALL/FLUSHDB).");
-    DROPDB = ("db.dropdb", Catastrophic, "Deletes a whole database with a client tool.");
-    FRAMEWORK_RESET = ("db.framework_reset", Ambiguous, "Drops or resets the application's database through the framework.");
-    SQL_FILE = ("db.sql_from_pipe", Ambiguous, "Feeds SQL of unknown content from a pipe to a database client.");
+    DROP = ("db.drop", Catastrophic, "Drops a database, schema, table or collection with all its data. Dump it first (`pg_dump`, `mysqldump`).");
+    DROP_OBJECT = ("db.drop_object", Ambiguous, "Drops a database object (index, view, function, user…). Script its definition first.");
+    TRUNCATE = ("db.truncate", Catastrophic, "Truncates a table, deleting all its rows. Dump the table first.");
+    DELETE_ALL = ("db.delete_all", Catastrophic, "Deletes every row of a table (DELETE without WHERE). Add a WHERE clause, and try it in a transaction first.");
+    UPDATE_ALL = ("db.update_all", Catastrophic, "Updates every row of a table (UPDATE without WHERE), overwriting the old values. Add a WHERE clause.");
+    ALTER_DROP = ("db.alter_drop", Ambiguous, "Drops a column or constraint from a table, with its data. Dump the table first.");
+    FLUSH = ("db.flush", Catastrophic, "Deletes every key of a Redis database (FLUSHALL/FLUSHDB). Delete the keys you mean with `DEL` or `UNLINK`.");
+    DROPDB = ("db.dropdb", Catastrophic, "Deletes a whole database with a client tool. Dump it first.");
+    FRAMEWORK_RESET = ("db.framework_reset", Ambiguous, "Drops or resets the application's database through the framework, losing its rows. Back it up and migrate forward instead.");
+    SQL_FILE = ("db.sql_from_pipe", Ambiguous, "Feeds SQL of unknown content from a pipe to a database client. Write it to a file and show it first.");
 }
 
 /// Strip comments and string literals, uppercase ASCII.

@@ -5,12 +5,23 @@ use super::super::ir::Word;
 use super::{Inv, flag, has_long, has_short, operands};
 
 rules! {
-    WRITE_DEVICE = ("disk.write_device", Catastrophic, "Writes directly to a disk or partition device, destroying its data.");
-    MKFS = ("disk.mkfs", Catastrophic, "Creates a new file system, erasing the device.");
-    PARTITION = ("disk.partition", Catastrophic, "Edits a disk's partition table.");
-    WIPE = ("disk.wipe", Catastrophic, "Erases file-system signatures or the whole device.");
+    WRITE_DEVICE = ("disk.write_device", Catastrophic, "Writes directly to a disk or partition device, destroying its data. Write to an image file instead.");
+    MKFS = ("disk.mkfs", Catastrophic, "Creates a new file system, erasing the device. Make it in an image file (`mkfs.ext4 disk.img`) to test.");
+    PARTITION = ("disk.partition", Catastrophic, "Edits a disk's partition table, which can make every partition unreadable. List it with `-l` first.");
+    WIPE = ("disk.wipe", Catastrophic, "Erases file-system signatures or the whole device; its data becomes unreadable.");
     VOLUME_REMOVE = ("disk.volume_remove", Catastrophic, "Removes a storage pool or logical volume and its data.");
-    DISK_TOOL = ("disk.tool", Ambiguous, "Runs a low-level disk tool.");
+    DISK_TOOL = ("disk.tool", Ambiguous, "Runs a low-level disk tool that can damage file systems.");
+}
+
+/// Disk image file names: a file system made inside one erases nothing else.
+const IMAGE_EXTENSIONS: &[&str] = &[".img", ".iso", ".raw", ".bin", ".qcow2", ".vhd", ".vhdx", ".dmg", ".image", ".fs"];
+
+/// `mkfs.ext4 disk.img`: the target is an image file, no operand is a device or unknown.
+fn image_only(args: &[Word<'_>]) -> bool {
+    let mut ops = operands(args).peekable();
+    ops.peek().is_some()
+        && operands(args).all(|w| !w.dynamic && !w.as_str().starts_with("/dev"))
+        && ops.any(|w| IMAGE_EXTENSIONS.iter().any(|e| w.as_str().ends_with(e)))
 }
 
 pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'_>) {
@@ -24,7 +35,7 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
     match name {
         n if n.starts_with("mkfs") || n.starts_with("mke2fs") || n == "mkswap" || n == "newfs" || n == "format" => {
             let ro = args.iter().any(|a| matches!(a.as_str(), "-V" | "--version" | "-h" | "--help" | "-n"));
-            listing(cx, ro, &MKFS)
+            listing(cx, ro || image_only(args), &MKFS)
         }
         "fdisk" | "sfdisk" | "gdisk" | "cgdisk" | "cfdisk" | "sgdisk" => {
             let ro = flag(args, 'l', "--list")

@@ -13,37 +13,37 @@ use super::super::unwrap;
 use super::{Inv, disk, flag, has_long, has_short, operands, selfprot};
 
 rules! {
-    RM_ROOT = ("fs.rm_recursive_root", Catastrophic, "Recursively deletes the root, home, current or parent directory (or everything in it).");
-    RM_NO_PRESERVE_ROOT = ("fs.rm_no_preserve_root", Catastrophic, "Disables rm's protection against deleting the root directory.");
-    RM_SYSTEM_DIR = ("fs.rm_system_dir", Catastrophic, "Recursively deletes a system directory such as /etc, /usr or /var.");
-    RM_HOME_DIR = ("fs.rm_home_dir", Catastrophic, "Recursively deletes a top-level folder of the home directory.");
-    RM_GIT_DIR = ("fs.rm_git_dir", Catastrophic, "Deletes the repository's .git directory and with it all history.");
-    RM_UNSET_VAR = ("fs.rm_var_root", Catastrophic, "Recursively deletes \"$VAR/\"-style paths that become / or /* when the variable is empty.");
-    RM_SECRET = ("fs.rm_secret", Catastrophic, "Deletes private keys or credentials that cannot be recovered.");
-    RSYNC_DELETE = ("fs.rsync_delete", Ambiguous, "rsync deletes destination files that are missing from the source.");
-    RSYNC_DELETE_BROAD = ("fs.rsync_delete_broad", Catastrophic, "rsync with deletion targets the root, home or a system directory.");
-    RM_RECURSIVE = ("fs.rm_recursive", Ambiguous, "Recursively deletes a directory that is not a known build artefact.");
-    RM_WILDCARD = ("fs.rm_wildcard", Ambiguous, "Deletes every file matching a broad wildcard.");
-    RM_SYSTEM_PATH = ("fs.rm_system_path", Ambiguous, "Deletes files inside a system directory.");
-    RM_VARIABLE = ("fs.rm_variable_target", Ambiguous, "Recursively deletes a path computed at run time.");
-    RM_RUNTIME = ("fs.rm_runtime_targets", Ambiguous, "Deletes files whose list is only known at run time (xargs, find -exec).");
-    RM_RUNTIME_BROAD = ("fs.rm_runtime_broad", Catastrophic, "Deletes files found under the root, home or a system directory.");
-    FIND_DELETE = ("fs.find_delete", Ambiguous, "find deletes every file matching its filters.");
-    FIND_DELETE_BROAD = ("fs.find_delete_broad", Catastrophic, "find deletes files across the root, home or a system directory, or with no filter at all.");
-    SHRED = ("fs.shred", Ambiguous, "Irrecoverably overwrites files.");
-    SHRED_SYSTEM = ("fs.shred_system", Catastrophic, "Irrecoverably overwrites system files, keys or broad targets.");
-    TRUNCATE = ("fs.truncate", Ambiguous, "Truncates a file, discarding its content.");
-    TRUNCATE_SYSTEM = ("fs.truncate_system", Catastrophic, "Truncates a system, secret or critical file.");
-    MV_BROAD = ("fs.mv_broad", Catastrophic, "Moves away the root, home, a system directory or the repository itself.");
-    WRITE_CRITICAL = ("fs.write_critical_file", Catastrophic, "Overwrites a critical system or access-control file (passwd, sudoers, authorized_keys, binaries, boot files).");
-    CLOBBER_SYSTEM = ("fs.clobber_system_file", Catastrophic, "Truncates and overwrites a file in a core system directory.");
-    WRITE_SYSTEM = ("fs.write_system_path", Ambiguous, "Writes into a system directory.");
-    CLOBBER_SHELL_RC = ("fs.clobber_shell_rc", Catastrophic, "Overwrites a shell start-up file such as ~/.bashrc.");
-    APPEND_SHELL_RC = ("fs.append_shell_rc", Ambiguous, "Changes a shell start-up file such as ~/.bashrc (runs on every new shell).");
-    CLOBBER_SECRET = ("fs.clobber_secret", Catastrophic, "Overwrites a private key or credential file.");
-    WRITE_ENV_FILE = ("fs.write_env_file", Ambiguous, "Overwrites a .env secrets file.");
-    CHMOD_BROAD = ("fs.chmod_broad", Catastrophic, "Changes permissions or ownership of the root, home or a system directory tree.");
-    CHMOD_RECURSIVE = ("fs.chmod_recursive", Ambiguous, "Recursively changes permissions or ownership.");
+    RM_ROOT = ("fs.rm_recursive_root", Catastrophic, "Recursively deletes the root, home, current or parent directory, losing every file in it. Delete the specific subdirectory by name, or move it aside with `trash`.");
+    RM_NO_PRESERVE_ROOT = ("fs.rm_no_preserve_root", Catastrophic, "Disables rm's protection against deleting the root directory, so the whole system can be erased. Name the directory to delete instead.");
+    RM_SYSTEM_DIR = ("fs.rm_system_dir", Catastrophic, "Recursively deletes a system directory such as /etc, /usr or /var, breaking the machine. Delete only the file you mean, with a human present.");
+    RM_HOME_DIR = ("fs.rm_home_dir", Catastrophic, "Recursively deletes a top-level folder of the home directory with everything the user keeps there. Use `trash` so it can be restored.");
+    RM_GIT_DIR = ("fs.rm_git_dir", Catastrophic, "Deletes the repository's .git directory and with it all history and unpushed commits. Push or `git bundle` first if you must.");
+    RM_UNSET_VAR = ("fs.rm_var_root", Catastrophic, "Recursively deletes \"$VAR/\"-style paths that become / or /* when the variable is empty. Use `${VAR:?}` so an empty variable stops the command.");
+    RM_SECRET = ("fs.rm_secret", Catastrophic, "Deletes private keys or credentials that cannot be recovered. Move them to a backup instead.");
+    RSYNC_DELETE = ("fs.rsync_delete", Ambiguous, "rsync deletes destination files that are missing from the source. Run it with `--dry-run` first to see the list.");
+    RSYNC_DELETE_BROAD = ("fs.rsync_delete_broad", Catastrophic, "rsync with deletion targets the root, home or a system directory, erasing what the source lacks. Sync into a dedicated directory.");
+    RM_RECURSIVE = ("fs.rm_recursive", Ambiguous, "Recursively deletes a directory that is not a known build artefact; its files are gone for good. Use `trash`, or check it is regenerable.");
+    RM_WILDCARD = ("fs.rm_wildcard", Ambiguous, "Deletes every file matching a broad wildcard. List them with `ls` first, or use `trash`.");
+    RM_SYSTEM_PATH = ("fs.rm_system_path", Ambiguous, "Deletes files inside a system directory, which can break installed software.");
+    RM_VARIABLE = ("fs.rm_variable_target", Ambiguous, "Recursively deletes a path computed at run time, which may not be what it seems. Print the path first, or use `${VAR:?}`.");
+    RM_RUNTIME = ("fs.rm_runtime_targets", Ambiguous, "Deletes files whose list is only known at run time (xargs, find -exec). Run the listing alone first.");
+    RM_RUNTIME_BROAD = ("fs.rm_runtime_broad", Catastrophic, "Deletes files found under the root, home or a system directory. Narrow the search to the project.");
+    FIND_DELETE = ("fs.find_delete", Ambiguous, "find deletes every file matching its filters. Run it with `-print` instead of `-delete` first.");
+    FIND_DELETE_BROAD = ("fs.find_delete_broad", Catastrophic, "find deletes files across the root, home or a system directory, or with no filter at all. Search only the project, with a filter, and `-print` first.");
+    SHRED = ("fs.shred", Ambiguous, "Irrecoverably overwrites files. Use `rm` or `trash` unless the data must be unrecoverable.");
+    SHRED_SYSTEM = ("fs.shred_system", Catastrophic, "Irrecoverably overwrites system files, keys or broad targets; nothing can be restored.");
+    TRUNCATE = ("fs.truncate", Ambiguous, "Truncates a file, discarding its content. Copy it first if the content matters.");
+    TRUNCATE_SYSTEM = ("fs.truncate_system", Catastrophic, "Truncates a system, secret or critical file, losing its content.");
+    MV_BROAD = ("fs.mv_broad", Catastrophic, "Moves away the root, home, a system directory or the repository itself, breaking everything that uses it.");
+    WRITE_CRITICAL = ("fs.write_critical_file", Catastrophic, "Overwrites a critical system or access-control file (passwd, sudoers, authorized_keys, cron, binaries, boot files); a mistake locks users out or opens the machine.");
+    CLOBBER_SYSTEM = ("fs.clobber_system_file", Catastrophic, "Truncates and overwrites a file in a core system directory, losing its content. Append (`>>`) or edit a copy.");
+    WRITE_SYSTEM = ("fs.write_system_path", Ambiguous, "Writes into a system directory, changing the machine outside the project.");
+    CLOBBER_SHELL_RC = ("fs.clobber_shell_rc", Catastrophic, "Overwrites a shell start-up file such as ~/.bashrc, losing the user's settings. Append (`>>`) instead.");
+    APPEND_SHELL_RC = ("fs.append_shell_rc", Ambiguous, "Changes a shell start-up file such as ~/.bashrc, which runs in every new shell. Tell the user what to add instead.");
+    CLOBBER_SECRET = ("fs.clobber_secret", Catastrophic, "Overwrites a private key or credential file; the old one cannot be recovered. Write to a new file name.");
+    WRITE_ENV_FILE = ("fs.write_env_file", Ambiguous, "Overwrites a .env secrets file, losing its values. Append (`>>`) or write a new file.");
+    CHMOD_BROAD = ("fs.chmod_broad", Catastrophic, "Changes permissions or ownership of the root, home or a system directory tree, which can lock users out or open every file.");
+    CHMOD_RECURSIVE = ("fs.chmod_recursive", Ambiguous, "Recursively changes permissions or ownership. Change the files that need it by name.");
     CHMOD_SYSTEM = ("fs.chmod_system", Ambiguous, "Changes permissions or ownership of a system path.");
 }
 
@@ -105,9 +105,33 @@ pub(crate) fn write_target(cx: &mut Cx<'_>, w: &Word<'_>, mode: Write) {
 }
 
 /// Redirections of any command (simple or compound).
+/// `head -c 32 /dev/urandom > secret.key`: random bytes into a file of the
+/// project (not home or system) make a new key; they reveal nothing.
+fn fresh_random_file(cmd: &Cmd<'_>, target: &Word<'_>) -> bool {
+    let Some(first) = cmd.words.iter().position(|w| !w.assign) else { return false };
+    matches!(super::program_name(cmd.words[first].as_str()), "head" | "dd" | "openssl")
+        && cmd.words[first + 1..].iter().any(|w| matches!(w.as_str(), "/dev/urandom" | "/dev/random" | "rand"))
+        && !target.dynamic
+        && matches!(paths::kind(target.as_str()), PathKind::Relative | PathKind::Artifact)
+}
+
+/// Every search root is a literal path inside the project (`.`, `src`,
+/// `./build`) or scratch space: a filtered delete there stays in the repository.
+fn confined(roots: &[&Word<'_>]) -> bool {
+    roots.iter().all(|w| {
+        !w.dynamic
+            && !w.glob
+            && matches!(
+                paths::kind(w.as_str()),
+                PathKind::Cwd | PathKind::Relative | PathKind::Artifact | PathKind::Tmp
+            )
+    })
+}
+
 pub(crate) fn check_redirects(cx: &mut Cx<'_>, cmd: &Cmd<'_>) {
     for r in &cmd.redirs {
         match r.op {
+            RedirOp::Out if fresh_random_file(cmd, &r.target) => {}
             RedirOp::Out => write_target(cx, &r.target, Write::Clobber),
             RedirOp::Append => write_target(cx, &r.target, Write::Append),
             RedirOp::ReadWrite => write_target(cx, &r.target, Write::Edit),
@@ -525,7 +549,7 @@ pub(crate) fn find(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>
                 let span = args[i].span.clone();
                 if worst_root.is_some() || !filtered {
                     cx.hit(&FIND_DELETE_BROAD, span);
-                } else {
+                } else if !confined(&roots) {
                     cx.hit(&FIND_DELETE, span);
                 }
             }

@@ -5,19 +5,19 @@ use super::super::ir::Word;
 use super::{Inv, flag, has_long, has_short, operands};
 
 rules! {
-    FORCE_PUSH = ("git.force_push", Catastrophic, "Force-pushes, overwriting the remote branch's history.");
-    FORCE_PUSH_LEASE = ("git.force_push_lease", Ambiguous, "Force-pushes with a lease to a branch; remote history may be overwritten.");
-    PUSH_MIRROR = ("git.push_mirror", Catastrophic, "Mirror-pushes, overwriting and deleting every remote ref.");
+    FORCE_PUSH = ("git.force_push", Catastrophic, "Force-pushes, overwriting the remote branch's history; others' commits there are lost. Use `--force-with-lease` on your own branch, or push a new branch.");
+    FORCE_PUSH_LEASE = ("git.force_push_lease", Ambiguous, "Force-pushes with a lease; remote commits you have fetched but not merged are overwritten. Push a new branch if unsure.");
+    PUSH_MIRROR = ("git.push_mirror", Catastrophic, "Mirror-pushes, overwriting and deleting every remote ref that is not local. Push the branches you mean by name.");
     PUSH_DELETE = ("git.push_delete", Ambiguous, "Deletes a branch or tag on the remote.");
     PUSH_DELETE_PROTECTED = ("git.push_delete_protected", Catastrophic, "Deletes a main/release branch on the remote.");
-    RESET_HARD = ("git.reset_hard", Catastrophic, "Discards all uncommitted changes irrecoverably (git reset --hard).");
-    CLEAN_FORCE = ("git.clean_force", Catastrophic, "Deletes untracked (and possibly ignored) files irrecoverably (git clean -f).");
-    BRANCH_FORCE_DELETE = ("git.branch_force_delete", Ambiguous, "Force-deletes a branch, possibly losing unmerged commits.");
-    DISCARD_ALL = ("git.discard_all", Catastrophic, "Discards every uncommitted change in the working tree (checkout/restore .).");
-    DISCARD_PATHS = ("git.discard_paths", Ambiguous, "Discards uncommitted changes to files.");
-    STASH_CLEAR = ("git.stash_clear", Catastrophic, "Deletes every stash irrecoverably.");
-    STASH_DROP = ("git.stash_drop", Ambiguous, "Deletes a stash entry.");
-    FILTER_BRANCH = ("git.rewrite_history", Catastrophic, "Rewrites the whole repository history (filter-branch / filter-repo).");
+    RESET_HARD = ("git.reset_hard", Catastrophic, "Discards all uncommitted changes irrecoverably (git reset --hard). Run `git stash` first, or use `git reset --keep`.");
+    CLEAN_FORCE = ("git.clean_force", Catastrophic, "Deletes untracked (and possibly ignored) files irrecoverably (git clean -f). Run `git clean -n` first to see the list.");
+    BRANCH_FORCE_DELETE = ("git.branch_force_delete", Ambiguous, "Force-deletes a branch, losing its unmerged commits. Use `git branch -d`, which refuses when commits would be lost.");
+    DISCARD_ALL = ("git.discard_all", Catastrophic, "Discards every uncommitted change in the working tree (checkout/restore .). Run `git stash` first.");
+    DISCARD_PATHS = ("git.discard_paths", Ambiguous, "Discards uncommitted changes to the named files. Run `git stash` or `git diff > backup.patch` first.");
+    STASH_CLEAR = ("git.stash_clear", Catastrophic, "Deletes every stash irrecoverably. Drop the one stash you mean with `git stash drop stash@{N}` after `git stash list`.");
+    STASH_DROP = ("git.stash_drop", Ambiguous, "Deletes a stash entry and its saved changes. Check it with `git stash show -p` first.");
+    FILTER_BRANCH = ("git.rewrite_history", Catastrophic, "Rewrites the whole repository history (filter-branch / filter-repo); every clone diverges. Work on a fresh clone and let a human push it.");
     UPDATE_REF_DELETE = ("git.update_ref_delete", Ambiguous, "Deletes a ref directly, bypassing safety checks.");
     REFLOG_EXPIRE = ("git.reflog_expire", Ambiguous, "Expires reflog entries, removing the safety net for lost commits.");
     REFLOG_EXPIRE_NOW = ("git.reflog_expire_now", Catastrophic, "Expires the whole reflog immediately, making lost commits unrecoverable.");
@@ -26,7 +26,9 @@ rules! {
     HOOKS_BYPASS = ("git.hooks_path", Ambiguous, "Redirects or disables the repository's git hooks.");
     SWITCH_DISCARD = ("git.switch_discard", Ambiguous, "Switches branch discarding local changes.");
     WORKTREE_FORCE = ("git.worktree_remove_force", Ambiguous, "Force-removes a worktree with its uncommitted changes.");
-    REPO_DELETE = ("git.repo_delete", Catastrophic, "Deletes a hosted repository.");
+    GH_UNPROTECT = ("git.gh_unprotect", Catastrophic, "Removes a branch protection or deletes a repository through the GitHub API, letting anyone force-push or delete it. Change protection in the repository settings with a human.");
+    GH_API_WRITE = ("git.gh_api_write", Ambiguous, "Deletes or rewrites GitHub resources (refs, protection, settings) through the API. Use the matching `gh` subcommand, which asks before deleting.");
+    REPO_DELETE = ("git.repo_delete", Catastrophic, "Deletes a hosted repository with its issues, pull requests and history. Archive it instead (`gh repo archive`).");
 }
 
 fn protected(branch: &str) -> bool {
@@ -106,7 +108,13 @@ fn config_value(cx: &mut Cx<'_>, key: &str, value: Option<&str>, w: &Word<'_>, d
                 let origin = super::super::cx::Origin { base: w.span.start, pin: Some(w.span.clone()) };
                 cx.run_code(&code, &origin, depth + 1);
             }
-            _ => {}
+            // `git -c alias.x='reset --hard' x`: the body is a git command line.
+            Some(v) => {
+                let code = format!("git {v}");
+                let origin = super::super::cx::Origin { base: w.span.start, pin: Some(w.span.clone()) };
+                cx.run_code(&code, &origin, depth + 1);
+            }
+            None => {}
         }
         return;
     }
@@ -141,7 +149,79 @@ fn config_value(cx: &mut Cx<'_>, key: &str, value: Option<&str>, w: &Word<'_>, d
     cx.hit(&CONFIG_EXEC, w.span.clone());
 }
 
+/// `GIT_CONFIG_PARAMETERS="'alias.x=reset --hard'"`: each quoted `key=value` is inline config.
+pub(crate) fn config_parameters(cx: &mut Cx<'_>, w: &Word<'_>, depth: u32) {
+    let value = w.as_str().split_once('=').map_or("", |(_, v)| v);
+    for item in value.split('\'').map(str::trim).filter(|s| !s.is_empty()) {
+        let (k, v) = match item.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (item, None),
+        };
+        config_value(cx, k, v, w, depth);
+    }
+}
+
+/// Long options git accepts abbreviated (`--forc`, `--har`, `--mir`) with the
+/// shortest prefix treated as the option.
+const ABBREVIATED: &[(&str, usize)] = &[("--force", 5), ("--mirror", 5), ("--hard", 4), ("--delete", 5)];
+
+/// `argv` with abbreviated dangerous long options spelled out, when there are any.
+fn expand_abbreviations<'w>(argv: &[Word<'w>]) -> Option<Vec<Word<'w>>> {
+    let full = |t: &str| {
+        ABBREVIATED.iter().find(|(l, min)| t.len() >= *min && t.len() < l.len() && l.starts_with(t)).map(|(l, _)| *l)
+    };
+    if !argv.iter().any(|w| full(w.as_str()).is_some()) {
+        return None;
+    }
+    Some(
+        argv.iter()
+            .map(|w| match full(w.as_str()) {
+                Some(l) => Word { text: std::borrow::Cow::Borrowed(l), ..w.clone() },
+                None => w.clone(),
+            })
+            .collect(),
+    )
+}
+
+/// `gh api [-X|--method] DELETE|PUT|PATCH …` on protection, refs or the repository itself.
+fn gh_api(cx: &mut Cx<'_>, argv: &[Word<'_>]) {
+    let args = &argv[1..];
+    if args.first().map(|w| w.as_str()) != Some("api") {
+        return;
+    }
+    let method = args.iter().enumerate().find_map(|(k, a)| {
+        let t = a.as_str();
+        match t {
+            "-X" | "--method" => args.get(k + 1).map(|v| v.as_str().to_ascii_uppercase()),
+            _ => t
+                .strip_prefix("--method=")
+                .or_else(|| t.strip_prefix("-X"))
+                .filter(|r| !r.is_empty())
+                .map(str::to_ascii_uppercase),
+        }
+    });
+    let Some(method) = method.filter(|m| matches!(m.as_str(), "DELETE" | "PUT" | "PATCH" | "POST")) else { return };
+    let whole = argv[0].span.start..argv[argv.len() - 1].span.end;
+    let endpoint = args
+        .iter()
+        .skip(1)
+        .map(|w| w.as_str().trim_start_matches('/'))
+        .find(|t| t.starts_with("repos/") || t.starts_with("orgs/"));
+    let Some(ep) = endpoint else {
+        return cx.hit(&GH_API_WRITE, whole);
+    };
+    let segments = ep.trim_end_matches('/').split('/').count();
+    if method == "DELETE" && (ep.contains("/protection") || (ep.starts_with("repos/") && segments == 3)) {
+        cx.hit(&GH_UNPROTECT, whole);
+    } else if method == "DELETE" || ep.contains("/protection") || ep.contains("/rulesets") {
+        cx.hit(&GH_API_WRITE, whole);
+    }
+}
+
 pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
+    if let Some(expanded) = expand_abbreviations(argv) {
+        return check(cx, name, &expanded, inv);
+    }
     let whole = argv[0].span.start..argv[argv.len() - 1].span.end;
     if name == "git-filter-repo" {
         return cx.hit(&FILTER_BRANCH, whole);
@@ -151,7 +231,7 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
         if ops.len() >= 2 && ops[0] == "repo" && ops[1] == "delete" {
             cx.hit(&REPO_DELETE, whole);
         }
-        return;
+        return gh_api(cx, argv);
     }
     // Global options.
     let mut i = 1;

@@ -27,16 +27,26 @@ macro_rules! rules {
 
 pub(crate) mod code;
 pub(crate) mod db;
+pub(crate) mod dbreset;
+pub(crate) mod decode;
 pub(crate) mod disk;
+pub(crate) mod dryrun;
+pub(crate) mod exfil;
 pub(crate) mod fs;
 pub(crate) mod git;
 pub(crate) mod infra;
 pub(crate) mod meta;
 pub(crate) mod names;
+pub(crate) mod persist;
+pub(crate) mod privesc;
 pub(crate) mod remote;
+pub(crate) mod remoteexec;
 pub(crate) mod secrets;
 pub(crate) mod selfprot;
+pub(crate) mod supply;
 pub(crate) mod system;
+pub(crate) mod table;
+pub(crate) mod windows;
 
 pub(crate) fn all_rules() -> impl Iterator<Item = &'static Rule> {
     [
@@ -54,6 +64,7 @@ pub(crate) fn all_rules() -> impl Iterator<Item = &'static Rule> {
     ]
     .into_iter()
     .flatten()
+    .chain(table::all_rules())
     .chain(std::iter::once(&super::SAFE_DEFAULT))
 }
 
@@ -205,6 +216,12 @@ fn echo_data<'w>(words: &'w [Word<'w>]) -> Option<(Cow<'w, str>, &'w Word<'w>)> 
     if name == "cat" {
         return None;
     }
+    // `printf '\x72\x6d …' | sh`, `echo -e '\162…' | sh`: the shell reads the decoded bytes.
+    let escapes = name == "printf" || words[first + 1..].iter().any(|w| matches!(w.as_str(), "-e" | "-ne" | "-en"));
+    if escapes && args.iter().any(|w| w.as_str().contains('\\')) {
+        let joined = args.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" ");
+        return Some((Cow::Owned(decode::unescape(&joined)), last));
+    }
     if args.len() == 1 {
         return Some((Cow::Borrowed(last.as_str()), last));
     }
@@ -237,6 +254,8 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
     let mut fetch: Option<Range<usize>> = None;
     // Literal data flowing out of the previous stage (`cat <<EOF |`).
     let mut carried: Option<(Cow<'_, str>, &Word<'_>)> = None;
+    // What the previous stage sends that must not reach the network (`env | curl -d @- …`).
+    let mut produced: Option<(&'static super::Rule, Range<usize>)> = None;
     for (i, cmd) in p.cmds.iter().enumerate() {
         if cx.done() {
             return;
@@ -272,6 +291,19 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
             }
         }
         fs::check_redirects(cx, cmd);
+        if produced.is_some() {
+            exfil::check_sink(cx, &cmd.words, produced.take());
+        }
+        for w in &cmd.words {
+            // Only `LD_…`, `DYLD_…` and `GIT_…` words can matter: one byte test for the rest.
+            match w.as_str().as_bytes().first() {
+                Some(b'L' | b'D') if privesc::is_preload(w.as_str()) => cx.hit(&privesc::PRELOAD, w.span.clone()),
+                Some(b'G') if w.assign && w.as_str().starts_with("GIT_CONFIG_PARAMETERS=") => {
+                    git::config_parameters(cx, w, depth)
+                }
+                _ => {}
+            }
+        }
         if !cmd.words.is_empty() && cmd.words.iter().all(|w| w.assign) {
             cx.record_assignments(&cmd.words);
         }
@@ -279,6 +311,9 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
         if !cmd.words.is_empty() {
             let inv = Inv { stdin, sudo: false, runtime_args: false, depth };
             unwrap::eval_argv(cx, &cmd.words, &inv);
+        }
+        if i + 1 < p.cmds.len() {
+            produced = exfil::producer(&cmd.words).map(|r| (r, cmd.span.clone()));
         }
         if !cmd.words.is_empty() && is_fetcher(&cmd.words) {
             fetch = Some(cmd.span.clone());
@@ -294,8 +329,28 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
 
 /// Family dispatch on the program name. `argv[0]` is the program word.
 pub(crate) fn dispatch(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
+    if !super::trace::on() {
+        return dispatch_families(cx, name, argv, inv);
+    }
+    let before = cx.best_rule().map(|r| r.class);
+    dispatch_families(cx, name, argv, inv);
+    let after = cx.best_rule();
+    super::trace::record(super::trace::Step {
+        depth: inv.depth,
+        program: name.to_string(),
+        argv: argv.iter().skip(1).map(|w| w.as_str().to_string()).collect(),
+        sudo: inv.sudo,
+        raised: after.filter(|r| Some(r.class) != before).map(|r| (r.id, r.class)),
+    });
+}
+
+fn dispatch_families(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
     let prog = names::lookup(name);
+    // A real dry run of a program that honours it changes nothing (the flag
+    // must sit before `--` in the program's own argv, not in data).
+    let dry = prog.dry_run && dryrun::is_dry_run(name, argv);
     match prog.family {
+        _ if dry => {}
         Some(Family::Fs) => fs::check(cx, name, argv, inv),
         Some(Family::Disk) => disk::check(cx, name, argv, inv),
         None if name.starts_with("mkfs.") || name.starts_with("mke2fs") => disk::check(cx, name, argv, inv),
@@ -307,6 +362,13 @@ pub(crate) fn dispatch(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv
         Some(Family::SelfProt) => selfprot::check(cx, name, argv, inv),
         Some(Family::Code) => code::check(cx, name, argv, inv),
         None => {}
+    }
+    // Windows names arrive in any case (`Set-MpPreference`): the table folds case itself.
+    if !dry && (prog.table || name.bytes().any(|b| b.is_ascii_uppercase())) {
+        table::check(cx, name, argv, inv);
+    }
+    if prog.network || prog.reader {
+        exfil::check_args(cx, prog.network, prog.reader, argv, inv);
     }
     // Reading secrets or touching guarded paths, whatever the program.
     secrets::check_reads(cx, name, argv, inv, prog);

@@ -33,6 +33,10 @@ pub(crate) struct Prog {
     pub network: bool,
     /// In [`selfprot::GUARDED_WRITERS`].
     pub guarded_writer: bool,
+    /// Has rows or handlers in [`super::table`] (or runs a program that may).
+    pub table: bool,
+    /// Honours a dry-run flag ([`super::dryrun`]).
+    pub dry_run: bool,
 }
 
 /// Program names of each family. A name listed twice keeps its first family.
@@ -283,7 +287,10 @@ const FAMILIES: &[(Family, &[&str])] = &[
 
 /// FNV-1a: program names are a few bytes long, for which SipHash's setup
 /// costs more than the whole lookup.
-struct Fnv(u64);
+pub(crate) struct Fnv(u64);
+
+/// The hasher builder of the program-name indexes.
+pub(crate) type FnvBuild = BuildHasherDefault<Fnv>;
 
 impl Default for Fnv {
     fn default() -> Self {
@@ -320,6 +327,12 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
     }
     for name in selfprot::GUARDED_WRITERS {
         index.entry(name).or_default().guarded_writer = true;
+    }
+    for name in super::table::program_names() {
+        index.entry(name).or_default().table = true;
+    }
+    for name in super::dryrun::program_names() {
+        index.entry(name).or_default().dry_run = true;
     }
     index
 });

@@ -7,13 +7,13 @@ use super::names::Prog;
 use super::{Inv, Stdin, operands};
 
 rules! {
-    READ_KEY = ("secrets.read_key", Catastrophic, "Reads private keys or credentials, exposing them to the agent.");
-    READ_ENV = ("secrets.read_env_file", Ambiguous, "Reads a .env file that usually holds secrets.");
-    EXFILTRATE = ("secrets.exfiltrate", Catastrophic, "Sends private keys, credentials or .env secrets over the network.");
+    READ_KEY = ("secrets.read_key", Catastrophic, "Reads private keys or credentials, exposing them to the agent. Use the tool that needs the key (ssh, git, aws) instead of printing it.");
+    READ_ENV = ("secrets.read_env_file", Ambiguous, "Reads a .env file that usually holds secrets. Read `.env.example`, or print only the variable names (`cut -d= -f1 .env`).");
+    EXFILTRATE = ("secrets.exfiltrate", Catastrophic, "Sends private keys, credentials or .env secrets over the network, where they cannot be taken back.");
     KEYCHAIN = ("secrets.keychain", Catastrophic, "Extracts passwords from the system keychain or secret store.");
     KEYCHAIN_QUERY = ("secrets.keychain_query", Ambiguous, "Queries the system keychain or password manager.");
-    EXPORT_SECRET_KEY = ("secrets.export_private_key", Catastrophic, "Exports private key material.");
-    ARCHIVE = ("secrets.archive", Ambiguous, "Copies or archives secret files.");
+    EXPORT_SECRET_KEY = ("secrets.export_private_key", Catastrophic, "Exports private key material. Export the public key instead.");
+    ARCHIVE = ("secrets.archive", Ambiguous, "Copies or archives secret files, multiplying where they can leak.");
 }
 
 /// Programs that read (or send) the files they are given: their arguments

@@ -5,20 +5,20 @@ use super::super::ir::Word;
 use super::{Inv, flag, has_long, operands, selfprot};
 
 rules! {
-    POWER = ("system.power", Catastrophic, "Shuts down, reboots or halts the machine.");
-    KILL_ALL = ("system.kill_all", Catastrophic, "Kills every process (or init) the user can signal.");
-    KILL_BROAD = ("system.kill_broad", Catastrophic, "Kills processes by a broad pattern or critical system processes.");
-    FORK_BOMB = ("system.fork_bomb", Catastrophic, "A function that spawns itself recursively: a fork bomb.");
-    CRONTAB_REMOVE = ("system.crontab_remove", Catastrophic, "Deletes the user's whole crontab.");
-    CRONTAB_REPLACE = ("system.crontab_replace", Ambiguous, "Replaces the user's crontab.");
-    SERVICE_STOP = ("system.service_stop", Ambiguous, "Stops, disables or masks a system service.");
-    SERVICE_CRITICAL = ("system.service_critical", Catastrophic, "Stops or disables a critical service (ssh, networking, the init system).");
+    POWER = ("system.power", Catastrophic, "Shuts down, reboots or halts the machine, ending every running job.");
+    KILL_ALL = ("system.kill_all", Catastrophic, "Kills every process (or init) the user can signal, losing all their unsaved work. Kill the one process by its pid.");
+    KILL_BROAD = ("system.kill_broad", Catastrophic, "Kills processes by a broad pattern or critical system processes. Kill the one process by its pid.");
+    FORK_BOMB = ("system.fork_bomb", Catastrophic, "A function that spawns itself recursively: a fork bomb that freezes the machine.");
+    CRONTAB_REMOVE = ("system.crontab_remove", Catastrophic, "Deletes the user's whole crontab. Save it with `crontab -l > backup` first.");
+    CRONTAB_REPLACE = ("system.crontab_replace", Ambiguous, "Replaces the user's crontab, losing the old entries. Save it with `crontab -l > backup` first.");
+    SERVICE_STOP = ("system.service_stop", Ambiguous, "Stops, disables or masks a system service, taking what it serves offline.");
+    SERVICE_CRITICAL = ("system.service_critical", Catastrophic, "Stops or disables a critical service (ssh, networking, the init system), which can cut off the machine.");
     USER_ADMIN = ("system.user_admin", Ambiguous, "Creates, changes or deletes system users, groups or passwords.");
-    USER_DELETE = ("system.user_delete", Catastrophic, "Deletes a user together with their home directory.");
-    FIREWALL = ("system.firewall", Ambiguous, "Changes or flushes firewall rules.");
+    USER_DELETE = ("system.user_delete", Catastrophic, "Deletes a user together with their home directory. Lock the account instead (`usermod -L`).");
+    FIREWALL = ("system.firewall", Ambiguous, "Changes or flushes firewall rules, which can cut off access or open ports.");
     KERNEL = ("system.kernel", Ambiguous, "Changes kernel parameters, modules or boot/security settings.");
-    SECURITY_OFF = ("system.security_disable", Catastrophic, "Disables an operating-system security protection.");
-    HISTORY_WIPE = ("system.history_clear", Ambiguous, "Clears the shell history.");
+    SECURITY_OFF = ("system.security_disable", Catastrophic, "Disables an operating-system security protection, leaving the machine exposed.");
+    HISTORY_WIPE = ("system.history_clear", Ambiguous, "Clears the shell history, erasing the record of what was run.");
 }
 
 const CRITICAL_PROCS: &[&str] = &[
