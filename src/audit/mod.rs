@@ -43,6 +43,7 @@
 //! state at start in [`read_records`].
 
 mod chain;
+pub mod checkpoint;
 mod layout;
 mod record;
 mod recover;
@@ -52,7 +53,8 @@ mod writer;
 
 use std::time::Duration;
 
-pub use record::{Record, RecordError, Records, read_records};
+pub use checkpoint::Checkpoint;
+pub use record::{Record, RecordError, Records, read_records, read_records_from};
 pub use seal::{EpochKey, VerificationKey, write_verification_key};
 pub use verify::{VerifyOptions, VerifyReport, verify_file};
 pub use writer::{AuditLog, OpenReport, Recovered};

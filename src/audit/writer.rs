@@ -7,8 +7,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
 
-use super::chain::{hash_0, next_hash};
+use super::chain::{Chain, hash_0, next_hash};
+use super::checkpoint::{self, Checkpoint, CheckpointData, Rejected};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::record::{BODY_START, begin_line, finish_line};
 use super::seal::{self, EpochKey, StoredKey, VerificationKey};
@@ -40,6 +42,19 @@ pub struct AuditLog {
     key_store_pending: bool,
     /// Set when a failed write could not be undone: nothing more is written.
     broken: Option<String>,
+    /// Checkpoint bookkeeping: see the checkpoint section at the end of this file.
+    ckpt: CheckpointCursor,
+}
+
+/// Where the writer stands relative to checkpoints.
+#[derive(Debug, Default)]
+struct CheckpointCursor {
+    /// Whole lines in the file.
+    lines: u64,
+    /// Records written (or found) since the last checkpoint.
+    since: u64,
+    /// Size of the last checkpoint's state.
+    state_bytes: u64,
 }
 
 /// A torn tail moved aside on open.
@@ -62,6 +77,8 @@ pub struct OpenReport {
     pub damage: Vec<String>,
     /// Things worth a line on stderr that are not damage.
     pub notes: Vec<String>,
+    /// The checkpoint the chain resumed at: replay its state, then the records after it.
+    pub checkpoint: Option<Checkpoint>,
 }
 
 impl AuditLog {
@@ -86,7 +103,8 @@ impl AuditLog {
             file.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(|e| AuditError::io(what(), e))?;
         }
         let mut report = OpenReport::default();
-        let scan = recover::scan(&file)?;
+        let start = checkpoint_start(&paths.data_dir, &file, &mut report);
+        let scan = recover::scan(&file, start)?;
         if let Some(torn) = &scan.torn {
             let quarantine = recover::quarantine(&path, torn)?;
             file.set_len(scan.good_len)
@@ -112,10 +130,12 @@ impl AuditLog {
             last_sync: now,
             key_store_pending: false,
             broken: None,
+            ckpt: CheckpointCursor { lines: scan.lines, ..Default::default() },
         };
         if scan.chain.records == 0 && scan.problems.is_empty() {
             log.create(&mut report)?;
         } else {
+            log.checkpoint_findings(&scan, &mut report);
             log.resume(scan, &mut report)?;
         }
         Ok((log, report))
@@ -159,7 +179,8 @@ impl AuditLog {
         self.in_epoch = chain.in_epoch;
         self.epoch_first = chain.epoch_first;
         self.log_id = chain.log_id.clone().unwrap_or_default();
-        let mut damage: Vec<String> = scan.problems.iter().map(|p| p.to_string()).collect();
+        let mut damage: Vec<String> = std::mem::take(&mut report.damage);
+        damage.extend(scan.problems.iter().map(|p| p.to_string()));
         let mut data = json!({});
         let stored = seal::load(&self.key_path)?;
         let key_problem = match stored {
@@ -355,6 +376,8 @@ impl AuditLog {
         self.next_seq += 1;
         self.prev = hash;
         self.in_epoch += 1;
+        self.ckpt.lines += 1;
+        self.ckpt.since += 1;
         Ok(seq)
     }
 
@@ -399,4 +422,82 @@ fn lock(file: &File, path: &Path) -> Result<(), AuditError> {
 #[cfg(not(unix))]
 fn lock(_file: &File, _path: &Path) -> Result<(), AuditError> {
     Ok(())
+}
+
+// ---- Checkpoints (format and checks in `checkpoint.rs`) ----
+
+/// Where the scan on open starts: at a sidecar checkpoint that verifies, else at the beginning
+/// (a sidecar that does not verify is reported as damage and never trusted).
+fn checkpoint_start(data_dir: &Path, file: &File, report: &mut OpenReport) -> recover::Start {
+    match checkpoint::load(data_dir, file) {
+        Ok(cp) => {
+            let start = recover::Start { chain: Chain::resume(&cp), offset: cp.offset, lines: cp.line - 1 };
+            report.checkpoint = Some(cp);
+            start
+        }
+        Err(Rejected::Missing) => recover::Start::beginning(),
+        Err(Rejected::Invalid(why)) => {
+            report.damage.push(format!("{why}; the whole log was replayed instead"));
+            recover::Start::beginning()
+        }
+    }
+}
+
+impl AuditLog {
+    /// After a scan: counts records since the last checkpoint, and reports a sidecar that is
+    /// missing although the log has checkpoint records (unless the daemon stopped between
+    /// writing the newest one and its sidecar: then it is the last record).
+    fn checkpoint_findings(&mut self, scan: &recover::Scan, report: &mut OpenReport) {
+        self.ckpt.since = match &report.checkpoint {
+            Some(cp) => scan.chain.last_seq().saturating_sub(cp.seq),
+            None => scan.chain.records,
+        };
+        if report.checkpoint.is_some() || !report.damage.is_empty() {
+            return;
+        }
+        match scan.last_checkpoint {
+            Some((seq, true)) => report.notes.push(format!(
+                "checkpoint seq {seq} has no sidecar (the daemon stopped while writing it): the whole log was replayed"
+            )),
+            Some((seq, false)) => report.damage.push(format!(
+                "the checkpoint {} is missing but the log has checkpoint seq {seq}: it was removed; the whole log was replayed instead",
+                checkpoint::sidecar_path(&self.data_dir()).display()
+            )),
+            None => {}
+        }
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.key_path.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    /// Writes a checkpoint of `state` (the daemon's, as of now): the `checkpoint` record, synced,
+    /// then the sidecar. Returns the record's seq.
+    pub fn checkpoint(&mut self, state: &RawValue) -> Result<u64, AuditError> {
+        if self.in_epoch + 1 >= EPOCH_RECORDS {
+            self.seal()?;
+        }
+        let state_bytes = state.get().len() as u64;
+        let data = CheckpointData {
+            state_sha256: checkpoint::state_digest(state),
+            state_bytes,
+            epoch: self.key.epoch(),
+            in_epoch: self.in_epoch,
+            epoch_first: self.epoch_first,
+            file: checkpoint::SIDECAR.into(),
+        };
+        let (offset, line) = (self.len, self.ckpt.lines + 1);
+        let seq = self.write("checkpoint", &Peer::default(), &data)?;
+        // The sidecar must never name a record that is not durable.
+        self.sync()?;
+        checkpoint::store(&self.data_dir(), &self.log_id, (seq, offset, line), &self.prev, state)?;
+        self.ckpt.since = 0;
+        self.ckpt.state_bytes = state_bytes;
+        Ok(seq)
+    }
+
+    /// True when enough records were written since the last checkpoint (see [`checkpoint::due`]).
+    pub fn checkpoint_due(&self) -> bool {
+        checkpoint::due(self.ckpt.since, self.ckpt.state_bytes)
+    }
 }

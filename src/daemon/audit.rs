@@ -13,16 +13,19 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::Daemon;
-use crate::audit::{AuditError, AuditLog, Durability, VerificationKey};
+use crate::audit::{AuditError, AuditLog, Checkpoint, Durability, VerificationKey};
 use crate::paths::Paths;
 use crate::transport::{FrameError, Service};
 use crate::wire::{Ack, ErrorCode, Peer, Proposal, ResponseBody, WireError};
 
+/// An opened log (if it could be), the damage found, and the checkpoint to replay from.
+pub(super) type Opened = (Option<AuditLog>, Vec<String>, Option<Checkpoint>);
+
 /// Opens the log. A lock held by another daemon is fatal; any other failure leaves the
 /// daemon running without a log, refusing every request that needs a record.
-pub(super) fn open_log(paths: &Paths, durability: Durability) -> anyhow::Result<(Option<AuditLog>, Vec<String>)> {
+pub(super) fn open_log(paths: &Paths, durability: Durability) -> anyhow::Result<Opened> {
     match AuditLog::open(paths, durability) {
-        Ok((log, report)) => {
+        Ok((log, mut report)) => {
             if let Some(key) = &report.new_verification_key {
                 deliver_verification_key(paths, key, &log.head().log_id)?;
             }
@@ -39,13 +42,13 @@ pub(super) fn open_log(paths: &Paths, durability: Durability) -> anyhow::Result<
             for d in &report.damage {
                 eprintln!("holdfast: AUDIT LOG DAMAGE: {d}");
             }
-            Ok((Some(log), report.damage))
+            Ok((Some(log), report.damage, report.checkpoint.take()))
         }
         Err(e @ AuditError::Locked(_)) => Err(e.into()),
         Err(e) => {
             let why = format!("the audit log cannot be opened ({e}); every request that needs a record is refused");
             eprintln!("holdfast: {why}");
-            Ok((None, vec![why]))
+            Ok((None, vec![why], None))
         }
     }
 }
@@ -146,6 +149,8 @@ impl Daemon {
         if let Err(e) = self.append("daemon_stop", &Peer::default(), &data) {
             eprintln!("holdfast: {}", e.message);
         }
+        // The next start reads only the records after this.
+        self.write_checkpoint();
         if let Some(log) = self.audit.as_mut()
             && let Err(e) = log.close()
         {
@@ -162,6 +167,7 @@ impl Service for Daemon {
     /// Batch syncs, time-based seals, SIGHUP reloads and the expiry sweep.
     fn idle(&mut self) -> Option<Duration> {
         self.housekeeping();
+        self.checkpoint_if_due();
         self.audit.as_mut().and_then(AuditLog::tick)
     }
 }
