@@ -61,8 +61,8 @@ pub use writer::{AuditLog, OpenReport, Recovered};
 
 /// Records per epoch, the seal included.
 pub const EPOCH_RECORDS: u64 = 1024;
-/// Longest epoch, in seconds.
-pub const EPOCH_SECS: u64 = 15 * 60;
+/// Longest epoch, in seconds, by default (`AuditLog::set_seal_interval`): the time-based seal.
+pub const EPOCH_SECS: u64 = 60;
 /// Default sync interval of `durability = "batch"`.
 pub const DEFAULT_BATCH: Duration = Duration::from_millis(5);
 

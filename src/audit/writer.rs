@@ -44,6 +44,10 @@ pub struct AuditLog {
     broken: Option<String>,
     /// Checkpoint bookkeeping: see the checkpoint section at the end of this file.
     ckpt: CheckpointCursor,
+    /// When the path was last compared with the open file.
+    file_checked: Instant,
+    /// Longest epoch (the time-based seal), [`EPOCH_SECS`] unless set.
+    epoch_secs: u64,
 }
 
 /// Where the writer stands relative to checkpoints.
@@ -131,6 +135,8 @@ impl AuditLog {
             key_store_pending: false,
             broken: None,
             ckpt: CheckpointCursor { lines: scan.lines, ..Default::default() },
+            file_checked: now,
+            epoch_secs: EPOCH_SECS,
         };
         if scan.chain.records == 0 && scan.problems.is_empty() {
             log.create(&mut report)?;
@@ -143,6 +149,7 @@ impl AuditLog {
 
     /// A new log: fresh log id and `k_0`, key stored before genesis is written.
     fn create(&mut self, report: &mut OpenReport) -> Result<(), AuditError> {
+        let missing = self.missing_log_evidence(report)?;
         let mut id = [0u8; 16];
         getrandom::fill(&mut id).map_err(|e| AuditError::Random(e.to_string()))?;
         self.log_id = hex::encode(id);
@@ -154,7 +161,7 @@ impl AuditLog {
             "log_id": self.log_id,
             "version": crate::VERSION,
             "epoch_records": EPOCH_RECORDS,
-            "epoch_secs": EPOCH_SECS,
+            "epoch_secs": self.epoch_secs,
         });
         self.write("genesis", &Peer::default(), &data)?;
         self.sync()?;
@@ -167,6 +174,11 @@ impl AuditLog {
                 &json!({"bytes": r.bytes, "quarantine": r.quarantine, "note": "the log held only a torn write"}),
             )?;
             self.sync()?;
+        }
+        if let Some(why) = missing {
+            self.write("damage", &Peer::default(), &json!({ "problems": [why], "missing_log": true }))?;
+            self.sync()?;
+            report.damage.push(why);
         }
         Ok(())
     }
@@ -282,7 +294,7 @@ impl AuditLog {
             return None;
         }
         if self.in_epoch > 0
-            && self.epoch_started.elapsed() >= Duration::from_secs(EPOCH_SECS)
+            && self.epoch_started.elapsed() >= Duration::from_secs(self.epoch_secs)
             && let Err(e) = self.seal()
         {
             eprintln!("holdfast: cannot seal the audit log epoch: {e}");
@@ -317,6 +329,12 @@ impl AuditLog {
     /// The last record's seq and hash.
     pub fn head(&self) -> LogHead {
         LogHead { seq: self.next_seq - 1, hash: hex::encode(self.prev), log_id: self.log_id.clone() }
+    }
+
+    /// Sets the longest epoch, in seconds (at least 1): the window in which a stolen current
+    /// key can rewrite the open epoch.
+    pub fn set_seal_interval(&mut self, secs: u64) {
+        self.epoch_secs = secs.max(1);
     }
 
     /// The file this log writes.
@@ -467,6 +485,39 @@ impl AuditLog {
         }
     }
 
+    /// Before a new log is created: whether what the daemon keeps beside the log (the sealing
+    /// key, the checkpoint) shows that a log existed here. Then the log was deleted, emptied or
+    /// replaced: damage, never a quiet fresh start. A stale checkpoint is removed with it.
+    fn missing_log_evidence(&self, report: &mut OpenReport) -> Result<Option<String>, AuditError> {
+        // The checkpoint cannot verify against an empty file; the sentence below says why.
+        report.damage.clear();
+        let sidecar = checkpoint::sidecar_path(&self.data_dir());
+        let had_checkpoint = sidecar.exists();
+        let old = match seal::load(&self.key_path)? {
+            StoredKey::Found { log_id, key } => Some(format!("log {log_id}, sealing key at epoch {}", key.epoch())),
+            StoredKey::Unreadable(_) => Some("an unreadable sealing key".to_string()),
+            StoredKey::Missing => None,
+        };
+        // A crash while the very first genesis was written leaves a key and a torn line, nothing more.
+        let first_run_crash = report.recovered.is_some() && !had_checkpoint;
+        let why = match (old, had_checkpoint) {
+            (_, _) if first_run_crash => return Ok(None),
+            (None, false) => return Ok(None),
+            (Some(old), _) => format!(
+                "the audit log {} is missing or empty, but the data directory still holds {old}: the log was deleted or replaced; a new log starts here",
+                self.path.display()
+            ),
+            (None, true) => format!(
+                "the audit log {} is missing or empty, but a checkpoint of an earlier log is here: the log was deleted or replaced; a new log starts here",
+                self.path.display()
+            ),
+        };
+        if had_checkpoint {
+            let _ = std::fs::remove_file(&sidecar);
+        }
+        Ok(Some(why))
+    }
+
     fn data_dir(&self) -> PathBuf {
         self.key_path.parent().map(Path::to_path_buf).unwrap_or_default()
     }
@@ -500,4 +551,112 @@ impl AuditLog {
     pub fn checkpoint_due(&self) -> bool {
         checkpoint::due(self.ckpt.since, self.ckpt.state_bytes)
     }
+}
+
+// ---- The log file under the daemon (unlinked or replaced while running) ----
+
+/// How often the idle loop compares the log's path with the open file.
+const FILE_CHECK_EVERY: Duration = Duration::from_millis(200);
+
+impl AuditLog {
+    /// Compares the log's path with the open file (device and inode), at most every
+    /// [`FILE_CHECK_EVERY`]. When the file was unlinked or replaced, the daemon's open copy is
+    /// put back at the path (a replacement is moved aside first) and a `damage` record says so;
+    /// returns that sentence. If the copy cannot be restored, nothing more is written (fail closed).
+    pub fn check_file(&mut self) -> Option<String> {
+        if self.broken.is_some() || self.file_checked.elapsed() < FILE_CHECK_EVERY {
+            return None;
+        }
+        self.file_checked = Instant::now();
+        let what = file_changed(&self.file, &self.path)?;
+        let why = match self.restore_file() {
+            Ok(aside) => match aside {
+                Some(aside) => format!(
+                    "the audit log {} was replaced while the daemon was running: the replacement was moved to {} and the log restored from the daemon's open file",
+                    self.path.display(),
+                    aside.display()
+                ),
+                None => format!(
+                    "the audit log {} was {what} while the daemon was running: restored from the daemon's open file",
+                    self.path.display()
+                ),
+            },
+            Err(e) => {
+                let why = format!("the audit log {} was {what} and cannot be restored: {e}", self.path.display());
+                self.broken = Some(why.clone());
+                return Some(why);
+            }
+        };
+        if let Err(e) = self
+            .write("damage", &Peer::default(), &json!({ "problems": [why.clone()], "log_file": what }))
+            .and_then(|_| self.sync())
+        {
+            eprintln!("holdfast: cannot record the damage: {e}");
+        }
+        Some(why)
+    }
+
+    /// Copies the open file to a temp file, moves whatever is at the path aside, renames the
+    /// copy into place and appends to it from now on. Returns where a replacement went.
+    fn restore_file(&mut self) -> Result<Option<PathBuf>, AuditError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let io = |what: &str| {
+            let what = format!("{what} {}", self.path.display());
+            move |e| AuditError::io(what, e)
+        };
+        let mut tmp_name = self.path.file_name().unwrap_or_default().to_os_string();
+        tmp_name.push(".restore");
+        let tmp = self.path.with_file_name(tmp_name);
+        let mut copy = crate::paths::private_open_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(io("cannot create a copy of"))?;
+        (&self.file).seek(SeekFrom::Start(0)).map_err(io("cannot read"))?;
+        std::io::copy(&mut (&self.file).take(self.len), &mut copy).map_err(io("cannot copy"))?;
+        copy.sync_all().map_err(io("cannot sync the copy of"))?;
+        let aside = if std::fs::symlink_metadata(&self.path).is_ok() {
+            let stamp = humantime::format_rfc3339_micros(SystemTime::now()).to_string().replace(':', "");
+            let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+            name.push(format!(".replaced-{stamp}"));
+            let aside = self.path.with_file_name(name);
+            std::fs::rename(&self.path, &aside).map_err(io("cannot move aside"))?;
+            Some(aside)
+        } else {
+            None
+        };
+        std::fs::rename(&tmp, &self.path).map_err(io("cannot put back"))?;
+        if let Some(dir) = self.path.parent() {
+            crate::paths::sync_dir(dir).map_err(io("cannot sync the directory of"))?;
+        }
+        let file = crate::paths::private_open_options()
+            .read(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(io("cannot reopen"))?;
+        lock(&file, &self.path)?;
+        self.file = file;
+        Ok(aside)
+    }
+}
+
+/// `Some("unlinked")` or `Some("replaced")` when `path` is no longer the open `file`.
+#[cfg(unix)]
+fn file_changed(file: &File, path: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::MetadataExt;
+    let open = file.metadata().ok()?;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.dev() == open.dev() && m.ino() == open.ino() => None,
+        Ok(_) => Some("replaced"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("unlinked"),
+        Err(_) => None,
+    }
+}
+
+/// Windows does not let an open log be deleted or replaced (no share-delete).
+#[cfg(not(unix))]
+fn file_changed(_file: &File, _path: &Path) -> Option<&'static str> {
+    None
 }

@@ -25,7 +25,10 @@ pub(super) type Opened = (Option<AuditLog>, Vec<String>, Option<Checkpoint>);
 /// daemon running without a log, refusing every request that needs a record.
 pub(super) fn open_log(paths: &Paths, durability: Durability) -> anyhow::Result<Opened> {
     match AuditLog::open(paths, durability) {
-        Ok((log, mut report)) => {
+        Ok((mut log, mut report)) => {
+            if let Some(secs) = seal_secs() {
+                log.set_seal_interval(secs);
+            }
             if let Some(key) = &report.new_verification_key {
                 deliver_verification_key(paths, key, &log.head().log_id)?;
             }
@@ -51,6 +54,15 @@ pub(super) fn open_log(paths: &Paths, durability: Durability) -> anyhow::Result<
             Ok((None, vec![why], None))
         }
     }
+}
+
+/// Longest seal interval `HOLDFAST_SEAL_SECS` may set; the default is `audit::EPOCH_SECS`.
+const MAX_SEAL_SECS: u64 = 900;
+
+/// `HOLDFAST_SEAL_SECS` (1..=900): the time-based seal interval, for tuning and tests.
+fn seal_secs() -> Option<u64> {
+    let secs = std::env::var("HOLDFAST_SEAL_SECS").ok()?.trim().parse().ok()?;
+    Some(secs).filter(|s| (1..=MAX_SEAL_SECS).contains(s))
 }
 
 /// Delivers `k_0` of a new log: written once, 0600, to `config_dir/verification.key` (never
@@ -168,6 +180,10 @@ impl Service for Daemon {
     fn idle(&mut self) -> Option<Duration> {
         self.housekeeping();
         self.checkpoint_if_due();
+        if let Some(why) = self.audit.as_mut().and_then(AuditLog::check_file) {
+            eprintln!("holdfast: AUDIT LOG DAMAGE: {why}");
+            self.log_damage.push(why);
+        }
         self.audit.as_mut().and_then(AuditLog::tick)
     }
 }
