@@ -25,7 +25,8 @@
 //! the current key cannot be turned back into an earlier one.
 //!
 //! # Recovery and damage
-//! On open the whole file is scanned. A torn final line (no newline, or unparsable) is
+//! On open the file is scanned from the newest checkpoint that verifies (see [`checkpoint`]),
+//! else from its beginning. A torn final line (no newline, or unparsable) is
 //! copied to `audit.jsonl.torn-<ts>` (0600), the log is truncated to the last good newline,
 //! and a `recovered` record notes `{bytes, quarantine}`. Any other damage is never repaired:
 //! it is listed in `status.log_damage` and in a `damage` record `{problems, key?, epoch?}`,
