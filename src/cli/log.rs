@@ -1,4 +1,4 @@
-//! `log verify`, `log tail`, `log head`.
+//! `log verify`, `log tail`, `log head` (and `log export`, in `export.rs`).
 
 use std::collections::VecDeque;
 use std::io::{BufRead, Seek};
@@ -27,6 +27,8 @@ pub enum LogCommand {
     Tail(TailArgs),
     /// Show the log's head (seq and hash): record it elsewhere as an external anchor.
     Head(HeadArgs),
+    /// Stream the records for a log shipper (JSON lines as written, or OCSF), resumable by seq.
+    Export(super::export::ExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -80,6 +82,7 @@ pub fn run(cmd: &LogCommand) -> Result<Exit> {
         LogCommand::Verify(a) => verify(a),
         LogCommand::Tail(a) => tail(a),
         LogCommand::Head(a) => head(a),
+        LogCommand::Export(a) => super::export::run(a),
     }
 }
 

@@ -6,6 +6,7 @@ mod control;
 mod doctor;
 mod exec;
 mod exit;
+mod export;
 mod hook;
 mod init;
 mod lifecycle;
