@@ -101,7 +101,12 @@ pub fn rows() -> Vec<Row> {
         }
         let name = format!("start_{}", label(n));
         let budget = format!("p50 ≤ {GOAL} × empty");
-        rows.push(latency_row(&name, &big, "start_empty", &base, &budget, |_, _, r| r <= GOAL));
+        let row = latency_row(&name, &big, "start_empty", &base, &budget, |_, _, r| r <= GOAL);
+        eprintln!(
+            "start bench: {name} p50 {} ns, empty {} ns, ratio {}",
+            row.p50_ns, row.baseline_p50_ns, row.ratio_p50
+        );
+        rows.push(row);
     }
     rows
 }

@@ -1,4 +1,6 @@
 //! `holdfast log tail` shows local time (from `TZ`), or UTC with `--utc`.
+// POSIX TZ strings: Unix only (Windows takes its zone from the system settings).
+#![cfg(unix)]
 #[path = "support/daemon.rs"]
 mod daemon;
 
