@@ -11,6 +11,8 @@ mod bench_ping;
 #[cfg(unix)]
 mod bench_propose;
 #[cfg(unix)]
+mod bench_start;
+#[cfg(unix)]
 mod bench_vault;
 mod report;
 #[cfg(unix)]
@@ -27,6 +29,10 @@ fn main() {
         println!("holdfast_bench: figures come from `make bench` (release build); nothing measured here");
         return;
     }
+    // `HOLDFAST_BENCH_ONLY=start`: just the start rows (they take minutes at 5M records).
+    if std::env::var("HOLDFAST_BENCH_ONLY").as_deref() == Ok("start") {
+        return report::publish(&bench_start::rows());
+    }
     let mut rows = bench_classify::rows();
     // Daemon against raw server: one CPU for both (see `rig::on_one_cpu`).
     rows.extend(rig::on_one_cpu(|| bench_ping::rows(&rig::Rig::start(&[]))));
@@ -35,6 +41,7 @@ fn main() {
     rows.extend(bench_vault::rows());
     rows.extend(rig::on_one_cpu(bench_audit::protocol_rows));
     rows.extend(bench_audit::log_verify_rows());
+    rows.extend(bench_start::rows());
     report::publish(&rows);
 }
 

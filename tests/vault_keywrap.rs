@@ -165,6 +165,8 @@ fn another_logs_key_is_never_wrapped_silently() {
     // A new log replaces the old one: its key arrives as a new plaintext file.
     std::fs::remove_file(home.paths().audit_log()).unwrap();
     std::fs::remove_file(home.paths().data_dir.join("seal.key")).unwrap();
+    // Everything kept beside the log goes too, or the new log starts with a missing-log damage record.
+    std::fs::remove_file(home.paths().data_dir.join("checkpoint.json")).unwrap();
     let d = home.daemon(&[]);
     record(&d, "echo new log");
     let (status, _) = d.terminate_authorized(&home, PW);

@@ -122,6 +122,20 @@ impl Chain {
         }
     }
 
+    /// A chain resuming at a verified checkpoint record (`cp.seq` is the next record to check).
+    pub fn resume(cp: &super::checkpoint::Checkpoint) -> Self {
+        Chain {
+            next_seq: cp.seq,
+            prev: cp.prev,
+            log_id: Some(cp.log_id.clone()),
+            epoch: cp.epoch,
+            in_epoch: cp.in_epoch,
+            epoch_first: cp.epoch_first,
+            started: true,
+            ..Chain::new(None)
+        }
+    }
+
     /// The last record's seq (0 before any).
     pub fn last_seq(&self) -> u64 {
         self.next_seq - 1

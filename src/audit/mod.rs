@@ -25,7 +25,8 @@
 //! the current key cannot be turned back into an earlier one.
 //!
 //! # Recovery and damage
-//! On open the whole file is scanned. A torn final line (no newline, or unparsable) is
+//! On open the file is scanned from the newest checkpoint that verifies (see [`checkpoint`]),
+//! else from its beginning. A torn final line (no newline, or unparsable) is
 //! copied to `audit.jsonl.torn-<ts>` (0600), the log is truncated to the last good newline,
 //! and a `recovered` record notes `{bytes, quarantine}`. Any other damage is never repaired:
 //! it is listed in `status.log_damage` and in a `damage` record `{problems, key?, epoch?}`,
@@ -43,6 +44,7 @@
 //! state at start in [`read_records`].
 
 mod chain;
+pub mod checkpoint;
 mod layout;
 mod record;
 mod recover;
@@ -52,15 +54,16 @@ mod writer;
 
 use std::time::Duration;
 
-pub use record::{Record, RecordError, Records, read_records};
+pub use checkpoint::Checkpoint;
+pub use record::{Record, RecordError, Records, read_records, read_records_from};
 pub use seal::{EpochKey, VerificationKey, write_verification_key};
 pub use verify::{VerifyOptions, VerifyReport, verify_file};
 pub use writer::{AuditLog, OpenReport, Recovered};
 
 /// Records per epoch, the seal included.
 pub const EPOCH_RECORDS: u64 = 1024;
-/// Longest epoch, in seconds.
-pub const EPOCH_SECS: u64 = 15 * 60;
+/// Longest epoch, in seconds, by default (`AuditLog::set_seal_interval`): the time-based seal.
+pub const EPOCH_SECS: u64 = 60;
 /// Default sync interval of `durability = "batch"`.
 pub const DEFAULT_BATCH: Duration = Duration::from_millis(5);
 

@@ -207,6 +207,15 @@ pub fn read_records(path: &Path) -> Result<Records, AuditError> {
     Ok(Records { reader: std::io::BufReader::with_capacity(256 * 1024, file), buf: Vec::new(), line: 0 })
 }
 
+/// Like [`read_records`], from byte `offset` (a record's first byte, e.g. a checkpoint's).
+pub fn read_records_from(path: &Path, offset: u64) -> Result<Records, AuditError> {
+    use std::io::{Seek, SeekFrom};
+    let what = || format!("cannot open {}", path.display());
+    let mut file = std::fs::File::open(path).map_err(|e| AuditError::io(what(), e))?;
+    file.seek(SeekFrom::Start(offset)).map_err(|e| AuditError::io(what(), e))?;
+    Ok(Records { reader: std::io::BufReader::with_capacity(256 * 1024, file), buf: Vec::new(), line: 0 })
+}
+
 impl Iterator for Records {
     type Item = Result<Record, RecordError>;
 

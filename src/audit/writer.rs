@@ -7,8 +7,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
 
-use super::chain::{hash_0, next_hash};
+use super::chain::{Chain, hash_0, next_hash};
+use super::checkpoint::{self, Checkpoint, CheckpointData, Rejected};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::record::{BODY_START, begin_line, finish_line};
 use super::seal::{self, EpochKey, StoredKey, VerificationKey};
@@ -40,6 +42,23 @@ pub struct AuditLog {
     key_store_pending: bool,
     /// Set when a failed write could not be undone: nothing more is written.
     broken: Option<String>,
+    /// Checkpoint bookkeeping: see the checkpoint section at the end of this file.
+    ckpt: CheckpointCursor,
+    /// When the path was last compared with the open file.
+    file_checked: Instant,
+    /// Longest epoch (the time-based seal), [`EPOCH_SECS`] unless set.
+    epoch_secs: u64,
+}
+
+/// Where the writer stands relative to checkpoints.
+#[derive(Debug, Default)]
+struct CheckpointCursor {
+    /// Whole lines in the file.
+    lines: u64,
+    /// Records written (or found) since the last checkpoint.
+    since: u64,
+    /// Size of the last checkpoint's state.
+    state_bytes: u64,
 }
 
 /// A torn tail moved aside on open.
@@ -62,6 +81,8 @@ pub struct OpenReport {
     pub damage: Vec<String>,
     /// Things worth a line on stderr that are not damage.
     pub notes: Vec<String>,
+    /// The checkpoint the chain resumed at: replay its state, then the records after it.
+    pub checkpoint: Option<Checkpoint>,
 }
 
 impl AuditLog {
@@ -86,7 +107,8 @@ impl AuditLog {
             file.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(|e| AuditError::io(what(), e))?;
         }
         let mut report = OpenReport::default();
-        let scan = recover::scan(&file)?;
+        let start = checkpoint_start(&paths.data_dir, &file, &mut report);
+        let scan = recover::scan(&file, start)?;
         if let Some(torn) = &scan.torn {
             let quarantine = recover::quarantine(&path, torn)?;
             file.set_len(scan.good_len)
@@ -112,10 +134,14 @@ impl AuditLog {
             last_sync: now,
             key_store_pending: false,
             broken: None,
+            ckpt: CheckpointCursor { lines: scan.lines, ..Default::default() },
+            file_checked: now,
+            epoch_secs: EPOCH_SECS,
         };
         if scan.chain.records == 0 && scan.problems.is_empty() {
             log.create(&mut report)?;
         } else {
+            log.checkpoint_findings(&scan, &mut report);
             log.resume(scan, &mut report)?;
         }
         Ok((log, report))
@@ -123,6 +149,7 @@ impl AuditLog {
 
     /// A new log: fresh log id and `k_0`, key stored before genesis is written.
     fn create(&mut self, report: &mut OpenReport) -> Result<(), AuditError> {
+        let missing = self.missing_log_evidence(report)?;
         let mut id = [0u8; 16];
         getrandom::fill(&mut id).map_err(|e| AuditError::Random(e.to_string()))?;
         self.log_id = hex::encode(id);
@@ -134,7 +161,7 @@ impl AuditLog {
             "log_id": self.log_id,
             "version": crate::VERSION,
             "epoch_records": EPOCH_RECORDS,
-            "epoch_secs": EPOCH_SECS,
+            "epoch_secs": self.epoch_secs,
         });
         self.write("genesis", &Peer::default(), &data)?;
         self.sync()?;
@@ -148,6 +175,11 @@ impl AuditLog {
             )?;
             self.sync()?;
         }
+        if let Some(why) = missing {
+            self.write("damage", &Peer::default(), &json!({ "problems": [why], "missing_log": true }))?;
+            self.sync()?;
+            report.damage.push(why);
+        }
         Ok(())
     }
 
@@ -159,7 +191,8 @@ impl AuditLog {
         self.in_epoch = chain.in_epoch;
         self.epoch_first = chain.epoch_first;
         self.log_id = chain.log_id.clone().unwrap_or_default();
-        let mut damage: Vec<String> = scan.problems.iter().map(|p| p.to_string()).collect();
+        let mut damage: Vec<String> = std::mem::take(&mut report.damage);
+        damage.extend(scan.problems.iter().map(|p| p.to_string()));
         let mut data = json!({});
         let stored = seal::load(&self.key_path)?;
         let key_problem = match stored {
@@ -261,7 +294,7 @@ impl AuditLog {
             return None;
         }
         if self.in_epoch > 0
-            && self.epoch_started.elapsed() >= Duration::from_secs(EPOCH_SECS)
+            && self.epoch_started.elapsed() >= Duration::from_secs(self.epoch_secs)
             && let Err(e) = self.seal()
         {
             eprintln!("holdfast: cannot seal the audit log epoch: {e}");
@@ -296,6 +329,12 @@ impl AuditLog {
     /// The last record's seq and hash.
     pub fn head(&self) -> LogHead {
         LogHead { seq: self.next_seq - 1, hash: hex::encode(self.prev), log_id: self.log_id.clone() }
+    }
+
+    /// Sets the longest epoch, in seconds (at least 1): the window in which a stolen current
+    /// key can rewrite the open epoch.
+    pub fn set_seal_interval(&mut self, secs: u64) {
+        self.epoch_secs = secs.max(1);
     }
 
     /// The file this log writes.
@@ -355,6 +394,8 @@ impl AuditLog {
         self.next_seq += 1;
         self.prev = hash;
         self.in_epoch += 1;
+        self.ckpt.lines += 1;
+        self.ckpt.since += 1;
         Ok(seq)
     }
 
@@ -399,4 +440,223 @@ fn lock(file: &File, path: &Path) -> Result<(), AuditError> {
 #[cfg(not(unix))]
 fn lock(_file: &File, _path: &Path) -> Result<(), AuditError> {
     Ok(())
+}
+
+// ---- Checkpoints (format and checks in `checkpoint.rs`) ----
+
+/// Where the scan on open starts: at a sidecar checkpoint that verifies, else at the beginning
+/// (a sidecar that does not verify is reported as damage and never trusted).
+fn checkpoint_start(data_dir: &Path, file: &File, report: &mut OpenReport) -> recover::Start {
+    match checkpoint::load(data_dir, file) {
+        Ok(cp) => {
+            let start = recover::Start { chain: Chain::resume(&cp), offset: cp.offset, lines: cp.line - 1 };
+            report.checkpoint = Some(cp);
+            start
+        }
+        Err(Rejected::Missing) => recover::Start::beginning(),
+        Err(Rejected::Invalid(why)) => {
+            report.damage.push(format!("{why}; the whole log was replayed instead"));
+            recover::Start::beginning()
+        }
+    }
+}
+
+impl AuditLog {
+    /// After a scan: counts records since the last checkpoint, and reports a sidecar that is
+    /// missing although the log has checkpoint records (unless the daemon stopped between
+    /// writing the newest one and its sidecar: then it is the last record).
+    fn checkpoint_findings(&mut self, scan: &recover::Scan, report: &mut OpenReport) {
+        self.ckpt.since = match &report.checkpoint {
+            Some(cp) => scan.chain.last_seq().saturating_sub(cp.seq),
+            None => scan.chain.records,
+        };
+        if report.checkpoint.is_some() || !report.damage.is_empty() {
+            return;
+        }
+        match scan.last_checkpoint {
+            Some((seq, true)) => report.notes.push(format!(
+                "checkpoint seq {seq} has no sidecar (the daemon stopped while writing it): the whole log was replayed"
+            )),
+            Some((seq, false)) => report.damage.push(format!(
+                "the checkpoint {} is missing but the log has checkpoint seq {seq}: it was removed; the whole log was replayed instead",
+                checkpoint::sidecar_path(&self.data_dir()).display()
+            )),
+            None => {}
+        }
+    }
+
+    /// Before a new log is created: whether what the daemon keeps beside the log (the sealing
+    /// key, the checkpoint) shows that a log existed here. Then the log was deleted, emptied or
+    /// replaced: damage, never a quiet fresh start. A stale checkpoint is removed with it.
+    fn missing_log_evidence(&self, report: &mut OpenReport) -> Result<Option<String>, AuditError> {
+        // The checkpoint cannot verify against an empty file; the sentence below says why.
+        report.damage.clear();
+        let sidecar = checkpoint::sidecar_path(&self.data_dir());
+        let had_checkpoint = sidecar.exists();
+        let old = match seal::load(&self.key_path)? {
+            StoredKey::Found { log_id, key } => Some(format!("log {log_id}, sealing key at epoch {}", key.epoch())),
+            StoredKey::Unreadable(_) => Some("an unreadable sealing key".to_string()),
+            StoredKey::Missing => None,
+        };
+        // A crash while the very first genesis was written leaves a key and a torn line, nothing more.
+        let first_run_crash = report.recovered.is_some() && !had_checkpoint;
+        let why = match (old, had_checkpoint) {
+            (_, _) if first_run_crash => return Ok(None),
+            (None, false) => return Ok(None),
+            (Some(old), _) => format!(
+                "the audit log {} is missing or empty, but the data directory still holds {old}: the log was deleted or replaced; a new log starts here",
+                self.path.display()
+            ),
+            (None, true) => format!(
+                "the audit log {} is missing or empty, but a checkpoint of an earlier log is here: the log was deleted or replaced; a new log starts here",
+                self.path.display()
+            ),
+        };
+        if had_checkpoint {
+            let _ = std::fs::remove_file(&sidecar);
+        }
+        Ok(Some(why))
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.key_path.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    /// Writes a checkpoint of `state` (the daemon's, as of now): the `checkpoint` record, synced,
+    /// then the sidecar. Returns the record's seq.
+    pub fn checkpoint(&mut self, state: &RawValue) -> Result<u64, AuditError> {
+        if self.in_epoch + 1 >= EPOCH_RECORDS {
+            self.seal()?;
+        }
+        let state_bytes = state.get().len() as u64;
+        let data = CheckpointData {
+            state_sha256: checkpoint::state_digest(state),
+            state_bytes,
+            epoch: self.key.epoch(),
+            in_epoch: self.in_epoch,
+            epoch_first: self.epoch_first,
+            file: checkpoint::SIDECAR.into(),
+        };
+        let (offset, line) = (self.len, self.ckpt.lines + 1);
+        let seq = self.write("checkpoint", &Peer::default(), &data)?;
+        // The sidecar must never name a record that is not durable.
+        self.sync()?;
+        checkpoint::store(&self.data_dir(), &self.log_id, (seq, offset, line), &self.prev, state)?;
+        self.ckpt.since = 0;
+        self.ckpt.state_bytes = state_bytes;
+        Ok(seq)
+    }
+
+    /// True when enough records were written since the last checkpoint (see [`checkpoint::due`]).
+    pub fn checkpoint_due(&self) -> bool {
+        checkpoint::due(self.ckpt.since, self.ckpt.state_bytes)
+    }
+}
+
+// ---- The log file under the daemon (unlinked or replaced while running) ----
+
+/// How often the idle loop compares the log's path with the open file.
+const FILE_CHECK_EVERY: Duration = Duration::from_millis(200);
+
+impl AuditLog {
+    /// Compares the log's path with the open file (device and inode), at most every
+    /// [`FILE_CHECK_EVERY`]. When the file was unlinked or replaced, the daemon's open copy is
+    /// put back at the path (a replacement is moved aside first) and a `damage` record says so;
+    /// returns that sentence. If the copy cannot be restored, nothing more is written (fail closed).
+    pub fn check_file(&mut self) -> Option<String> {
+        if self.broken.is_some() || self.file_checked.elapsed() < FILE_CHECK_EVERY {
+            return None;
+        }
+        self.file_checked = Instant::now();
+        let what = file_changed(&self.file, &self.path)?;
+        let why = match self.restore_file() {
+            Ok(aside) => match aside {
+                Some(aside) => format!(
+                    "the audit log {} was replaced while the daemon was running: the replacement was moved to {} and the log restored from the daemon's open file",
+                    self.path.display(),
+                    aside.display()
+                ),
+                None => format!(
+                    "the audit log {} was {what} while the daemon was running: restored from the daemon's open file",
+                    self.path.display()
+                ),
+            },
+            Err(e) => {
+                let why = format!("the audit log {} was {what} and cannot be restored: {e}", self.path.display());
+                self.broken = Some(why.clone());
+                return Some(why);
+            }
+        };
+        if let Err(e) = self
+            .write("damage", &Peer::default(), &json!({ "problems": [why.clone()], "log_file": what }))
+            .and_then(|_| self.sync())
+        {
+            eprintln!("holdfast: cannot record the damage: {e}");
+        }
+        Some(why)
+    }
+
+    /// Copies the open file to a temp file, moves whatever is at the path aside, renames the
+    /// copy into place and appends to it from now on. Returns where a replacement went.
+    fn restore_file(&mut self) -> Result<Option<PathBuf>, AuditError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let io = |what: &str| {
+            let what = format!("{what} {}", self.path.display());
+            move |e| AuditError::io(what, e)
+        };
+        let mut tmp_name = self.path.file_name().unwrap_or_default().to_os_string();
+        tmp_name.push(".restore");
+        let tmp = self.path.with_file_name(tmp_name);
+        let mut copy = crate::paths::private_open_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(io("cannot create a copy of"))?;
+        (&self.file).seek(SeekFrom::Start(0)).map_err(io("cannot read"))?;
+        std::io::copy(&mut (&self.file).take(self.len), &mut copy).map_err(io("cannot copy"))?;
+        copy.sync_all().map_err(io("cannot sync the copy of"))?;
+        let aside = if std::fs::symlink_metadata(&self.path).is_ok() {
+            let stamp = humantime::format_rfc3339_micros(SystemTime::now()).to_string().replace(':', "");
+            let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+            name.push(format!(".replaced-{stamp}"));
+            let aside = self.path.with_file_name(name);
+            std::fs::rename(&self.path, &aside).map_err(io("cannot move aside"))?;
+            Some(aside)
+        } else {
+            None
+        };
+        std::fs::rename(&tmp, &self.path).map_err(io("cannot put back"))?;
+        if let Some(dir) = self.path.parent() {
+            crate::paths::sync_dir(dir).map_err(io("cannot sync the directory of"))?;
+        }
+        let file = crate::paths::private_open_options()
+            .read(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(io("cannot reopen"))?;
+        lock(&file, &self.path)?;
+        self.file = file;
+        Ok(aside)
+    }
+}
+
+/// `Some("unlinked")` or `Some("replaced")` when `path` is no longer the open `file`.
+#[cfg(unix)]
+fn file_changed(file: &File, path: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::MetadataExt;
+    let open = file.metadata().ok()?;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.dev() == open.dev() && m.ino() == open.ino() => None,
+        Ok(_) => Some("replaced"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("unlinked"),
+        Err(_) => None,
+    }
+}
+
+/// Windows does not let an open log be deleted or replaced (no share-delete).
+#[cfg(not(unix))]
+fn file_changed(_file: &File, _path: &Path) -> Option<&'static str> {
+    None
 }

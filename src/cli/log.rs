@@ -1,4 +1,4 @@
-//! `log verify`, `log tail`, `log head`.
+//! `log verify`, `log tail`, `log head` (and `log export`, in `export.rs`).
 
 use std::collections::VecDeque;
 use std::io::{BufRead, Seek};
@@ -27,6 +27,8 @@ pub enum LogCommand {
     Tail(TailArgs),
     /// Show the log's head (seq and hash): record it elsewhere as an external anchor.
     Head(HeadArgs),
+    /// Stream the records for a log shipper (JSON lines as written, or OCSF), resumable by seq.
+    Export(super::export::ExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -62,6 +64,9 @@ pub struct TailArgs {
     /// Print each record as one JSON line.
     #[arg(long)]
     json: bool,
+    /// Show times in UTC (default: local time, with its offset).
+    #[arg(long)]
+    utc: bool,
 }
 
 #[derive(Args, Debug)]
@@ -77,6 +82,7 @@ pub fn run(cmd: &LogCommand) -> Result<Exit> {
         LogCommand::Verify(a) => verify(a),
         LogCommand::Tail(a) => tail(a),
         LogCommand::Head(a) => head(a),
+        LogCommand::Export(a) => super::export::run(a),
     }
 }
 
@@ -227,17 +233,18 @@ fn tail(args: &TailArgs) -> Result<Exit> {
             Err(e) => eprintln!("holdfast: {e}"),
         }
     }
+    let zone = (!args.utc).then(jiff::tz::TimeZone::system);
     for r in &last {
-        show(r, args.json);
+        show(r, args.json, zone.as_ref());
     }
     if args.follow {
-        follow(&path, args.json)?;
+        follow(&path, args.json, zone.as_ref())?;
     }
     Ok(Exit::Ok)
 }
 
 /// Prints records appended after the current end, forever.
-fn follow(path: &std::path::Path, json: bool) -> Result<Exit> {
+fn follow(path: &std::path::Path, json: bool, zone: Option<&jiff::tz::TimeZone>) -> Result<Exit> {
     let mut file = std::fs::File::open(path)?;
     let mut pos = file.seek(std::io::SeekFrom::End(0))?;
     let mut buf = Vec::new();
@@ -261,13 +268,13 @@ fn follow(path: &std::path::Path, json: bool) -> Result<Exit> {
             pos += n as u64;
             let line = serde_json::from_slice::<serde_json::Value>(&buf).ok();
             if let Some(rec) = line.and_then(|v| serde_json::from_value::<Record>(v["body"].clone()).ok()) {
-                show(&rec, json);
+                show(&rec, json, zone);
             }
         }
     }
 }
 
-fn show(r: &Record, json: bool) {
+fn show(r: &Record, json: bool, zone: Option<&jiff::tz::TimeZone>) {
     if json {
         print_json(r);
         return;
@@ -305,9 +312,7 @@ fn show(r: &Record, json: bool) {
             t
         }
     };
-    // Times are shown in UTC (the record's own clock), to the second.
-    let when = r.ts.get(..19).map(|t| t.replace('T', " ")).unwrap_or_else(|| r.ts.clone());
-    println!("{:>8}  {when}Z  {:<13} {detail}", r.seq, r.kind);
+    println!("{:>8}  {}  {:<13} {detail}", r.seq, when(&r.ts, zone), r.kind);
 }
 
 fn head(args: &HeadArgs) -> Result<Exit> {
@@ -330,4 +335,29 @@ fn head(args: &HeadArgs) -> Result<Exit> {
         println!("anchor {}:{}", head.seq, head.hash);
     }
     Ok(Exit::Ok)
+}
+
+/// A record's time (RFC 3339 UTC) in `zone`, to the second: `2026-12-03 09:41:01 +01:00`, or
+/// `…Z` in UTC (`zone` None); the record's own text when it is not a time.
+fn when(ts: &str, zone: Option<&jiff::tz::TimeZone>) -> String {
+    match (ts.parse::<jiff::Timestamp>(), zone) {
+        (Ok(t), None) => t.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
+        (Ok(t), Some(zone)) => t.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M:%S %:z").to_string(),
+        (Err(_), _) => ts.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::when;
+    use jiff::tz::{Offset, TimeZone};
+
+    #[test]
+    fn tail_times_are_local_with_their_offset_or_utc() {
+        let ts = "2026-12-03T23:41:01.353000Z";
+        assert_eq!(when(ts, None), "2026-12-03 23:41:01Z");
+        let plus2 = TimeZone::fixed(Offset::from_hours(2).unwrap());
+        assert_eq!(when(ts, Some(&plus2)), "2026-12-04 01:41:01 +02:00");
+        assert_eq!(when("not a time", Some(&plus2)), "not a time");
+    }
 }

@@ -10,6 +10,7 @@ mod doctor;
 mod exec;
 mod exit;
 mod explain;
+mod export;
 mod hook;
 mod init;
 mod lifecycle;

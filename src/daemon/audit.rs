@@ -13,16 +13,22 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::Daemon;
-use crate::audit::{AuditError, AuditLog, Durability, VerificationKey};
+use crate::audit::{AuditError, AuditLog, Checkpoint, Durability, VerificationKey};
 use crate::paths::Paths;
 use crate::transport::{FrameError, Service};
 use crate::wire::{Ack, ErrorCode, Peer, Proposal, ResponseBody, WireError};
 
+/// An opened log (if it could be), the damage found, and the checkpoint to replay from.
+pub(super) type Opened = (Option<AuditLog>, Vec<String>, Option<Checkpoint>);
+
 /// Opens the log. A lock held by another daemon is fatal; any other failure leaves the
 /// daemon running without a log, refusing every request that needs a record.
-pub(super) fn open_log(paths: &Paths, durability: Durability) -> anyhow::Result<(Option<AuditLog>, Vec<String>)> {
+pub(super) fn open_log(paths: &Paths, durability: Durability) -> anyhow::Result<Opened> {
     match AuditLog::open(paths, durability) {
-        Ok((log, report)) => {
+        Ok((mut log, mut report)) => {
+            if let Some(secs) = seal_secs() {
+                log.set_seal_interval(secs);
+            }
             if let Some(key) = &report.new_verification_key {
                 deliver_verification_key(paths, key, &log.head().log_id)?;
             }
@@ -39,15 +45,24 @@ pub(super) fn open_log(paths: &Paths, durability: Durability) -> anyhow::Result<
             for d in &report.damage {
                 eprintln!("holdfast: AUDIT LOG DAMAGE: {d}");
             }
-            Ok((Some(log), report.damage))
+            Ok((Some(log), report.damage, report.checkpoint.take()))
         }
         Err(e @ AuditError::Locked(_)) => Err(e.into()),
         Err(e) => {
             let why = format!("the audit log cannot be opened ({e}); every request that needs a record is refused");
             eprintln!("holdfast: {why}");
-            Ok((None, vec![why]))
+            Ok((None, vec![why], None))
         }
     }
+}
+
+/// Longest seal interval `HOLDFAST_SEAL_SECS` may set; the default is `audit::EPOCH_SECS`.
+const MAX_SEAL_SECS: u64 = 900;
+
+/// `HOLDFAST_SEAL_SECS` (1..=900): the time-based seal interval, for tuning and tests.
+fn seal_secs() -> Option<u64> {
+    let secs = std::env::var("HOLDFAST_SEAL_SECS").ok()?.trim().parse().ok()?;
+    Some(secs).filter(|s| (1..=MAX_SEAL_SECS).contains(s))
 }
 
 /// Delivers `k_0` of a new log: written once, 0600, to `config_dir/verification.key` (never
@@ -146,6 +161,8 @@ impl Daemon {
         if let Err(e) = self.append("daemon_stop", &Peer::default(), &data) {
             eprintln!("holdfast: {}", e.message);
         }
+        // The next start reads only the records after this.
+        self.write_checkpoint();
         if let Some(log) = self.audit.as_mut()
             && let Err(e) = log.close()
         {
@@ -162,6 +179,11 @@ impl Service for Daemon {
     /// Batch syncs, time-based seals, SIGHUP reloads and the expiry sweep.
     fn idle(&mut self) -> Option<Duration> {
         self.housekeeping();
+        self.checkpoint_if_due();
+        if let Some(why) = self.audit.as_mut().and_then(AuditLog::check_file) {
+            eprintln!("holdfast: AUDIT LOG DAMAGE: {why}");
+            self.log_damage.push(why);
+        }
         self.audit.as_mut().and_then(AuditLog::tick)
     }
 }

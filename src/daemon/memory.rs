@@ -92,6 +92,15 @@ impl Memory {
         true
     }
 
+    /// Every entry, oldest first: calling [`Memory::remember`] with them in this order rebuilds
+    /// this memory (audit checkpoints store it so).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str, HumanDecision)> {
+        self.order.values().filter_map(|(s, c)| {
+            let e = self.by_scope.get(s)?.get(c)?;
+            Some((s.as_str(), c.as_str(), e.decision))
+        })
+    }
+
     /// The remembered decision for `command` in `scope`.
     pub fn lookup(&self, scope: &str, command: &str) -> Option<HumanDecision> {
         self.by_scope.get(scope)?.get(command).map(|e| e.decision)

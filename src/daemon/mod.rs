@@ -101,7 +101,7 @@ impl Daemon {
         crate::paths::ensure_private_dir(&paths.config_dir)?;
         // The vault is read once, from the daemon's own paths: a client's environment cannot redirect it.
         let auth = auth::AuthState::load(&paths.vault());
-        let (audit, log_damage) = audit::open_log(&paths, durability)?;
+        let (audit, log_damage, checkpoint) = audit::open_log(&paths, durability)?;
         let (policy, policy_error) = control::load_policy(&paths.policy())?;
         let bypass = match std::env::var_os("HOME") {
             Some(home) => bypass::BypassDetector::default().with_home(home.into()),
@@ -132,8 +132,10 @@ impl Daemon {
             notifier: notify::Notifier::default(),
             sessions: sessions::Sessions::default(),
         };
-        daemon.replay();
+        daemon.replay(checkpoint);
+        // What hooks decided while the daemon was down joins the log before any new request.
         daemon.ingest_offline();
+        daemon.checkpoint_if_due();
         Ok(daemon)
     }
 

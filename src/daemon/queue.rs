@@ -124,14 +124,14 @@ fn rfc3339(ms: u64) -> String {
     humantime::format_rfc3339_micros(SystemTime::UNIX_EPOCH + Duration::from_millis(ms)).to_string()
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Resolved {
     held: Held,
     state: PendingState,
 }
 
-/// The approval queue.
-#[derive(Debug, Clone, Default)]
+/// The approval queue (serialized whole into audit checkpoints).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Queue {
     pending: HashMap<String, Held>,
     resolved: HashMap<String, Resolved>,
