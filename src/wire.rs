@@ -354,6 +354,12 @@ pub struct Status {
     /// Why the global policy file is not the one in force (a parse error), if it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_error: Option<String>,
+    /// Daemon log lines lost since start (stderr / daemon.log could not be written).
+    #[serde(default)]
+    pub log_failures: u64,
+    /// Requests whose handling panicked since start (each answered `internal` and recorded).
+    #[serde(default)]
+    pub panics: u64,
 }
 
 /// A `pong`.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::json;
 
 use super::chain::{hash_0, next_hash};
+use crate::daemon::log::log;
 use serde::Serialize;
 
 use super::record::{BODY_START, begin_line, finish_line};
@@ -264,7 +265,7 @@ impl AuditLog {
             && self.epoch_started.elapsed() >= Duration::from_secs(EPOCH_SECS)
             && let Err(e) = self.seal()
         {
-            eprintln!("holdfast: cannot seal the audit log epoch: {e}");
+            log!("cannot seal the audit log epoch: {e}");
         }
         if self.key_store_pending {
             self.store_key();
@@ -274,7 +275,7 @@ impl AuditLog {
                 let since = self.last_sync.elapsed();
                 if since >= every {
                     if let Err(e) = self.sync() {
-                        eprintln!("holdfast: {e}");
+                        log!("{e}");
                     }
                     None
                 } else {
@@ -296,6 +297,12 @@ impl AuditLog {
     /// The last record's seq and hash.
     pub fn head(&self) -> LogHead {
         LogHead { seq: self.next_seq - 1, hash: hex::encode(self.prev), log_id: self.log_id.clone() }
+    }
+
+    /// True once a failed write could not be undone (or a sync failed): nothing more is
+    /// written through this handle, and the daemon reopens the log from the file.
+    pub fn is_broken(&self) -> bool {
+        self.broken.is_some()
     }
 
     /// The file this log writes.
@@ -331,7 +338,7 @@ impl AuditLog {
         match seal::store(&self.key_path, &self.log_id, &self.key) {
             Ok(()) => self.key_store_pending = false,
             // The log stays consistent (a key behind the log is ratcheted forward on open).
-            Err(e) => eprintln!("holdfast: {e} (will retry)"),
+            Err(e) => log!("{e} (will retry)"),
         }
     }
 

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::Daemon;
+use super::log::log;
 use crate::policy::Policy;
 use crate::wire::{Ack, ErrorCode, Peer, Proof, ResponseBody, WireError};
 
@@ -13,7 +14,7 @@ pub(super) fn load_policy(path: &std::path::Path) -> (Policy, Option<String>) {
         Ok(p) => (p, None),
         Err(e) => {
             let why = format!("{e}; the built-in defaults are in force until it is fixed and reloaded");
-            eprintln!("holdfast: POLICY ERROR: {why}");
+            log!("POLICY ERROR: {why}");
             (Policy::default(), Some(why))
         }
     }
@@ -88,7 +89,7 @@ impl Daemon {
             }
             Err(e) => {
                 let message = format!("{e}; the last good policy stays in force");
-                eprintln!("holdfast: POLICY ERROR: {message}");
+                log!("POLICY ERROR: {message}");
                 let _ = self.append("reload", peer, &json!({ "path": path, "ok": false, "error": message }));
                 self.policy_error = Some(message.clone());
                 ResponseBody::Error(WireError::new(ErrorCode::InvalidField, message))

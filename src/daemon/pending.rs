@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::Daemon;
 use super::clock::now_ms;
+use super::log::log;
 use super::queue::{self, QueueError};
 use crate::classify::Class;
 use crate::wire::{Ack, Decide, ErrorCode, HumanDecision, Peer, PendingRef, Resolution, ResponseBody, WireError};
@@ -176,7 +177,7 @@ impl Daemon {
         for held in self.queue.expire(now) {
             let data = json!({ "pending": held.id, "command": held.command, "agent": held.agent, "cwd": held.cwd });
             if let Err(e) = self.append("expire", &Peer::default(), &data) {
-                eprintln!("holdfast: {}", e.message);
+                log!("{}", e.message);
             }
         }
     }

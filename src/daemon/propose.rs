@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Daemon;
 use super::clock::now_ms;
+use super::log::log;
 use super::queue::Held;
 use crate::classify::{Class, classify};
 use crate::policy::{self, DecideInput, Effective, PolicyMatch};
@@ -132,7 +133,7 @@ impl Daemon {
         if let Some(held) = held {
             // The id was drawn against this queue a moment ago; a failure here is a bug, not a race.
             if let Err(e) = self.queue.hold(held) {
-                eprintln!("holdfast: cannot queue a recorded hold: {e}");
+                log!("cannot queue a recorded hold: {e}");
             }
         }
         if verdict.decision == Decision::Allow {

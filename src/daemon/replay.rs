@@ -3,6 +3,7 @@
 
 use super::Daemon;
 use super::clock::ts_ms;
+use super::log::log;
 use super::queue::Held;
 use crate::wire::HumanDecision;
 
@@ -17,7 +18,7 @@ impl Daemon {
         let records = match crate::audit::read_records(&path) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("holdfast: cannot replay the audit log: {e}");
+                log!("cannot replay the audit log: {e}");
                 return;
             }
         };
