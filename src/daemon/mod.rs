@@ -169,6 +169,7 @@ impl Daemon {
 
     /// Handles one whole frame and returns the reply bytes.
     fn handle_bytes(&mut self, frame: &[u8], peer: &Peer) -> Vec<u8> {
+        debug_panic_seam(frame);
         let response = match wire::decode(frame) {
             Ok(Incoming::Text(line)) => return self.text(&line).into_bytes(),
             Ok(Incoming::Json(req)) => Response::new(req.id, self.handle(req.body, peer)),
@@ -287,6 +288,20 @@ impl Daemon {
             }
         }
     }
+}
+
+/// Debug builds only: the test seam for the panic guard. A frame containing the text of
+/// `HOLDFAST_DEBUG_PANIC_ON` panics (release builds compile this to nothing).
+fn debug_panic_seam(frame: &[u8]) {
+    #[cfg(debug_assertions)]
+    if let Some(marker) = std::env::var_os("HOLDFAST_DEBUG_PANIC_ON")
+        && !marker.is_empty()
+        && frame.windows(marker.len()).any(|w| w == marker.as_encoded_bytes())
+    {
+        panic!("debug panic seam hit");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = frame;
 }
 
 /// The text of a panic's payload (`panic!` with a literal or a formatted message).
