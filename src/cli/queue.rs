@@ -2,7 +2,7 @@
 
 use anyhow::{Result, bail};
 use clap::Args;
-use holdfast::wire::{Decide, Decision, PendingItem, PendingState, Proposal, RequestBody, ResponseBody};
+use holdfast::wire::{Decide, Decision, PageRequest, PendingItem, PendingState, Proposal, RequestBody, ResponseBody};
 
 use super::Exit;
 use super::auth::{PasswordArgs, prove};
@@ -82,11 +82,7 @@ pub fn propose(args: &ProposeArgs) -> Result<Exit> {
 
 /// `holdfast pending`.
 pub fn pending(args: &JsonFlag) -> Result<Exit> {
-    let items = match client()?.request(RequestBody::ListPending)?.body {
-        ResponseBody::PendingList { items } => items,
-        ResponseBody::Error(e) => return Err(e.into()),
-        other => bail!("unexpected answer to list_pending: {other:?}"),
-    };
+    let items = all_pending()?;
     if args.json {
         print_json(&serde_json::json!({ "items": items }));
         return Ok(Exit::Ok);
@@ -98,10 +94,42 @@ pub fn pending(args: &JsonFlag) -> Result<Exit> {
     for item in waiting {
         println!("{}  {:>5} ago  expires in {}  {}", item.id, age(item.age_s), age(item.expires_in_s), item.agent);
         println!("    cwd     {}", item.cwd);
-        println!("    command {}", item.command.replace('\n', "\n            "));
+        println!("    command {}", shown_command(item));
         println!("    why     {}", item.reason);
     }
     Ok(Exit::Ok)
+}
+
+/// Every pending item, page after page.
+fn all_pending() -> Result<Vec<PendingItem>> {
+    let client = client()?;
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = PageRequest { after: after.take(), limit: None };
+        match client.request(RequestBody::ListPendingPage(page))?.body {
+            ResponseBody::PendingList { items: mut got, more, next } => {
+                let progressed = !got.is_empty();
+                items.append(&mut got);
+                match next {
+                    // A page without items cannot move the cursor: stop rather than loop.
+                    Some(n) if more && progressed => after = Some(n),
+                    _ => return Ok(items),
+                }
+            }
+            ResponseBody::Error(e) => return Err(e.into()),
+            other => bail!("unexpected answer to list_pending: {other:?}"),
+        }
+    }
+}
+
+/// A listed command: as sent, or cut with its full length and hash.
+fn shown_command(item: &PendingItem) -> String {
+    let command = item.command.replace('\n', "\n            ");
+    match (item.command_len, &item.command_sha256) {
+        (Some(len), Some(sha)) => format!("{command}…\n            (cut: {len} bytes in all, sha256 {sha})"),
+        _ => command,
+    }
 }
 
 fn age(s: u64) -> String {

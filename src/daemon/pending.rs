@@ -9,13 +9,15 @@ use super::clock::now_ms;
 use super::log::log;
 use super::queue::{self, QueueError};
 use crate::classify::Class;
-use crate::wire::{Ack, Decide, ErrorCode, HumanDecision, Peer, PendingRef, Resolution, ResponseBody, WireError};
+use crate::wire::{
+    Ack, Decide, ErrorCode, HumanDecision, PageRequest, Peer, PendingRef, Resolution, ResponseBody, WireError,
+};
 
 fn queue_error(e: QueueError) -> WireError {
     let code = match e {
         QueueError::NotFound(_) => ErrorCode::NotFound,
         QueueError::Conflict { .. } | QueueError::Duplicate(_) => ErrorCode::Conflict,
-        QueueError::Full | QueueError::NoFreeId => ErrorCode::Unavailable,
+        QueueError::Full | QueueError::TooLarge(_) | QueueError::NoFreeId => ErrorCode::Unavailable,
     };
     WireError::new(code, e.to_string())
 }
@@ -34,9 +36,11 @@ pub(crate) fn resolve_op(r: &Resolution) -> String {
 }
 
 impl Daemon {
-    /// `list_pending`.
-    pub(super) fn list_pending(&self) -> ResponseBody {
-        ResponseBody::PendingList { items: self.queue.list(now_ms()) }
+    /// `list_pending`: one page (see [`queue::Queue::page`]).
+    pub(super) fn list_pending(&self, page: &PageRequest) -> ResponseBody {
+        let limit = page.limit.map_or(queue::PAGE_MAX_ITEMS, |l| l as usize);
+        let (items, next) = self.queue.page(now_ms(), page.after.as_deref(), limit);
+        ResponseBody::PendingList { items, more: next.is_some(), next }
     }
 
     /// `pending_status`.

@@ -81,21 +81,23 @@ impl Daemon {
             flags: decided.flags,
         };
         let held = if verdict.decision == Decision::Hold {
-            match self.queue.new_id(random_bytes) {
+            let mut held = Held {
+                id: String::new(),
+                created_ms: now,
+                expires_ms: now + effective.hold_expiry_secs * 1000,
+                agent: p.agent.clone(),
+                cwd: p.cwd.clone(),
+                scope: scope.clone(),
+                command: p.raw.clone(),
+                class: verdict.class,
+                rule: verdict.rule.clone(),
+                reason: verdict.reason.clone(),
+            };
+            match self.queue.new_id(held.bytes() + super::queue::ID_LEN, random_bytes) {
                 Ok(id) => {
                     verdict.pending = Some(id.clone());
-                    Some(Held {
-                        id,
-                        created_ms: now,
-                        expires_ms: now + effective.hold_expiry_secs * 1000,
-                        agent: p.agent.clone(),
-                        cwd: p.cwd.clone(),
-                        scope: scope.clone(),
-                        command: p.raw.clone(),
-                        class: verdict.class,
-                        rule: verdict.rule.clone(),
-                        reason: verdict.reason.clone(),
-                    })
+                    held.id = id;
+                    Some(held)
                 }
                 Err(e) => {
                     // No room to wait for a human: the safe answer is no.
