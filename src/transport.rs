@@ -109,8 +109,13 @@ impl Server {
         let listener = listen(&endpoint).map_err(|source| BindError::Io { endpoint: shown.clone(), source })?;
         let pid_file = paths.pid_file();
         let contents = format!("{}\n{}\n", std::process::id(), shown);
-        paths::write_atomic(&pid_file, contents.as_bytes())
-            .map_err(|source| BindError::Io { endpoint: shown, source })?;
+        // Advisory only (the daemon is found by its endpoint): a full disk must not keep it from serving.
+        if let Err(e) = paths::write_atomic(&pid_file, contents.as_bytes()) {
+            crate::daemon::log::line(format_args!(
+                "cannot write the PID file {}: {e}; serving anyway",
+                pid_file.display()
+            ));
+        }
         #[cfg(windows)]
         let (listener, stalled) = (
             crate::winpipe::Acceptor::start(listener, pipe_name(&endpoint).to_string())
