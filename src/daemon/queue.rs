@@ -78,6 +78,22 @@ pub struct Held {
 }
 
 impl Held {
+    /// A copy without the command (which may be a megabyte), for a shortened view.
+    fn clone_without_command(&self) -> Held {
+        Held {
+            id: self.id.clone(),
+            created_ms: self.created_ms,
+            expires_ms: self.expires_ms,
+            agent: self.agent.clone(),
+            cwd: self.cwd.clone(),
+            scope: self.scope.clone(),
+            command: String::new(),
+            class: self.class,
+            rule: self.rule.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+
     /// What this item counts against [`MAX_PENDING_BYTES`].
     pub fn bytes(&self) -> usize {
         [&self.id, &self.agent, &self.cwd, &self.scope, &self.command, &self.rule, &self.reason]
@@ -158,6 +174,9 @@ pub struct Queue {
     order: VecDeque<(u64, String)>,
     /// [`Held::bytes`] summed over `pending`.
     pending_bytes: usize,
+    /// SHA-256 (hex) of each pending command longer than [`LIST_COMMAND_MAX`], taken once at
+    /// hold time so a list never hashes megabytes.
+    digests: HashMap<String, String>,
 }
 
 impl Queue {
@@ -189,6 +208,10 @@ impl Queue {
         }
         self.room_for(held.bytes())?;
         self.pending_bytes += held.bytes();
+        if held.command.len() > LIST_COMMAND_MAX {
+            use sha2::Digest as _;
+            self.digests.insert(held.id.clone(), hex::encode(sha2::Sha256::digest(held.command.as_bytes())));
+        }
         self.pending.insert(held.id.clone(), held);
         Ok(())
     }
@@ -207,6 +230,7 @@ impl Queue {
     fn take(&mut self, id: &str) -> Option<Held> {
         let held = self.pending.remove(id)?;
         self.pending_bytes -= held.bytes();
+        self.digests.remove(id);
         Some(held)
     }
 
@@ -295,6 +319,23 @@ impl Queue {
         live.into_iter().map(|h| to_item(h, PendingState::Pending, now)).collect()
     }
 
+    /// `h` as a list shows it: its command cut to [`LIST_COMMAND_MAX`] bytes (at a character
+    /// boundary), with the full command's length and SHA-256 when it was cut.
+    fn listed(&self, h: &Held, now: u64) -> PendingItem {
+        if h.command.len() <= LIST_COMMAND_MAX {
+            return to_item(h, PendingState::Pending, now);
+        }
+        let mut cut = LIST_COMMAND_MAX;
+        while !h.command.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let short = Held { command: h.command[..cut].to_string(), ..h.clone_without_command() };
+        let mut item = to_item(&short, PendingState::Pending, now);
+        item.command_len = Some(h.command.len() as u64);
+        item.command_sha256 = self.digests.get(&h.id).cloned();
+        item
+    }
+
     /// One page of the items still pending at `now`, oldest first: those after the cursor
     /// `after` (a previous page's `next`), at most `limit` (capped at [`PAGE_MAX_ITEMS`]) and
     /// about [`PAGE_MAX_BYTES`] of JSON, commands cut at [`LIST_COMMAND_MAX`]. Returns the items
@@ -312,7 +353,7 @@ impl Queue {
         let mut items = Vec::new();
         let mut bytes = 0;
         for h in &live {
-            let item = shortened(to_item(h, PendingState::Pending, now));
+            let item = self.listed(h, now);
             bytes += serde_json::to_vec(&item).map_or(0, |v| v.len());
             // At least one item per page, so a page always makes progress.
             if items.len() == limit || (!items.is_empty() && bytes > PAGE_MAX_BYTES) {
@@ -332,22 +373,6 @@ impl Queue {
 fn parse_cursor(cursor: &str) -> Option<(u64, String)> {
     let (ms, id) = cursor.split_once('-')?;
     Some((ms.parse().ok()?, normalize_id(id)?))
-}
-
-/// `item` with its command cut to [`LIST_COMMAND_MAX`] bytes (at a character boundary), and
-/// the full command's length and SHA-256 when it was cut.
-fn shortened(mut item: PendingItem) -> PendingItem {
-    if item.command.len() > LIST_COMMAND_MAX {
-        use sha2::Digest as _;
-        item.command_len = Some(item.command.len() as u64);
-        item.command_sha256 = Some(hex::encode(sha2::Sha256::digest(item.command.as_bytes())));
-        let mut cut = LIST_COMMAND_MAX;
-        while !item.command.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        item.command.truncate(cut);
-    }
-    item
 }
 
 fn gone(id: &str) -> PendingItem {
