@@ -5,6 +5,8 @@ mod bench_audit;
 #[cfg(unix)]
 mod bench_classify;
 #[cfg(unix)]
+mod bench_flood;
+#[cfg(unix)]
 mod bench_hook;
 #[cfg(unix)]
 mod bench_ping;
@@ -36,6 +38,8 @@ fn main() {
     let mut rows = bench_classify::rows();
     // Daemon against raw server: one CPU for both (see `rig::on_one_cpu`).
     rows.extend(rig::on_one_cpu(|| bench_ping::rows(&rig::Rig::start(&[]))));
+    // Not pinned: the flood's own thread needs a CPU besides the daemon's and the client's.
+    rows.extend(bench_flood::rows());
     rows.extend(bench_hook::rows());
     rows.extend(rig::on_one_cpu(bench_propose::rows));
     rows.extend(bench_vault::rows());

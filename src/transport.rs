@@ -1,22 +1,29 @@
 //! Local-socket transport (DESIGN §7): bind with stale detection, the serve
-//! loop with a per-frame deadline, and the client.
+//! loop with per-connection deadlines, and the client.
 //!
-//! Unix: a socket file (parent 0700, socket 0600) polled with `poll(2)` so the
-//! loop wakes at once for a connection yet still sees the stop flag. Windows: a
+//! Unix: a socket file (parent 0700, socket 0600) served by a readiness loop over
+//! the listener and every open connection (`conns`). Windows: a
 //! named pipe with an owner-only ACL; blocking pipe I/O runs on helper threads
 //! and the serve loop waits for it with deadlines (see `winpipe`).
 
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
+#[cfg(windows)]
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use interprocess::local_socket::traits::StreamCommon as _;
 #[cfg(unix)]
-use interprocess::local_socket::traits::{Listener as _, Stream as _};
+use interprocess::local_socket::traits::Stream as _;
+use interprocess::local_socket::traits::StreamCommon as _;
 use thiserror::Error;
 
 use crate::paths::{self, Endpoint, Paths};
+#[cfg(unix)]
+mod conns;
+#[cfg(unix)]
+pub use conns::{MAX_CONNECTIONS, connection_bound, raise_open_file_limit};
+
 use crate::wire::{self, ErrorCode, MAX_FRAME, Peer, Request, RequestBody, Response, ResponseBody, WireError};
 
 #[cfg(unix)]
@@ -102,8 +109,13 @@ impl Server {
         let listener = listen(&endpoint).map_err(|source| BindError::Io { endpoint: shown.clone(), source })?;
         let pid_file = paths.pid_file();
         let contents = format!("{}\n{}\n", std::process::id(), shown);
-        paths::write_atomic(&pid_file, contents.as_bytes())
-            .map_err(|source| BindError::Io { endpoint: shown, source })?;
+        // Advisory only (the daemon is found by its endpoint): a full disk must not keep it from serving.
+        if let Err(e) = paths::write_atomic(&pid_file, contents.as_bytes()) {
+            crate::daemon::log::line(format_args!(
+                "cannot write the PID file {}: {e}; serving anyway",
+                pid_file.display()
+            ));
+        }
         #[cfg(windows)]
         let (listener, stalled) = (
             crate::winpipe::Acceptor::start(listener, pipe_name(&endpoint).to_string())
@@ -141,44 +153,20 @@ impl Server {
         self.serve(&mut Handler(handler), stop)
     }
 
-    /// Serves `service` until `stop` is set, calling its [`Service::idle`] between connections.
+    /// Serves `service` until `stop` is set, calling its [`Service::idle`] between turns.
+    /// Unix: a readiness loop over every connection (see `conns`); Windows: one connection at a
+    /// time, its blocking pipe I/O on helper threads (see `winpipe`).
     pub fn serve(&self, service: &mut impl Service, stop: &AtomicBool) {
+        #[cfg(unix)]
+        conns::Loop::new(&self.listener, self.frame_deadline).run(service, stop);
+        #[cfg(windows)]
         while !stop.load(Ordering::SeqCst) {
             let wait = service.idle().map_or(STOP_POLL, |d| d.min(STOP_POLL));
-            #[cfg(windows)]
-            {
-                let Some(stream) = self.listener.next(wait) else { continue };
-                let peer = peer_of(&stream);
-                crate::winpipe::serve_connection(stream, self.frame_deadline, &self.stalled, |frame| {
-                    service.handle(frame, &peer)
-                });
-            }
-            #[cfg(unix)]
-            if !wait_readable(&self.listener, wait) {
-                continue;
-            }
-            #[cfg(unix)]
-            let stream = match self.listener.accept() {
-                Ok(s) => s,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    eprintln!("holdfast: accept failed: {e}");
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                }
-            };
-            #[cfg(unix)]
-            {
-                let peer = peer_of(&stream);
-                let frame = prepare(&stream).map_err(FrameError::Io).and_then(|()| {
-                    // Most requests have fully arrived by the time they are accepted.
-                    read_frame_from(&stream, self.frame_deadline, FirstRead::Now)
-                });
-                if let Some(reply) = service.handle(frame, &peer) {
-                    // A peer that stopped reading only loses its own answer.
-                    let _ = send_frame(&stream, &reply, self.frame_deadline);
-                }
-            }
+            let Some(stream) = self.listener.next(wait) else { continue };
+            let peer = peer_of(&stream);
+            crate::winpipe::serve_connection(stream, self.frame_deadline, &self.stalled, |frame| {
+                service.handle(frame, &peer)
+            });
         }
     }
 }
@@ -270,21 +258,6 @@ fn probe_existing(endpoint: &Endpoint) -> Result<(), BindError> {
     }
 }
 
-#[cfg(unix)]
-fn wait_readable(listener: &OsListener, timeout: Duration) -> bool {
-    use rustix::event::{PollFd, PollFlags, Timespec, poll};
-    let mut fds = [PollFd::new(listener, PollFlags::IN)];
-    let ts = Timespec { tv_sec: timeout.as_secs() as i64, tv_nsec: i64::from(timeout.subsec_nanos()) };
-    matches!(poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
-}
-
-/// Puts an accepted stream in blocking mode: BSD's accept lets it inherit the listener's
-/// O_NONBLOCK; Linux's never does, so there this costs nothing.
-#[cfg(unix)]
-fn prepare(stream: &OsStream) -> io::Result<()> {
-    if cfg!(any(target_os = "linux", target_os = "android")) { Ok(()) } else { stream.set_nonblocking(false) }
-}
-
 #[allow(clippy::useless_conversion)] // the pid is i32 on Unix and already u32 on Windows
 fn peer_of(stream: &OsStream) -> Peer {
     match stream.peer_creds() {
@@ -303,41 +276,16 @@ fn peer_of(stream: &OsStream) -> Peer {
 /// and never waiting longer than `budget` in all (on Windows the stream is blocking and the
 /// caller enforces the deadline). Bytes after the newline are ignored.
 pub fn read_frame(stream: &OsStream, budget: Duration) -> Result<Vec<u8>, FrameError> {
-    read_frame_from(stream, budget, FirstRead::Wait)
-}
-
-/// How [`read_frame_from`] starts.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum FirstRead {
-    /// Arm the receive timeout and wait for the first bytes (a client awaiting its answer).
-    Wait,
-    /// Take what has already arrived without waiting, and arm the timeout (a syscall of its own)
-    /// only for a frame still on its way (a daemon that just accepted a connection; Unix only).
-    #[cfg(unix)]
-    Now,
-}
-
-fn read_frame_from(stream: &OsStream, budget: Duration, first: FirstRead) -> Result<Vec<u8>, FrameError> {
     let deadline = Instant::now() + budget;
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
-    let mut wait = first == FirstRead::Wait;
     loop {
         let now = Instant::now();
         if now >= deadline {
             return Err(FrameError::Timeout(budget));
         }
-        let read = if wait {
-            set_read_deadline(stream, deadline - now)?;
-            (&*stream).read(&mut chunk)
-        } else {
-            wait = true;
-            match read_now(stream, &mut chunk) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                other => other,
-            }
-        };
-        let n = match read {
+        set_read_deadline(stream, deadline - now)?;
+        let n = match (&*stream).read(&mut chunk) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if is_timeout(&e) => return Err(FrameError::Timeout(budget)),
@@ -370,18 +318,6 @@ fn set_read_deadline(stream: &OsStream, remaining: Duration) -> io::Result<()> {
 #[cfg(windows)]
 fn set_read_deadline(_stream: &OsStream, _remaining: Duration) -> io::Result<()> {
     Ok(())
-}
-
-/// One read that does not wait: `WouldBlock` when nothing has arrived.
-#[cfg(unix)]
-fn read_now(stream: &OsStream, chunk: &mut [u8]) -> io::Result<usize> {
-    use rustix::net::{RecvFlags, recv};
-    Ok(recv(stream, chunk, RecvFlags::DONTWAIT)?.1)
-}
-
-#[cfg(windows)]
-fn read_now(_stream: &OsStream, _chunk: &mut [u8]) -> io::Result<usize> {
-    unreachable!("FirstRead::Now exists on Unix only")
 }
 
 /// Sends a whole frame, giving up after `timeout`. A frame that fits the socket buffer leaves in

@@ -80,7 +80,11 @@ pub enum RequestBody {
     Record(Proposal),
     Observe(Observation),
     Resolve(Resolution),
+    /// `list_pending` without paging fields: the first page.
     ListPending,
+    /// `list_pending` with `after` and/or `limit`: a later page, or a smaller one.
+    #[serde(rename = "list_pending")]
+    ListPendingPage(PageRequest),
     PendingStatus(PendingRef),
     Approve(Decide),
     Deny(Decide),
@@ -112,7 +116,7 @@ impl RequestBody {
             RequestBody::Record(_) => "record",
             RequestBody::Observe(_) => "observe",
             RequestBody::Resolve(_) => "resolve",
-            RequestBody::ListPending => "list_pending",
+            RequestBody::ListPending | RequestBody::ListPendingPage(_) => "list_pending",
             RequestBody::PendingStatus(_) => "pending_status",
             RequestBody::Approve(_) => "approve",
             RequestBody::Deny(_) => "deny",
@@ -193,6 +197,18 @@ pub struct Resolution {
     pub pending: Option<String>,
     #[serde(flatten)]
     pub proof: Proof,
+}
+
+/// Paging fields of `list_pending` (both optional; an old client sends neither and gets the
+/// first page).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    /// The `next` cursor of the previous page: list the items after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// At most this many items (the daemon caps it, and also stops at a byte budget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
 }
 
 /// Names a pending item.
@@ -338,6 +354,12 @@ pub struct PendingItem {
     pub rule: String,
     #[serde(default)]
     pub reason: String,
+    /// Set when `command` was shortened for a list: the full command's length in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_len: Option<u64>,
+    /// Set when `command` was shortened for a list: SHA-256 (hex) of the full command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_sha256: Option<String>,
 }
 
 /// Argon2id parameters as the vault stores them.
@@ -416,6 +438,12 @@ pub struct Status {
     /// Why the global policy file is not the one in force (a parse error), if it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_error: Option<String>,
+    /// Daemon log lines lost since start (stderr / daemon.log could not be written).
+    #[serde(default)]
+    pub log_failures: u64,
+    /// Requests whose handling panicked since start (each answered `internal` and recorded).
+    #[serde(default)]
+    pub panics: u64,
 }
 
 /// A `pong`.
@@ -431,14 +459,24 @@ pub struct Pong {
 pub enum ResponseBody {
     Verdict(Verdict),
     Ack(Ack),
-    PendingList { items: Vec<PendingItem> },
+    /// One page of the pending items, oldest first. `more`: items remain after this page;
+    /// ask again with `after` set to `next`.
+    PendingList {
+        items: Vec<PendingItem>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+    },
     Pending(PendingItem),
     Status(Status),
     Pong(Pong),
     Challenge(Challenge),
     LogHead(LogHead),
     Session(SessionInfo),
-    SessionList { items: Vec<SessionInfo> },
+    SessionList {
+        items: Vec<SessionInfo>,
+    },
     Error(WireError),
 }
 
@@ -568,7 +606,10 @@ fn decode_body(kind: &str, text: &str) -> Result<RequestBody, WireError> {
         "record" => RequestBody::Record(typed(kind, text)?),
         "observe" => RequestBody::Observe(typed(kind, text)?),
         "resolve" => RequestBody::Resolve(typed(kind, text)?),
-        "list_pending" => RequestBody::ListPending,
+        "list_pending" => match typed::<PageRequest>(kind, text)? {
+            page if page == PageRequest::default() => RequestBody::ListPending,
+            page => RequestBody::ListPendingPage(page),
+        },
         "pending_status" => RequestBody::PendingStatus(typed(kind, text)?),
         "approve" => RequestBody::Approve(typed(kind, text)?),
         "deny" => RequestBody::Deny(typed(kind, text)?),
@@ -659,6 +700,8 @@ mod tests {
             class: None,
             rule: String::new(),
             reason: String::new(),
+            command_len: None,
+            command_sha256: None,
         };
         let r = Response::new(Some("req-1".into()), ResponseBody::Pending(item.clone()));
         let back = decode_response(&r.to_frame()).unwrap();

@@ -69,7 +69,7 @@ fn observe(d: &Daemon, ids: &[String]) -> Value {
         })
         .collect();
     let mut listed: Vec<String> = match d.request(RequestBody::ListPending) {
-        ResponseBody::PendingList { items } => items.into_iter().map(|i| i.id).collect(),
+        ResponseBody::PendingList { items, .. } => items.into_iter().map(|i| i.id).collect(),
         other => panic!("{other:?}"),
     };
     listed.sort();

@@ -7,6 +7,7 @@ mod daemon;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use daemon::{Home, error_code, raw_exchange};
@@ -127,23 +128,104 @@ fn a_trickling_peer_cannot_extend_its_deadline() {
     let mut s = UnixStream::connect(home.socket()).unwrap();
     s.set_read_timeout(Some(HANG)).unwrap();
     let started = Instant::now();
-    // One byte every 50 ms would keep a per-read timeout alive forever.
-    let mut timed_out = false;
-    for b in b"{\"kind\":\"ping\"".iter().cycle().take(200) {
-        if s.write_all(&[*b]).is_err() {
-            timed_out = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        if started.elapsed() > Duration::from_secs(3) {
-            break;
-        }
-    }
+    // One byte every 20 ms for as long as HANG: a per-read timeout would never fire while this
+    // runs, so its answer would come only after the trickle ends.
+    let trickler = {
+        let mut s = s.try_clone().unwrap();
+        std::thread::spawn(move || {
+            for b in b"{\"kind\":\"ping\"".iter().cycle() {
+                if s.write_all(&[*b]).is_err() || started.elapsed() > HANG {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
     let mut reply = Vec::new();
     let _ = s.read_to_end(&mut reply);
-    assert!(timed_out || !reply.is_empty(), "the daemon must cut the trickling peer off");
-    assert_eq!(error_code(&reply).as_deref(), Some("timeout"));
+    let answered_after = started.elapsed();
+    assert_eq!(error_code(&reply).as_deref(), Some("timeout"), "{}", String::from_utf8_lossy(&reply));
+    // The total deadline (300 ms) ends the frame while the trickle is still going.
+    assert!(answered_after < HANG / 2, "cut off only after {answered_after:?}: the deadline is per read");
+    trickler.join().unwrap();
     d.assert_alive();
+}
+
+/// Holds `n` connections open to `socket` (each silent, or sending one byte every 20 ms).
+fn hold_connections(socket: &std::path::Path, n: usize) -> Vec<UnixStream> {
+    (0..n).map(|_| UnixStream::connect(socket).unwrap()).collect()
+}
+
+/// Raises this test process's open-file limit (each held connection is a descriptor).
+fn raise_nofile() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut l = getrlimit(Resource::Nofile);
+    l.current = l.maximum;
+    let _ = setrlimit(Resource::Nofile, l);
+}
+
+#[test]
+fn idle_and_trickling_peers_do_not_starve_the_others() {
+    raise_nofile();
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    // The figures: 2,000 silent peers or 50 trickling ones denied every command when the
+    // daemon read one connection at a time (a 5 s client timeout against 250 ms each).
+    let idle = hold_connections(&home.socket(), 2_000);
+    let trickling = hold_connections(&home.socket(), 50);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickler = {
+        let stop = std::sync::Arc::clone(&stop);
+        let mut conns = trickling;
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                for c in &mut conns {
+                    let _ = c.write_all(b" ");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let client = holdfast::transport::Client::new(home.endpoint()).with_timeout(Duration::from_secs(5));
+    for _ in 0..20 {
+        let reply = client.request(holdfast::wire::RequestBody::Ping).expect("ping while flooded");
+        assert!(matches!(reply.body, holdfast::wire::ResponseBody::Pong(_)));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    trickler.join().unwrap();
+    drop(idle);
+    d.assert_alive();
+}
+
+#[test]
+fn at_the_connection_bound_the_oldest_idle_peer_goes_first() {
+    raise_nofile();
+    let home = Home::new();
+    // 200 descriptors for the daemon: its connection bound is 200 less its reserve of 64.
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg("ulimit -n 200 && exec \"$0\" daemon --frame-deadline-ms 30000")
+        .arg(daemon::bin())
+        .env_clear()
+        .env("HOLDFAST_HOME", home.path())
+        .env("HOME", home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let d = daemon::Daemon { child: sh.spawn().unwrap(), client: home.client() };
+    d.wait_ready();
+    let mut oldest = UnixStream::connect(home.socket()).unwrap();
+    oldest.set_read_timeout(Some(HANG)).unwrap();
+    // Far more silent peers than the bound, each with a 30 s frame deadline.
+    let _idle = hold_connections(&home.socket(), 300);
+    let mut reply = Vec::new();
+    let _ = oldest.read_to_end(&mut reply);
+    assert_eq!(error_code(&reply).as_deref(), Some("unavailable"), "{}", String::from_utf8_lossy(&reply));
+    // A newcomer is still served: it pushes out the oldest idle peer, not itself.
+    for _ in 0..5 {
+        d.assert_alive();
+    }
 }
 
 #[test]

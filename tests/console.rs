@@ -105,7 +105,7 @@ fn waiting_hook(home: &Home, command: &str) -> Child {
 fn held_id(d: &Daemon) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let ResponseBody::PendingList { items } = d.request(RequestBody::ListPending)
+        if let ResponseBody::PendingList { items, .. } = d.request(RequestBody::ListPending)
             && let Some(i) = items.iter().find(|i| i.state == PendingState::Pending)
         {
             return i.id.clone();
@@ -117,7 +117,7 @@ fn held_id(d: &Daemon) -> String {
 
 fn pending_count(d: &Daemon) -> usize {
     match d.request(RequestBody::ListPending) {
-        ResponseBody::PendingList { items } => items.iter().filter(|i| i.state == PendingState::Pending).count(),
+        ResponseBody::PendingList { items, .. } => items.iter().filter(|i| i.state == PendingState::Pending).count(),
         other => panic!("{other:?}"),
     }
 }
@@ -186,7 +186,7 @@ fn deny_and_remember_from_the_console() {
     let again = waiting_hook(&home, command).wait_with_output().unwrap();
     let answer: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
-    let ResponseBody::PendingList { items } = d.request(RequestBody::ListPending) else { panic!() };
+    let ResponseBody::PendingList { items, .. } = d.request(RequestBody::ListPending) else { panic!() };
     assert!(items.iter().all(|i| i.state != PendingState::Pending), "a remembered deny opens no hold: {items:?}");
     t.key("q");
     assert_terminal_restored(&t);

@@ -46,7 +46,7 @@ fn claude_code_gets_allow_ask_and_deny_from_the_daemon() {
     assert_eq!(v["hookSpecificOutput"]["permissionDecision"], "ask", "{out}");
     let reason = v["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap();
     let pending = match d.request(holdfast::wire::RequestBody::ListPending) {
-        holdfast::wire::ResponseBody::PendingList { items } => items,
+        holdfast::wire::ResponseBody::PendingList { items, .. } => items,
         other => panic!("{other:?}"),
     };
     assert_eq!(pending.len(), 1);

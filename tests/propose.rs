@@ -148,7 +148,7 @@ fn queue_lifecycle_exactly_once() {
     let b = propose(&d, CATASTROPHIC).pending.unwrap();
     assert_eq!(state(&d, &a), PendingState::Pending);
     match d.request(RequestBody::ListPending) {
-        ResponseBody::PendingList { items } => {
+        ResponseBody::PendingList { items, .. } => {
             let ids: Vec<_> = items.iter().map(|i| i.id.as_str()).collect();
             assert!(ids.contains(&a.as_str()) && ids.contains(&b.as_str()), "{ids:?}");
         }
@@ -329,7 +329,8 @@ fn concurrent_proposers_with_one_approver() {
             let mut approved = 0;
             let deadline = std::time::Instant::now() + Duration::from_secs(60);
             while approved < 320 && std::time::Instant::now() < deadline {
-                let ResponseBody::PendingList { items } = client.request(RequestBody::ListPending).unwrap().body else {
+                let ResponseBody::PendingList { items, .. } = client.request(RequestBody::ListPending).unwrap().body
+                else {
                     panic!()
                 };
                 for item in items.iter().filter(|i| i.state == PendingState::Pending) {

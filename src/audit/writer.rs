@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::chain::{Chain, hash_0, next_hash};
 use super::checkpoint::{self, Checkpoint, CheckpointData, Rejected};
+use crate::daemon::log::log;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -297,7 +298,7 @@ impl AuditLog {
             && self.epoch_started.elapsed() >= Duration::from_secs(self.epoch_secs)
             && let Err(e) = self.seal()
         {
-            eprintln!("holdfast: cannot seal the audit log epoch: {e}");
+            log!("cannot seal the audit log epoch: {e}");
         }
         if self.key_store_pending {
             self.store_key();
@@ -307,7 +308,7 @@ impl AuditLog {
                 let since = self.last_sync.elapsed();
                 if since >= every {
                     if let Err(e) = self.sync() {
-                        eprintln!("holdfast: {e}");
+                        log!("{e}");
                     }
                     None
                 } else {
@@ -335,6 +336,12 @@ impl AuditLog {
     /// key can rewrite the open epoch.
     pub fn set_seal_interval(&mut self, secs: u64) {
         self.epoch_secs = secs.max(1);
+    }
+
+    /// True once a failed write could not be undone (or a sync failed): nothing more is
+    /// written through this handle, and the daemon reopens the log from the file.
+    pub fn is_broken(&self) -> bool {
+        self.broken.is_some()
     }
 
     /// The file this log writes.
@@ -370,7 +377,7 @@ impl AuditLog {
         match seal::store(&self.key_path, &self.log_id, &self.key) {
             Ok(()) => self.key_store_pending = false,
             // The log stays consistent (a key behind the log is ratcheted forward on open).
-            Err(e) => eprintln!("holdfast: {e} (will retry)"),
+            Err(e) => log!("{e} (will retry)"),
         }
     }
 

@@ -263,7 +263,7 @@ fn offline(agent: &str, command: &str) -> Result<String, String> {
 /// they wait and expire like any hold).
 fn clear_probes(client: &Client) -> Check {
     let items = match client.request(RequestBody::ListPending).map(|r| r.body) {
-        Ok(ResponseBody::PendingList { items }) => items,
+        Ok(ResponseBody::PendingList { items, .. }) => items,
         _ => return Check::new("probe holds", "skip", "cannot list pending commands", None),
     };
     let probes: Vec<_> = items.into_iter().filter(|i| i.command == probe::DANGEROUS).collect();

@@ -38,7 +38,7 @@ pub fn notify(args: &NotifyArgs) -> Result<Exit> {
     eprintln!("holdfast notify: announcing new holds on the desktop (Ctrl-C stops)");
     loop {
         match client.request(RequestBody::ListPending).map(|r| r.body) {
-            Ok(ResponseBody::PendingList { items }) => {
+            Ok(ResponseBody::PendingList { items, .. }) => {
                 down = false;
                 for item in items.iter().filter(|i| i.state == PendingState::Pending) {
                     if announced.insert(item.id.clone()) {

@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 use clap::Args;
 use holdfast::classify::Class;
-use holdfast::wire::{Decide, Decision, PendingItem, PendingState, Proposal, RequestBody, ResponseBody};
+use holdfast::wire::{Decide, Decision, PageRequest, PendingItem, PendingState, Proposal, RequestBody, ResponseBody};
 
 use super::Exit;
 use super::auth::{PasswordArgs, prove};
@@ -117,16 +117,8 @@ fn show(item: &PendingItem) {
     println!("{}  {:>5} ago  expires in {}  {}", item.id, age(item.age_s), age(item.expires_in_s), item.agent);
     println!("    class   {class} ({})", item.rule);
     println!("    cwd     {}", item.cwd);
-    println!("    command {}", item.command.replace('\n', "\n            "));
+    println!("    command {}", shown_command(item));
     println!("    why     {}", item.reason);
-}
-
-fn list(client: &holdfast::transport::Client) -> Result<Vec<PendingItem>> {
-    match client.request(RequestBody::ListPending)?.body {
-        ResponseBody::PendingList { items } => Ok(items),
-        ResponseBody::Error(e) => Err(e.into()),
-        other => bail!("unexpected answer to list_pending: {other:?}"),
-    }
 }
 
 /// The one waiting hold whose id starts with `prefix`.
@@ -163,6 +155,37 @@ fn target(client: &holdfast::transport::Client, id: Option<&str>) -> Result<Stri
             many.len(),
             many.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(", ")
         ),
+    }
+}
+
+/// Every pending item, page after page.
+fn list(client: &holdfast::transport::Client) -> Result<Vec<PendingItem>> {
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = PageRequest { after: after.take(), limit: None };
+        match client.request(RequestBody::ListPendingPage(page))?.body {
+            ResponseBody::PendingList { items: mut got, more, next } => {
+                let progressed = !got.is_empty();
+                items.append(&mut got);
+                match next {
+                    // A page without items cannot move the cursor: stop rather than loop.
+                    Some(n) if more && progressed => after = Some(n),
+                    _ => return Ok(items),
+                }
+            }
+            ResponseBody::Error(e) => return Err(e.into()),
+            other => bail!("unexpected answer to list_pending: {other:?}"),
+        }
+    }
+}
+
+/// A listed command: as sent, or cut with its full length and hash.
+fn shown_command(item: &PendingItem) -> String {
+    let command = item.command.replace('\n', "\n            ");
+    match (item.command_len, &item.command_sha256) {
+        (Some(len), Some(sha)) => format!("{command}…\n            (cut: {len} bytes in all, sha256 {sha})"),
+        _ => command,
     }
 }
 

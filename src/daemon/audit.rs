@@ -7,12 +7,13 @@
 //! (`holdfast::vault::handover`); until then `status.vault` says so when a vault exists.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::json;
 
 use super::Daemon;
+use super::log::log;
 use crate::audit::{AuditError, AuditLog, Checkpoint, Durability, VerificationKey};
 use crate::paths::Paths;
 use crate::transport::{FrameError, Service};
@@ -20,6 +21,9 @@ use crate::wire::{Ack, ErrorCode, Peer, Proposal, ResponseBody, WireError};
 
 /// An opened log (if it could be), the damage found, and the checkpoint to replay from.
 pub(super) type Opened = (Option<AuditLog>, Vec<String>, Option<Checkpoint>);
+
+/// Shortest time between two attempts to reopen an unusable audit log.
+const LOG_RETRY: Duration = Duration::from_millis(200);
 
 /// Opens the log. A lock held by another daemon is fatal; any other failure leaves the
 /// daemon running without a log, refusing every request that needs a record.
@@ -33,24 +37,24 @@ pub(super) fn open_log(paths: &Paths, durability: Durability) -> anyhow::Result<
                 deliver_verification_key(paths, key, &log.head().log_id)?;
             }
             if let Some(r) = &report.recovered {
-                eprintln!(
-                    "holdfast: recovered the audit log: a torn last write ({} bytes) was moved to {}",
+                log!(
+                    "recovered the audit log: a torn last write ({} bytes) was moved to {}",
                     r.bytes,
                     r.quarantine.display()
                 );
             }
             for note in &report.notes {
-                eprintln!("holdfast: audit log: {note}");
+                log!("audit log: {note}");
             }
             for d in &report.damage {
-                eprintln!("holdfast: AUDIT LOG DAMAGE: {d}");
+                log!("AUDIT LOG DAMAGE: {d}");
             }
             Ok((Some(log), report.damage, report.checkpoint.take()))
         }
         Err(e @ AuditError::Locked(_)) => Err(e.into()),
         Err(e) => {
             let why = format!("the audit log cannot be opened ({e}); every request that needs a record is refused");
-            eprintln!("holdfast: {why}");
+            log!("{why}");
             Ok((None, vec![why], None))
         }
     }
@@ -78,16 +82,16 @@ fn deliver_verification_key(paths: &Paths, key: &VerificationKey, log_id: &str) 
         path = paths.config_dir.join(format!("verification-{log_id}.key"));
     }
     crate::audit::write_verification_key(&path, key)?;
-    eprintln!("holdfast: new audit log {log_id}. Its verification key is in {}", path.display());
+    log!("new audit log {log_id}. Its verification key is in {}", path.display());
     if std::fs::symlink_metadata(paths.vault()).is_ok() {
-        eprintln!(
-            "holdfast: an admin vault exists, but the daemon cannot wrap the key without the admin password: \
+        log!(
+            "an admin vault exists, but the daemon cannot wrap the key without the admin password: \
              run `holdfast vault wrap-key` now (it wraps the key into the vault and deletes the file; \
              `holdfast status` reminds you until then)."
         );
     } else {
-        eprintln!(
-            "holdfast: `holdfast vault init` wraps it under a new admin password and deletes the file; or MOVE IT \
+        log!(
+            "`holdfast vault init` wraps it under a new admin password and deletes the file; or MOVE IT \
              OFFLINE (password manager, USB stick) and delete it here: whoever holds it can check every seal \
              (`holdfast log verify --key-file FILE`); left next to the log it protects nothing."
         );
@@ -104,15 +108,59 @@ impl Daemon {
         peer: &Peer,
         data: &D,
     ) -> Result<u64, WireError> {
+        self.ensure_log();
+        // The start record comes first: retried before any other record until it is written.
+        if let Some(endpoint) = self.start_pending.take() {
+            self.record_start(&endpoint);
+            if self.start_pending.is_some() {
+                return Err(unwritable("the daemon_start record could not be written"));
+            }
+        }
         let Some(log) = self.audit.as_mut() else {
-            return Err(unwritable("the log could not be opened at start"));
+            return Err(unwritable("the log is not open"));
         };
         match log.append(kind, peer, data) {
             Ok(seq) => Ok(seq),
             Err(e) => {
-                eprintln!("holdfast: audit append failed: {e}");
+                log!("audit append failed: {e}");
                 Err(unwritable(&e.to_string()))
             }
+        }
+    }
+
+    /// (Re)opens the audit log when it is not usable: it could not be opened at start (a full
+    /// disk), or a write failed in a way that could not be undone. At most every [`LOG_RETRY`],
+    /// so a flood of proposals while the disk is full does not rescan the log for each.
+    /// Reopening re-reads the chain from the file, so it continues from what is on disk.
+    pub(super) fn ensure_log(&mut self) {
+        if self.audit.as_ref().is_some_and(|l| !l.is_broken()) {
+            return;
+        }
+        if self.log_retry.is_some_and(|at| Instant::now() < at) {
+            return;
+        }
+        self.reopen_log();
+    }
+
+    /// Drops the open log (releasing its lock) and opens it again from the file.
+    pub(super) fn reopen_log(&mut self) {
+        self.log_retry = Some(Instant::now() + LOG_RETRY);
+        let never_opened = !self.log_opened;
+        self.audit = None;
+        match open_log(&self.paths, self.durability) {
+            Ok((Some(log), damage, checkpoint)) => {
+                self.audit = Some(log);
+                self.log_damage = damage;
+                self.log_opened = true;
+                log!("the audit log is open again");
+                // State is rebuilt from the log once; a reopened log's records are already applied.
+                if never_opened {
+                    self.replay(checkpoint);
+                    self.ingest_offline();
+                }
+            }
+            Ok((None, damage, _)) => self.log_damage = damage,
+            Err(e) => log!("cannot reopen the audit log: {e}"),
         }
     }
 
@@ -134,11 +182,11 @@ impl Daemon {
     pub(super) fn log_head(&self) -> ResponseBody {
         match &self.audit {
             Some(log) => ResponseBody::LogHead(log.head()),
-            None => ResponseBody::Error(unwritable("the log could not be opened at start")),
+            None => ResponseBody::Error(unwritable("the log is not open")),
         }
     }
 
-    /// Writes `daemon_start`.
+    /// Writes `daemon_start`; when it cannot be written (a full disk), the next append retries it.
     pub(super) fn record_start(&mut self, endpoint: &str) {
         let data = json!({
             "version": crate::VERSION,
@@ -147,7 +195,8 @@ impl Daemon {
             "durability": self.durability.to_string(),
         });
         if let Err(e) = self.append("daemon_start", &Peer::default(), &data) {
-            eprintln!("holdfast: {}", e.message);
+            log!("{}", e.message);
+            self.start_pending = Some(endpoint.to_string());
         }
     }
 
@@ -159,21 +208,21 @@ impl Daemon {
             "requests": self.requests,
         });
         if let Err(e) = self.append("daemon_stop", &Peer::default(), &data) {
-            eprintln!("holdfast: {}", e.message);
+            log!("{}", e.message);
         }
         // The next start reads only the records after this.
         self.write_checkpoint();
         if let Some(log) = self.audit.as_mut()
             && let Err(e) = log.close()
         {
-            eprintln!("holdfast: cannot seal the audit log at stop: {e}");
+            log!("cannot seal the audit log at stop: {e}");
         }
     }
 }
 
 impl Service for Daemon {
     fn handle(&mut self, frame: Result<Vec<u8>, FrameError>, peer: &Peer) -> Option<Vec<u8>> {
-        self.handle_frame(frame, peer)
+        self.handle_guarded(frame, peer)
     }
 
     /// Batch syncs, time-based seals, SIGHUP reloads and the expiry sweep.

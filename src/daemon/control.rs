@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::Daemon;
+use super::log::log;
 use crate::policy::Policy;
 use crate::wire::{Ack, ErrorCode, Peer, Proof, ResponseBody, WireError};
 
@@ -83,7 +84,7 @@ impl Daemon {
             }
             Err(e) => {
                 let message = format!("{e}; the last good policy stays in force");
-                eprintln!("holdfast: POLICY ERROR: {message}");
+                log!("POLICY ERROR: {message}");
                 let _ = self.append("reload", peer, &json!({ "path": path, "ok": false, "error": message }));
                 self.policy_error = Some(message.clone());
                 ResponseBody::Error(WireError::new(ErrorCode::InvalidField, message))

@@ -10,6 +10,7 @@ mod clock;
 mod control;
 mod grant;
 mod ingest;
+pub mod log;
 pub(crate) mod memory;
 mod notify;
 mod observe;
@@ -30,6 +31,8 @@ use crate::paths::Paths;
 use crate::signals::Signals;
 use crate::transport::{FrameError, Server};
 use crate::wire::{self, Incoming, Peer, Pong, RequestBody, Response, ResponseBody, Status};
+use log::log;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Settings the daemon starts with.
 #[derive(Debug, Clone)]
@@ -64,6 +67,15 @@ pub struct Daemon {
     audit: Option<AuditLog>,
     /// Damage found in the audit log at start, or why it cannot be opened.
     log_damage: Vec<String>,
+    /// Whether the log has been opened (and replayed) once: a log that could not be opened at
+    /// start is replayed when it first opens.
+    log_opened: bool,
+    /// When the next attempt to reopen an unusable log may run.
+    log_retry: Option<Instant>,
+    /// The endpoint of a `daemon_start` record not written yet (retried before any other record).
+    start_pending: Option<String>,
+    /// Frames whose handling panicked since start.
+    panics: u64,
     durability: Durability,
     /// The global policy in force (the last good one after a failed reload).
     policy: crate::policy::Policy,
@@ -114,8 +126,12 @@ impl Daemon {
             errors: 0,
             stop,
             auth,
+            log_opened: audit.is_some(),
             audit,
             log_damage,
+            log_retry: None,
+            start_pending: None,
+            panics: 0,
             durability,
             policy,
             policy_error,
@@ -149,6 +165,9 @@ impl Daemon {
             self.sweep_expired();
             self.notifier.reap();
         }
+        if self.start_pending.is_some() || self.audit.as_ref().is_none_or(AuditLog::is_broken) {
+            self.ensure_log();
+        }
     }
 
     /// Handles one frame (or the reason it could not be read) and returns the reply bytes.
@@ -162,15 +181,57 @@ impl Daemon {
                 return Some(Response::error(None, e.to_wire()).to_frame());
             }
         };
-        let response = match wire::decode(&frame) {
-            Ok(Incoming::Text(line)) => return Some(self.text(&line).into_bytes()),
+        Some(self.handle_bytes(&frame, peer))
+    }
+
+    /// Handles one whole frame and returns the reply bytes.
+    fn handle_bytes(&mut self, frame: &[u8], peer: &Peer) -> Vec<u8> {
+        debug_panic_seam(frame);
+        let response = match wire::decode(frame) {
+            Ok(Incoming::Text(line)) => return self.text(&line).into_bytes(),
             Ok(Incoming::Json(req)) => Response::new(req.id, self.handle(req.body, peer)),
             Err((id, e)) => Response::error(id, e),
         };
         if matches!(response.body, ResponseBody::Error(_)) {
             self.errors += 1;
         }
-        Some(response.to_frame())
+        response.to_frame()
+    }
+
+    /// [`Daemon::handle_frame`] under a panic guard: a bug while handling one frame answers
+    /// `internal`, is recorded (`internal_error`), and the daemon serves on.
+    ///
+    /// State after a panic: the handlers check, then record, then apply, so a panic before the
+    /// record leaves the queue and memory unchanged, and one after it leaves a recorded change
+    /// (which replay would also make) partly applied at worst. The audit writer is the one piece
+    /// whose in-memory state (next seq, previous hash) must match the file exactly, so after a
+    /// panic it is reopened from the file and the chain continues from what is on disk.
+    pub fn handle_guarded(&mut self, frame: Result<Vec<u8>, FrameError>, peer: &Peer) -> Option<Vec<u8>> {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => return self.handle_frame(Err(e), peer),
+        };
+        self.requests += 1;
+        match catch_unwind(AssertUnwindSafe(|| self.handle_bytes(&frame, peer))) {
+            Ok(reply) => Some(reply),
+            Err(payload) => {
+                use sha2::Digest as _;
+                let (size, digest) = (frame.len(), hex::encode(sha2::Sha256::digest(&frame)));
+                self.panics += 1;
+                self.errors += 1;
+                let message = panic_message(payload.as_ref());
+                log!("BUG: a request panicked ({message}); answered `internal`, serving on");
+                self.reopen_log();
+                let data = serde_json::json!({ "message": message, "frame_bytes": size, "frame_sha256": digest });
+                let recorded = self.append("internal_error", peer, &data).is_ok();
+                let why = if recorded { "recorded" } else { "and could not be recorded" };
+                let e = wire::WireError::new(
+                    wire::ErrorCode::Internal,
+                    format!("the daemon hit a bug handling this request ({why}); nothing was allowed"),
+                );
+                Some(Response::error(None, e).to_frame())
+            }
+        }
     }
 
     /// Handles one decoded request.
@@ -187,7 +248,8 @@ impl Daemon {
                 Err(e) => ResponseBody::Error(e),
             },
             RequestBody::Propose(p) => self.propose(p, peer),
-            RequestBody::ListPending => self.list_pending(),
+            RequestBody::ListPending => self.list_pending(&wire::PageRequest::default()),
+            RequestBody::ListPendingPage(page) => self.list_pending(&page),
             RequestBody::PendingStatus(r) => self.pending_status(&r),
             RequestBody::Approve(d) => self.decide_pending(d, wire::HumanDecision::Allow, peer),
             RequestBody::Deny(d) => self.decide_pending(d, wire::HumanDecision::Deny, peer),
@@ -225,6 +287,8 @@ impl Daemon {
             durability: self.durability.to_string(),
             log_seq: self.audit.as_ref().map_or(0, |a| a.head().seq),
             log_damage: self.log_damage.clone(),
+            log_failures: log::failures(),
+            panics: self.panics,
         }
     }
 
@@ -247,17 +311,46 @@ impl Daemon {
     }
 }
 
+/// Debug builds only: the test seam for the panic guard. A frame containing the text of
+/// `HOLDFAST_DEBUG_PANIC_ON` panics (release builds compile this to nothing).
+fn debug_panic_seam(frame: &[u8]) {
+    #[cfg(debug_assertions)]
+    if let Some(marker) = std::env::var_os("HOLDFAST_DEBUG_PANIC_ON")
+        && !marker.is_empty()
+        && frame.windows(marker.len()).any(|w| w == marker.as_encoded_bytes())
+    {
+        panic!("debug panic seam hit");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = frame;
+}
+
+/// The text of a panic's payload (`panic!` with a literal or a formatted message).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(s), _) => (*s).to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "a panic without a message".into(),
+    }
+}
+
 /// Runs the daemon in the foreground until a stop signal or a `shutdown` request.
 pub fn run(paths: Paths, options: DaemonOptions, signals: &Signals) -> Result<()> {
+    // Each open connection is a descriptor: take the hard limit, so the connection bound (not
+    // the usual 1,024 soft limit) decides who waits.
+    #[cfg(unix)]
+    let files = crate::transport::raise_open_file_limit();
     let server = Server::bind(&paths, options.frame_deadline)?;
     let mut daemon = Daemon::open_with(paths, Arc::clone(&signals.stop), options.durability)?;
     daemon.auth.set_nonce_ttl(options.auth_nonce_ttl);
     daemon.reload = Arc::clone(&signals.reload);
     daemon.record_start(&server.endpoint().to_string());
-    eprintln!("holdfast: admin vault: {}", daemon.auth.describe(Instant::now()));
-    eprintln!("holdfast: listening on {} (pid {})", server.endpoint(), std::process::id());
+    log!("admin vault: {}", daemon.auth.describe(Instant::now()));
+    log!("listening on {} (pid {})", server.endpoint(), std::process::id());
+    #[cfg(unix)]
+    log!("open-file limit {files}; at most {} connections at once", crate::transport::connection_bound());
     server.serve(&mut daemon, &signals.stop);
     daemon.record_stop();
-    eprintln!("holdfast: stopped");
+    log!("stopped");
     Ok(())
 }

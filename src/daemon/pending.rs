@@ -6,17 +6,19 @@ use sha2::{Digest, Sha256};
 
 use super::Daemon;
 use super::clock::now_ms;
+use super::log::log;
 use super::queue::{self, QueueError};
 use crate::classify::Class;
 use crate::wire::{
-    Ack, Decide, ErrorCode, HumanDecision, Peer, PendingRef, PendingState, Resolution, ResponseBody, WireError,
+    Ack, Decide, ErrorCode, HumanDecision, PageRequest, Peer, PendingRef, PendingState, Resolution, ResponseBody,
+    WireError,
 };
 
 fn queue_error(e: QueueError) -> WireError {
     let code = match e {
         QueueError::NotFound(_) => ErrorCode::NotFound,
         QueueError::Conflict { .. } | QueueError::Duplicate(_) => ErrorCode::Conflict,
-        QueueError::Full | QueueError::NoFreeId => ErrorCode::Unavailable,
+        QueueError::Full | QueueError::TooLarge(_) | QueueError::NoFreeId => ErrorCode::Unavailable,
     };
     WireError::new(code, e.to_string())
 }
@@ -47,9 +49,11 @@ fn is_agent_report(r: &Resolution) -> bool {
 }
 
 impl Daemon {
-    /// `list_pending`.
-    pub(super) fn list_pending(&self) -> ResponseBody {
-        ResponseBody::PendingList { items: self.queue.list(now_ms()) }
+    /// `list_pending`: one page (see [`queue::Queue::page`]).
+    pub(super) fn list_pending(&self, page: &PageRequest) -> ResponseBody {
+        let limit = page.limit.map_or(queue::PAGE_MAX_ITEMS, |l| l as usize);
+        let (items, next) = self.queue.page(now_ms(), page.after.as_deref(), limit);
+        ResponseBody::PendingList { items, more: next.is_some(), next }
     }
 
     /// `pending_status`. A waiter that sees its approval takes it: the one-time grant goes, so one
@@ -240,7 +244,7 @@ impl Daemon {
         for held in self.queue.expire(now) {
             let data = json!({ "pending": held.id, "command": held.command, "agent": held.agent, "cwd": held.cwd });
             if let Err(e) = self.append("expire", &Peer::default(), &data) {
-                eprintln!("holdfast: {}", e.message);
+                log!("{}", e.message);
             }
         }
     }

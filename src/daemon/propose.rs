@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Daemon;
 use super::clock::now_ms;
+use super::log::log;
 use super::queue::Held;
 use crate::classify::{Class, classify};
 use crate::policy::{self, DecideInput, Effective, PolicyMatch};
@@ -97,22 +98,24 @@ impl Daemon {
             verdict.flags.push(FLAG_APPROVED_ONCE.into());
         }
         let held = if verdict.decision == Decision::Hold {
-            match self.queue.new_id(random_bytes) {
+            let mut held = Held {
+                id: String::new(),
+                created_ms: now,
+                expires_ms: now + effective.hold_expiry_secs * 1000,
+                agent: p.agent.clone(),
+                cwd: p.cwd.clone(),
+                scope: scope.clone(),
+                session: p.session.clone(),
+                command: p.raw.clone(),
+                class: verdict.class,
+                rule: verdict.rule.clone(),
+                reason: verdict.reason.clone(),
+            };
+            match self.queue.new_id(held.bytes() + super::queue::ID_LEN, random_bytes) {
                 Ok(id) => {
                     verdict.pending = Some(id.clone());
-                    Some(Held {
-                        id,
-                        created_ms: now,
-                        expires_ms: now + effective.hold_expiry_secs * 1000,
-                        agent: p.agent.clone(),
-                        cwd: p.cwd.clone(),
-                        scope: scope.clone(),
-                        session: p.session.clone(),
-                        command: p.raw.clone(),
-                        class: verdict.class,
-                        rule: verdict.rule.clone(),
-                        reason: verdict.reason.clone(),
-                    })
+                    held.id = id;
+                    Some(held)
                 }
                 Err(e) => {
                     // No room to wait for a human: the safe answer is no.
@@ -153,7 +156,7 @@ impl Daemon {
             }
             // The id was drawn against this queue a moment ago; a failure here is a bug, not a race.
             if let Err(e) = self.queue.hold(held) {
-                eprintln!("holdfast: cannot queue a recorded hold: {e}");
+                log!("cannot queue a recorded hold: {e}");
             }
         }
         if verdict.decision == Decision::Allow {

@@ -20,6 +20,10 @@
 //! **Retention**: resolved and expired items stay visible to [`Queue::status`] for
 //! [`RETAIN_RESOLVED_MS`] (1 h), at most [`RETAIN_RESOLVED_MAX`] of them (oldest dropped first),
 //! so a hook polling `pending_status` sees `approved`/`denied`/`expired`, not `gone`.
+//!
+//! **Memory**: at most [`MAX_PENDING`] items and [`MAX_PENDING_BYTES`] of their text are pending;
+//! a hold beyond either is refused (the proposal is denied, and recorded as such). A list is
+//! paged ([`Queue::page`]) and shortens long commands, so every reply fits a frame.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -34,6 +38,17 @@ use crate::wire::{HumanDecision, PendingItem, PendingState};
 pub const DEFAULT_EXPIRY_MS: u64 = 600_000;
 /// Most items pending at once; beyond it, `new_id` fails with [`QueueError::Full`].
 pub const MAX_PENDING: usize = 10_000;
+/// Most bytes of held text (command, cwd, reason, …) pending at once: 300 holds of 1 MiB
+/// commands took the daemon to 929 MB before this bound.
+pub const MAX_PENDING_BYTES: usize = 32 << 20;
+/// Bookkeeping counted per item on top of its text.
+const ITEM_OVERHEAD: usize = 256;
+/// Longest command a list shows; a longer one is cut and carries its length and SHA-256.
+pub const LIST_COMMAND_MAX: usize = 4096;
+/// Most items in one `list_pending` page.
+pub const PAGE_MAX_ITEMS: usize = 500;
+/// A page stops growing past this many bytes of JSON (well under the 16 MiB frame limit).
+pub const PAGE_MAX_BYTES: usize = 4 << 20;
 /// How long a resolved item's final state stays visible.
 pub const RETAIN_RESOLVED_MS: u64 = 3_600_000;
 /// How many resolved items stay visible at most.
@@ -65,6 +80,34 @@ pub struct Held {
     pub reason: String,
 }
 
+impl Held {
+    /// A copy without the command (which may be a megabyte), for a shortened view.
+    fn clone_without_command(&self) -> Held {
+        Held {
+            id: self.id.clone(),
+            created_ms: self.created_ms,
+            expires_ms: self.expires_ms,
+            agent: self.agent.clone(),
+            cwd: self.cwd.clone(),
+            scope: self.scope.clone(),
+            session: self.session.clone(),
+            command: String::new(),
+            class: self.class,
+            rule: self.rule.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+
+    /// What this item counts against [`MAX_PENDING_BYTES`].
+    pub fn bytes(&self) -> usize {
+        [&self.id, &self.agent, &self.cwd, &self.scope, &self.command, &self.rule, &self.reason]
+            .iter()
+            .map(|s| s.len())
+            .sum::<usize>()
+            + ITEM_OVERHEAD
+    }
+}
+
 /// Why a queue operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueueError {
@@ -74,6 +117,8 @@ pub enum QueueError {
     Conflict { id: String, state: PendingState },
     #[error("the approval queue is full ({MAX_PENDING} items pending)")]
     Full,
+    #[error("the approval queue is full ({} MiB of held commands pending; this one is {} bytes)", MAX_PENDING_BYTES >> 20, .0)]
+    TooLarge(usize),
     #[error("pending id `{0}` is already in use")]
     Duplicate(String),
     #[error("could not draw a free pending id")]
@@ -137,6 +182,11 @@ pub struct Queue {
     resolved: HashMap<String, Resolved>,
     /// Resolution order (time, id), for retention.
     order: VecDeque<(u64, String)>,
+    /// [`Held::bytes`] summed over `pending`.
+    pending_bytes: usize,
+    /// SHA-256 (hex) of each pending command longer than [`LIST_COMMAND_MAX`], taken once at
+    /// hold time so a list never hashes megabytes.
+    digests: HashMap<String, String>,
 }
 
 impl Queue {
@@ -151,11 +201,10 @@ impl Queue {
     }
 
     /// Draws a fresh id from `random` (4 bytes per draw; live: OS randomness), unique among
-    /// pending and retained items. Fails when the queue is full. Changes nothing.
-    pub fn new_id(&self, mut random: impl FnMut() -> [u8; 4]) -> Result<String, QueueError> {
-        if self.pending.len() >= MAX_PENDING {
-            return Err(QueueError::Full);
-        }
+    /// pending and retained items, for an item of `bytes` ([`Held::bytes`]). Fails when the
+    /// queue has no room for it. Changes nothing.
+    pub fn new_id(&self, bytes: usize, mut random: impl FnMut() -> [u8; 4]) -> Result<String, QueueError> {
+        self.room_for(bytes)?;
         (0..ID_ATTEMPTS)
             .map(|_| encode_id(random()))
             .find(|id| !self.pending.contains_key(id) && !self.resolved.contains_key(id))
@@ -167,11 +216,32 @@ impl Queue {
         if self.pending.contains_key(&held.id) || self.resolved.contains_key(&held.id) {
             return Err(QueueError::Duplicate(held.id));
         }
-        if self.pending.len() >= MAX_PENDING {
-            return Err(QueueError::Full);
+        self.room_for(held.bytes())?;
+        self.pending_bytes += held.bytes();
+        if held.command.len() > LIST_COMMAND_MAX {
+            use sha2::Digest as _;
+            self.digests.insert(held.id.clone(), hex::encode(sha2::Sha256::digest(held.command.as_bytes())));
         }
         self.pending.insert(held.id.clone(), held);
         Ok(())
+    }
+
+    fn room_for(&self, bytes: usize) -> Result<(), QueueError> {
+        if self.pending.len() >= MAX_PENDING {
+            return Err(QueueError::Full);
+        }
+        if self.pending_bytes.saturating_add(bytes) > MAX_PENDING_BYTES {
+            return Err(QueueError::TooLarge(bytes));
+        }
+        Ok(())
+    }
+
+    /// Takes `id` out of the pending items.
+    fn take(&mut self, id: &str) -> Option<Held> {
+        let held = self.pending.remove(id)?;
+        self.pending_bytes -= held.bytes();
+        self.digests.remove(id);
+        Some(held)
     }
 
     /// Whether `id` can be approved or denied at `now`; changes nothing. `id` may be human-typed.
@@ -202,7 +272,7 @@ impl Queue {
     /// Closes `id` at `now` in `state`, exactly once; returns the item.
     pub fn close(&mut self, id: &str, state: PendingState, now: u64) -> Result<Held, QueueError> {
         let key = self.check_resolve(id, now)?.id.clone();
-        let held = self.pending.remove(&key).expect("checked above");
+        let held = self.take(&key).expect("checked above");
         self.retire(held.clone(), state, now);
         Ok(held)
     }
@@ -223,7 +293,7 @@ impl Queue {
         let mut due: Vec<Held> = self.pending.values().filter(|h| now >= h.expires_ms).cloned().collect();
         due.sort_by(|a, b| (a.expires_ms, &a.id).cmp(&(b.expires_ms, &b.id)));
         for h in &due {
-            self.pending.remove(&h.id);
+            self.take(&h.id);
             self.retire(h.clone(), PendingState::Expired, h.expires_ms);
         }
         while let Some((at, _)) = self.order.front() {
@@ -257,11 +327,67 @@ impl Queue {
     }
 
     /// The items still pending at `now`, oldest first.
+    #[cfg(test)]
     pub fn list(&self, now: u64) -> Vec<PendingItem> {
         let mut live: Vec<&Held> = self.pending.values().filter(|h| now < h.expires_ms).collect();
         live.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
         live.into_iter().map(|h| to_item(h, PendingState::Pending, now)).collect()
     }
+
+    /// `h` as a list shows it: its command cut to [`LIST_COMMAND_MAX`] bytes (at a character
+    /// boundary), with the full command's length and SHA-256 when it was cut.
+    fn listed(&self, h: &Held, now: u64) -> PendingItem {
+        if h.command.len() <= LIST_COMMAND_MAX {
+            return to_item(h, PendingState::Pending, now);
+        }
+        let mut cut = LIST_COMMAND_MAX;
+        while !h.command.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let short = Held { command: h.command[..cut].to_string(), ..h.clone_without_command() };
+        let mut item = to_item(&short, PendingState::Pending, now);
+        item.command_len = Some(h.command.len() as u64);
+        item.command_sha256 = self.digests.get(&h.id).cloned();
+        item
+    }
+
+    /// One page of the items still pending at `now`, oldest first: those after the cursor
+    /// `after` (a previous page's `next`), at most `limit` (capped at [`PAGE_MAX_ITEMS`]) and
+    /// about [`PAGE_MAX_BYTES`] of JSON, commands cut at [`LIST_COMMAND_MAX`]. Returns the items
+    /// and, when more remain, the cursor of the last one.
+    pub fn page(&self, now: u64, after: Option<&str>, limit: usize) -> (Vec<PendingItem>, Option<String>) {
+        let after = after.and_then(parse_cursor);
+        let mut live: Vec<&Held> = self
+            .pending
+            .values()
+            .filter(|h| now < h.expires_ms)
+            .filter(|h| after.as_ref().is_none_or(|(ms, id)| (h.created_ms, h.id.as_str()) > (*ms, id.as_str())))
+            .collect();
+        live.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
+        let limit = limit.clamp(1, PAGE_MAX_ITEMS);
+        let mut items = Vec::new();
+        let mut bytes = 0;
+        for h in &live {
+            let item = self.listed(h, now);
+            bytes += serde_json::to_vec(&item).map_or(0, |v| v.len());
+            // At least one item per page, so a page always makes progress.
+            if items.len() == limit || (!items.is_empty() && bytes > PAGE_MAX_BYTES) {
+                break;
+            }
+            items.push(item);
+        }
+        let next = (items.len() < live.len()).then(|| {
+            let last = live[items.len() - 1];
+            format!("{}-{}", last.created_ms, last.id)
+        });
+        (items, next)
+    }
+}
+
+/// `<created_ms>-<id>`, as [`Queue::page`] writes it.
+fn parse_cursor(cursor: &str) -> Option<(u64, String)> {
+    let (ms, id) = cursor.split_once('-')?;
+    Some((ms.parse().ok()?, normalize_id(id)?))
 }
 
 fn gone(id: &str) -> PendingItem {
@@ -277,6 +403,8 @@ fn gone(id: &str) -> PendingItem {
         class: None,
         rule: String::new(),
         reason: String::new(),
+        command_len: None,
+        command_sha256: None,
     }
 }
 
@@ -293,6 +421,8 @@ fn to_item(h: &Held, state: PendingState, now: u64) -> PendingItem {
         class: Some(h.class),
         rule: h.rule.clone(),
         reason: h.reason.clone(),
+        command_len: None,
+        command_sha256: None,
     }
 }
 
@@ -326,7 +456,7 @@ mod tests {
     }
 
     fn hold_new(q: &mut Queue, rng: &mut impl FnMut() -> [u8; 4], now: u64) -> String {
-        let id = q.new_id(&mut *rng).unwrap();
+        let id = q.new_id(0, &mut *rng).unwrap();
         q.hold(held(&id, now)).unwrap();
         id
     }
@@ -334,8 +464,8 @@ mod tests {
     #[test]
     fn ids_are_six_crockford_chars_and_deterministic() {
         let q = Queue::new();
-        let a = q.new_id(counter(41)).unwrap();
-        let b = q.new_id(counter(41)).unwrap();
+        let a = q.new_id(0, counter(41)).unwrap();
+        let b = q.new_id(0, counter(41)).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.len(), ID_LEN);
         assert!(a.bytes().all(|c| ALPHABET.contains(&c)));
@@ -347,14 +477,14 @@ mod tests {
     fn ids_are_unique_among_pending_and_retained() {
         let mut q = Queue::new();
         let same = || [7u8, 7, 7, 7];
-        let id = q.new_id(same).unwrap();
+        let id = q.new_id(0, same).unwrap();
         q.hold(held(&id, 0)).unwrap();
-        assert_eq!(q.new_id(same), Err(QueueError::NoFreeId));
+        assert_eq!(q.new_id(0, same), Err(QueueError::NoFreeId));
         q.resolve(&id, HumanDecision::Deny, 1).unwrap();
-        assert_eq!(q.new_id(same), Err(QueueError::NoFreeId)); // still retained
+        assert_eq!(q.new_id(0, same), Err(QueueError::NoFreeId)); // still retained
         // A source that repeats once then moves on yields a fresh id.
         let mut draws = [[7u8, 7, 7, 7], [8, 8, 8, 8]].into_iter();
-        let fresh = q.new_id(|| draws.next().unwrap()).unwrap();
+        let fresh = q.new_id(0, || draws.next().unwrap()).unwrap();
         assert_ne!(fresh, id);
         assert_eq!(q.hold(held(&id, 2)), Err(QueueError::Duplicate(id)));
     }
@@ -464,7 +594,7 @@ mod tests {
         for _ in 0..MAX_PENDING {
             hold_new(&mut q, &mut rng, 0);
         }
-        assert_eq!(q.new_id(&mut rng), Err(QueueError::Full));
+        assert_eq!(q.new_id(0, &mut rng), Err(QueueError::Full));
         assert_eq!(q.hold(held("zzzzzz", 0)), Err(QueueError::Full));
     }
 

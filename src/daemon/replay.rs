@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 
 use super::Daemon;
 use super::clock::ts_ms;
+use super::log::log;
 use super::memory::Memory;
 use super::queue::{Held, Queue};
 use crate::audit::Checkpoint;
@@ -60,7 +61,7 @@ impl Daemon {
         let records = match crate::audit::read_records_from(&path, offset) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("holdfast: cannot replay the audit log: {e}");
+                log!("cannot replay the audit log: {e}");
                 return 0;
             }
         };

@@ -50,7 +50,7 @@ impl Model {
     pub fn refresh(&mut self, client: &Client) -> usize {
         let items = match client.request(RequestBody::ListPending) {
             Ok(r) => match r.body {
-                ResponseBody::PendingList { items } => items,
+                ResponseBody::PendingList { items, .. } => items,
                 ResponseBody::Error(e) => return self.went_offline(e.message),
                 other => return self.went_offline(format!("unexpected answer {other:?}")),
             },
@@ -179,6 +179,8 @@ mod tests {
             class: None,
             rule: "fs.rm_recursive".into(),
             reason: String::new(),
+            command_len: None,
+            command_sha256: None,
         }
     }
 

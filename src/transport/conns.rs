@@ -1,0 +1,287 @@
+//! The Unix serve loop: one `poll(2)` over the listener and every open connection.
+//!
+//! Each connection has its own buffer and its own **total** deadlines: the whole frame must
+//! arrive within the frame deadline counted from the accept (a peer trickling one byte at a time
+//! cannot extend it), and the whole reply must leave within the same budget counted from the
+//! moment it is ready (a peer reading slowly cannot extend that either). Reads and writes never
+//! block — `recv`/`send` with `MSG_DONTWAIT` — so no peer can stall the loop, and frames are
+//! still handled one at a time by the single caller of [`Service::handle`]. The number of open
+//! connections is bounded: at the bound, the oldest connection still waiting for its frame is
+//! closed to make room (idle peers cannot lock everyone else out).
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use interprocess::local_socket::traits::Listener as _;
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::io::Errno;
+use rustix::net::{RecvFlags, SendFlags, recv, send};
+
+use super::{FrameError, OsListener, OsStream, STOP_POLL, Service, peer_of};
+use crate::wire::{ErrorCode, MAX_FRAME, Peer, Response, WireError};
+
+/// Most connections open at once (further clamped by the open-file limit).
+pub const MAX_CONNECTIONS: usize = 4096;
+/// File descriptors kept free for everything else the daemon opens (log, policy, vault).
+const FD_RESERVE: u64 = 64;
+/// New connections taken per wake-up, so a connect flood cannot starve the open ones.
+const ACCEPT_BATCH: usize = 256;
+/// Bytes read from one connection per wake-up, so one fast sender cannot starve the rest.
+const READ_TURN: usize = 1 << 20;
+/// Size of one read.
+const CHUNK: usize = 64 * 1024;
+
+/// No SIGPIPE from a peer that hung up (Rust ignores SIGPIPE anyway; this holds inside a host
+/// process that does not). BSDs have no MSG_NOSIGNAL.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const SEND_FLAGS: SendFlags = SendFlags::DONTWAIT.union(SendFlags::NOSIGNAL);
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const SEND_FLAGS: SendFlags = SendFlags::DONTWAIT;
+
+/// Raises this process's soft open-file limit to its hard limit (the daemon calls it once at
+/// start, so the connection bound is not the 1,024 many systems default to). Returns the soft
+/// limit in force afterwards.
+pub fn raise_open_file_limit() -> u64 {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+    open_file_limit()
+}
+
+fn open_file_limit() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current.unwrap_or(u64::MAX)
+}
+
+/// The connection bound in force: [`MAX_CONNECTIONS`], or fewer when the open-file limit is low.
+pub fn connection_bound() -> usize {
+    let fds = open_file_limit().saturating_sub(FD_RESERVE).max(8);
+    MAX_CONNECTIONS.min(usize::try_from(fds).unwrap_or(usize::MAX))
+}
+
+/// What a connection is doing.
+enum State {
+    /// Waiting for the rest of its frame.
+    Reading { buf: Vec<u8>, deadline: Instant },
+    /// Its reply is being sent; then it is closed.
+    Writing { out: Vec<u8>, sent: usize, deadline: Instant },
+    /// Done: removed at the end of the turn.
+    Closed,
+}
+
+struct Conn {
+    stream: OsStream,
+    peer: Peer,
+    state: State,
+}
+
+impl Conn {
+    fn deadline(&self) -> Option<Instant> {
+        match &self.state {
+            State::Reading { deadline, .. } | State::Writing { deadline, .. } => Some(*deadline),
+            State::Closed => None,
+        }
+    }
+
+    fn interest(&self) -> PollFlags {
+        match self.state {
+            State::Reading { .. } => PollFlags::IN,
+            State::Writing { .. } => PollFlags::OUT,
+            State::Closed => PollFlags::empty(),
+        }
+    }
+
+    /// Reads what has arrived; `Some` once the frame is complete or cannot be.
+    fn read(&mut self, chunk: &mut [u8]) -> Option<Result<Vec<u8>, FrameError>> {
+        let State::Reading { buf, .. } = &mut self.state else { return None };
+        let mut taken = 0;
+        while taken < READ_TURN {
+            let n = match recv(&self.stream, &mut *chunk, RecvFlags::DONTWAIT) {
+                Ok((n, _)) => n,
+                Err(Errno::INTR) => continue,
+                Err(Errno::AGAIN) => return None,
+                Err(e) => return Some(Err(FrameError::Io(e.into()))),
+            };
+            if n == 0 {
+                return Some(Err(if buf.is_empty() { FrameError::Empty } else { FrameError::Truncated(buf.len()) }));
+            }
+            taken += n;
+            let got = &chunk[..n];
+            if let Some(pos) = got.iter().position(|&b| b == b'\n') {
+                if buf.len() + pos + 1 > MAX_FRAME {
+                    return Some(Err(FrameError::TooLarge));
+                }
+                buf.extend_from_slice(&got[..pos]);
+                return Some(Ok(std::mem::take(buf)));
+            }
+            // Without a newline yet, the frame needs at least one more byte: refuse at the bound.
+            if buf.len() + n >= MAX_FRAME {
+                return Some(Err(FrameError::TooLarge));
+            }
+            buf.extend_from_slice(got);
+        }
+        None
+    }
+
+    /// Starts sending `reply` (or closes when there is none) and sends what the socket takes now.
+    fn reply(&mut self, reply: Option<Vec<u8>>, budget: Duration) {
+        self.state = match reply {
+            Some(out) => State::Writing { out, sent: 0, deadline: Instant::now() + budget },
+            None => State::Closed,
+        };
+        self.write();
+    }
+
+    /// Sends what the socket takes without waiting; closes when done or the peer is gone.
+    fn write(&mut self) {
+        let State::Writing { out, sent, .. } = &mut self.state else { return };
+        while *sent < out.len() {
+            match send(&self.stream, &out[*sent..], SEND_FLAGS) {
+                Ok(n) => *sent += n,
+                Err(Errno::INTR) => {}
+                Err(Errno::AGAIN) => return,
+                // A peer that stopped reading only loses its own answer.
+                Err(_) => break,
+            }
+        }
+        self.state = State::Closed;
+    }
+}
+
+/// The loop's state: the open connections, oldest first.
+pub(super) struct Loop<'a> {
+    listener: &'a OsListener,
+    budget: Duration,
+    bound: usize,
+    conns: Vec<Conn>,
+    chunk: Vec<u8>,
+}
+
+impl<'a> Loop<'a> {
+    pub(super) fn new(listener: &'a OsListener, budget: Duration) -> Self {
+        Loop { listener, budget, bound: connection_bound(), conns: Vec::new(), chunk: vec![0; CHUNK] }
+    }
+
+    /// Serves until `stop` is set.
+    pub(super) fn run(&mut self, service: &mut impl Service, stop: &AtomicBool) {
+        while !stop.load(Ordering::SeqCst) {
+            let mut wait = service.idle().map_or(STOP_POLL, |d| d.min(STOP_POLL));
+            let now = Instant::now();
+            if let Some(first) = self.conns.iter().filter_map(Conn::deadline).min() {
+                wait = wait.min(first.saturating_duration_since(now));
+            }
+            let ready = match self.wait(wait) {
+                Ok(r) => r,
+                Err(e) => {
+                    crate::daemon::log::line(format_args!("poll failed: {e}"));
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            self.turn(&ready, service);
+        }
+    }
+
+    /// Polls; returns the events of the listener (first) and each connection, in order.
+    fn wait(&self, wait: Duration) -> io::Result<Vec<PollFlags>> {
+        let mut fds = Vec::with_capacity(self.conns.len() + 1);
+        fds.push(PollFd::new(self.listener, PollFlags::IN));
+        fds.extend(self.conns.iter().map(|c| PollFd::new(&c.stream, c.interest())));
+        let ts = Timespec { tv_sec: wait.as_secs() as i64, tv_nsec: i64::from(wait.subsec_nanos()) };
+        match poll(&mut fds, Some(&ts)) {
+            Ok(_) | Err(Errno::INTR) => Ok(fds.iter().map(PollFd::revents).collect()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Serves every ready connection once, applies the deadlines, then accepts new ones.
+    fn turn(&mut self, ready: &[PollFlags], service: &mut impl Service) {
+        let woke = PollFlags::IN | PollFlags::OUT | PollFlags::HUP | PollFlags::ERR;
+        for (i, events) in ready.iter().enumerate().skip(1) {
+            if events.intersects(woke) {
+                self.serve_one(i - 1, service);
+            }
+        }
+        let now = Instant::now();
+        for conn in &mut self.conns {
+            match &conn.state {
+                State::Reading { deadline, .. } if now >= *deadline => {
+                    let reply = service.handle(Err(FrameError::Timeout(self.budget)), &conn.peer);
+                    conn.reply(reply, self.budget);
+                }
+                State::Writing { deadline, .. } if now >= *deadline => conn.state = State::Closed,
+                _ => {}
+            }
+        }
+        self.conns.retain(|c| !matches!(c.state, State::Closed));
+        if ready.first().is_some_and(|e| e.intersects(woke)) {
+            self.accept(service);
+        }
+    }
+
+    /// Moves connection `i` on: reads (and handles a complete frame) or writes.
+    fn serve_one(&mut self, i: usize, service: &mut impl Service) {
+        let conn = &mut self.conns[i];
+        match conn.state {
+            State::Reading { .. } => {
+                if let Some(frame) = conn.read(&mut self.chunk) {
+                    let reply = service.handle(frame, &conn.peer);
+                    conn.reply(reply, self.budget);
+                }
+            }
+            State::Writing { .. } => conn.write(),
+            State::Closed => {}
+        }
+    }
+
+    /// Takes waiting connections; most requests have arrived with the connect and are answered at once.
+    fn accept(&mut self, service: &mut impl Service) {
+        for _ in 0..ACCEPT_BATCH {
+            let stream = match self.listener.accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    crate::daemon::log::line(format_args!("accept failed: {e}"));
+                    // Out of descriptors or memory: make room, and let the next turn try again.
+                    self.evict_oldest_idle();
+                    return;
+                }
+            };
+            if self.conns.len() >= self.bound && !self.evict_oldest_idle() {
+                refuse(&stream);
+                continue;
+            }
+            let peer = peer_of(&stream);
+            let deadline = Instant::now() + self.budget;
+            let mut conn = Conn { stream, peer, state: State::Reading { buf: Vec::new(), deadline } };
+            if let Some(frame) = conn.read(&mut self.chunk) {
+                let reply = service.handle(frame, &conn.peer);
+                conn.reply(reply, self.budget);
+            }
+            if !matches!(conn.state, State::Closed) {
+                self.conns.push(conn);
+            }
+        }
+    }
+
+    /// Closes the oldest connection still waiting for its frame; false when there is none.
+    fn evict_oldest_idle(&mut self) -> bool {
+        match self.conns.iter().position(|c| matches!(c.state, State::Reading { .. })) {
+            Some(i) => {
+                refuse(&self.conns.remove(i).stream);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Tells a connection the daemon has no room for it (one send that never waits), then drops it.
+fn refuse(stream: &OsStream) {
+    let busy = WireError::new(ErrorCode::Unavailable, "too many open connections; try again");
+    let _ = send(stream, &Response::error(None, busy).to_frame(), SEND_FLAGS);
+}
