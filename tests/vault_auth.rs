@@ -2,41 +2,32 @@
 #[path = "support/daemon.rs"]
 mod daemon;
 
+#[path = "support/admin.rs"]
+mod admin;
+
 use std::process::Stdio;
 use std::time::Duration;
 
 use daemon::{Daemon, Home, wait_timeout};
-use holdfast::vault::{AuthKey, Vault, proof};
+use admin::Admin;
+use holdfast::vault::Vault;
 use holdfast::wire::{AuthBegin, Challenge, ErrorCode, Proof, RequestBody, ResponseBody, WireError};
 
 const PW: &str = "correct horse battery staple";
 const PW2: &str = "another long admin password";
 
-fn init_vault(home: &Home, pw: &str) {
-    let out = home.run(&["vault", "init", "--password-stdin"], &format!("{pw}\n"));
-    assert!(out.status.success(), "vault init failed: {}", String::from_utf8_lossy(&out.stderr));
+use admin::{challenge, init_vault};
+
+fn auth_key(home: &Home, pw: &str) -> Admin {
+    Admin::unlock(home, pw)
 }
 
-fn auth_key(home: &Home, pw: &str) -> AuthKey {
-    let v = Vault::load(&home.paths().vault()).unwrap().unwrap();
-    v.unlock(pw).unwrap().auth_key()
+fn answer(key: &Admin, c: &Challenge, op: &str) -> Proof {
+    key.answer(c, op)
 }
 
-fn challenge(d: &Daemon, op: &str) -> Challenge {
-    match d.request(RequestBody::AuthBegin(AuthBegin { op: op.into() })) {
-        ResponseBody::Challenge(c) => c,
-        other => panic!("expected a challenge, got {other:?}"),
-    }
-}
-
-fn answer(key: &AuthKey, c: &Challenge, op: &str) -> Proof {
-    let mut n = [0u8; 32];
-    hex::decode_to_slice(c.nonce.as_ref().expect("a locked challenge has a nonce"), &mut n).unwrap();
-    Proof { nonce: c.nonce.clone(), proof: Some(hex::encode(proof::proof(key, op, &n))) }
-}
-
-fn wrong_key() -> AuthKey {
-    AuthKey::from_bytes([0x55; 32])
+fn wrong_key() -> Admin {
+    Admin::impostor()
 }
 
 fn err(body: ResponseBody) -> WireError {
@@ -341,7 +332,7 @@ fn admin_attempts_are_audited_without_secrets() {
     let home = Home::new();
     init_vault(&home, PW);
     let key = auth_key(&home, PW);
-    let mut secrets: Vec<String> = vec![PW.into(), "a wrong password here".into(), hex::encode(key.as_bytes())];
+    let mut secrets: Vec<String> = vec![PW.into(), "a wrong password here".into(), key.secret_hex()];
     let mut keep = |p: &Proof| {
         secrets.extend(p.nonce.clone());
         secrets.extend(p.proof.clone());

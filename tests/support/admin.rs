@@ -33,6 +33,11 @@ impl Admin {
         Admin { key: AuthKey::from_bytes([0x55; 32]) }
     }
 
+    /// The secret this admin proves with, in hex (to check that it never reaches a log).
+    pub fn secret_hex(&self) -> String {
+        hex::encode(self.key.as_bytes())
+    }
+
     /// A proof for `op`, over a fresh challenge for `op` from `d`.
     pub fn prove(&self, d: &Daemon, op: &str) -> Proof {
         self.answer(&challenge(d, op), op)
