@@ -2,7 +2,7 @@
 CARGO ?= cargo
 WIN_TARGET := x86_64-pc-windows-gnu
 
-.PHONY: build run test lint bench check-windows test-windows windows-toolchain toolchain
+.PHONY: build run test test-deps lint bench bench-report mutants check-windows test-windows windows-toolchain toolchain
 
 build:
 	$(CARGO) build --release
@@ -11,8 +11,16 @@ build:
 run:
 	$(CARGO) run --release -- daemon
 
-test:
+test: test-deps
 	$(CARGO) test --all-targets
+
+## Tools the tests use: strace (tests/audit_sync_order.rs watches the daemon's fdatasync order).
+test-deps:
+	@test "$$(uname -s)" != Linux || command -v strace >/dev/null || { \
+		echo "installing strace"; \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends strace >/dev/null; }
 
 lint:
 	rustup component add rustfmt clippy >/dev/null 2>&1 || true
