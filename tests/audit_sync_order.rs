@@ -96,10 +96,8 @@ fn the_record_is_fdatasynced_before_the_verdict_is_sent() {
     let log = fd_of(&lines[record]).unwrap();
     let answer = first(&lines, record, |l| l.contains("socket:[") && l.contains("verdict"))
         .unwrap_or_else(|| panic!("no verdict sent after the record:\n{}", lines[record..].join("\n")));
-    let synced = lines[record..answer].iter().any(|l| (l.contains("fdatasync(") || l.contains("fsync(")) && fd_of(l) == Some(log));
-    assert!(
-        synced,
-        "the verdict was sent before the record was synced:\n{}",
-        lines[record..=answer].join("\n")
-    );
+    let synced = lines[record..answer]
+        .iter()
+        .any(|l| (l.contains("fdatasync(") || l.contains("fsync(")) && fd_of(l) == Some(log));
+    assert!(synced, "the verdict was sent before the record was synced:\n{}", lines[record..=answer].join("\n"));
 }

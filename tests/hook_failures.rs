@@ -46,7 +46,8 @@ fn decision_of(agent: &str, out: &Output) -> String {
     if text.trim().is_empty() {
         return "none".into();
     }
-    let v: Value = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{agent}: stdout not JSON ({e}): {text}"));
+    let v: Value =
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{agent}: stdout not JSON ({e}): {text}"));
     let d = match agent {
         "claude-code" | "codex" => &v["hookSpecificOutput"]["permissionDecision"],
         "gemini" | "generic" => &v["decision"],

@@ -8,8 +8,8 @@ mod admin;
 use std::process::Stdio;
 use std::time::Duration;
 
-use daemon::{Daemon, Home, wait_timeout};
 use admin::Admin;
+use daemon::{Daemon, Home, wait_timeout};
 use holdfast::vault::Vault;
 use holdfast::wire::{AuthBegin, Challenge, ErrorCode, Proof, RequestBody, ResponseBody, WireError};
 

@@ -59,7 +59,11 @@ fn admin_outcomes(home: &Home, op: &str) -> Vec<String> {
 }
 
 fn count(home: &Home, kind: &str) -> usize {
-    holdfast::audit::read_records(&home.paths().audit_log()).unwrap().filter_map(Result::ok).filter(|r| r.kind == kind).count()
+    holdfast::audit::read_records(&home.paths().audit_log())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|r| r.kind == kind)
+        .count()
 }
 
 /// Sends `body` and asserts an `unauthorized` refusal.
