@@ -172,7 +172,7 @@ pub fn write_readme_table(runs: &std::path::Path, readme: &std::path::Path) {
         panic!("{} has no {TABLE_BEGIN} … {TABLE_END} markers", readme.display())
     };
     let head = format!("{TABLE_BEGIN}\nMedians of {} runs ({machine}), with the range:\n\n", reports.len());
-    let out = format!("{}{head}{table}{}", &text[..b], &text[e..]);
+    let out = format!("{}{head}{table}\n{}", &text[..b], &text[e..]);
     std::fs::write(readme, out).unwrap();
     println!("wrote the table of {} runs into {}", reports.len(), readme.display());
 }
