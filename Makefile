@@ -71,24 +71,25 @@ $(WIN_SHIM): support/windows/bcryptprimitives.c | windows-toolchain
 	x86_64-w64-mingw32-gcc -shared -O2 -Wall -o $@ $< -ladvapi32
 
 ## Mutation testing (cargo-mutants) of the security-critical modules: one slice per file, each
-## mutant tested only against the test binaries that cover that file, one job at a time at the
+## mutant built and tested only with the test binaries that cover that file (`--cargo-arg`
+## reaches both the build and the test run), one job at a time at the
 ## lowest priority (a 2-core machine). Not part of CI. `make mutants MUTANTS_SLICES="proof merge"`
 ## runs a subset; each slice's results land in target/mutants/<slice>/mutants.out/ (caught.txt,
 ## missed.txt, timeout.txt, unviable.txt). Surviving mutants are reasoned in docs/mutants.md.
 MUTANTS_SLICES ?= proof merge decide pending auth flow frame writer verify
 MUTANTS_TIMEOUT ?= 120
-T := --cargo-test-arg=--lib --cargo-test-arg=--test=
-mutants_proof   := -f src/vault/proof.rs $(T)vault_auth --cargo-test-arg=--test=vault_gate
-mutants_merge   := -f src/policy/merge.rs $(T)policy_files --cargo-test-arg=--test=propose
+T := --cargo-arg=--lib --cargo-arg=--test=
+mutants_proof   := -f src/vault/proof.rs $(T)vault_auth --cargo-arg=--test=vault_gate
+mutants_merge   := -f src/policy/merge.rs $(T)policy_files --cargo-arg=--test=propose
 mutants_decide  := -f src/policy/decide.rs $(T)propose
-mutants_pending := -f src/daemon/pending.rs $(T)propose --cargo-test-arg=--test=vault_gate
-mutants_auth    := -f src/daemon/auth.rs $(T)vault_auth --cargo-test-arg=--test=vault_gate
-mutants_flow    := -f src/hook/flow.rs $(T)hook_dialects --cargo-test-arg=--test=hook_failures \
-	--cargo-test-arg=--test=hook_daemon
-mutants_frame   := -f src/transport.rs --re 'read_frame' $(T)frame_bound --cargo-test-arg=--test=bad_input
-mutants_writer  := -f src/audit/writer.rs $(T)audit_crash --cargo-test-arg=--test=audit_failclosed \
-	--cargo-test-arg=--test=audit_sync_order --cargo-test-arg=--test=audit_tamper
-mutants_verify  := -f src/audit/verify.rs $(T)audit_tamper --cargo-test-arg=--test=audit_library
+mutants_pending := -f src/daemon/pending.rs $(T)propose --cargo-arg=--test=vault_gate
+mutants_auth    := -f src/daemon/auth.rs $(T)vault_auth --cargo-arg=--test=vault_gate
+mutants_flow    := -f src/hook/flow.rs $(T)hook_dialects --cargo-arg=--test=hook_failures \
+	--cargo-arg=--test=hook_daemon
+mutants_frame   := -f src/transport.rs --re 'read_frame' $(T)frame_bound --cargo-arg=--test=bad_input
+mutants_writer  := -f src/audit/writer.rs $(T)audit_crash --cargo-arg=--test=audit_failclosed \
+	--cargo-arg=--test=audit_sync_order --cargo-arg=--test=audit_tamper
+mutants_verify  := -f src/audit/verify.rs $(T)audit_tamper --cargo-arg=--test=audit_library
 
 mutants: $(addprefix mutants-,$(MUTANTS_SLICES))
 
