@@ -8,7 +8,7 @@ use holdfast::paths::Paths;
 use holdfast::wire::{Peer, Proposal, Request, RequestBody};
 
 use crate::bench_ping::RawServer;
-use crate::report::{Row, latency_row, quantile, sample_interleaved, sample_rotating};
+use crate::report::{Row, latency_row, quantile, reported_row, sample_interleaved, sample_rotating};
 use crate::rig::Rig;
 
 const ROUNDS_ALWAYS: usize = 1_500;
@@ -133,8 +133,8 @@ pub fn protocol_rows() -> Vec<Row> {
     rows
 }
 
-/// Writes ~100k records with the library, then times the verifier in process against SHA-256 of
-/// the same bytes in memory (one pass over the file: the floor any verifier pays). Two rows:
+/// Writes ~100k records with the library, then times the verifier in process against reading the
+/// same file and hashing it with SHA-256 (one pass over the file: the floor any verifier pays). Two rows:
 /// `log_verify` is `holdfast log verify` as run by default (no key: chain, order, seals, anchor);
 /// `log_verify_key` adds every MAC (`--key-file`). Runs are interleaved so load hits all alike.
 pub fn log_verify_rows() -> Vec<Row> {
@@ -156,7 +156,7 @@ pub fn log_verify_rows() -> Vec<Row> {
     log.close().unwrap();
     drop(log);
     let path = paths.audit_log();
-    let bytes = std::fs::read(&path).unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
     let plain = VerifyOptions::default();
     let keyed = VerifyOptions { key: Some(key), anchor: None };
     let time_verify = |options: &VerifyOptions| {
@@ -166,10 +166,11 @@ pub fn log_verify_rows() -> Vec<Row> {
         assert!(r.ok, "{:?}", r.first_problem());
         ns
     };
+    // The baseline reads the file as the verifier does (from the page cache, both warm).
     let time_sha = || {
         use sha2::Digest;
         let t = std::time::Instant::now();
-        std::hint::black_box(sha2::Sha256::digest(&bytes));
+        std::hint::black_box(sha2::Sha256::digest(std::fs::read(&path).unwrap()));
         t.elapsed().as_nanos() as u64
     };
     let (mut base, mut times_plain, mut times_keyed) = (Vec::new(), Vec::new(), Vec::new());
@@ -180,8 +181,9 @@ pub fn log_verify_rows() -> Vec<Row> {
     }
     let row = |name: &str, times: &[u64]| {
         let p50 = quantile(times, 0.5);
-        let mb_per_s = bytes.len() as f64 / 1e6 / (p50 as f64 / 1e9);
-        let mut row = latency_row(name, times, "sha256_file", &base, "≥ 300 MB/s", |_, _, _| true);
+        let mb_per_s = size as f64 / 1e6 / (p50 as f64 / 1e9);
+        let mut row = reported_row(name, times, "read_sha256_file", &base);
+        row.budget = "≥ 300 MB/s".into();
         row.per_sec = VERIFY_RECORDS as f64 / (p50 as f64 / 1e9);
         row.mb_per_s = Some((mb_per_s * 10.0).round() / 10.0);
         row.within_budget = Some(mb_per_s >= 300.0);

@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::report::{Row, latency_row, sample_interleaved};
+use holdfast::wire::{RequestBody, ResponseBody};
+
+use crate::report::{Row, latency_row, reported_row, sample_interleaved};
 use crate::rig::Rig;
 
 const ROUNDS: usize = 400;
@@ -22,7 +24,24 @@ fn hook_once(rig: &Rig) {
         .unwrap();
     child.stdin.take().unwrap().write_all(PAYLOAD.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success() && !out.stdout.is_empty(), "the hook must answer");
+    assert!(out.status.success(), "the hook failed: {}", String::from_utf8_lossy(&out.stdout));
+    // The daemon-less path also allows `ls -la` with exit 0: only the daemon's own verdict counts.
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the hook printed JSON");
+    let (decision, reason) =
+        (&v["hookSpecificOutput"]["permissionDecision"], &v["hookSpecificOutput"]["permissionDecisionReason"]);
+    let reason = reason.as_str().unwrap_or_default();
+    assert!(
+        decision == "allow" && !reason.contains("not running") && !reason.contains("without an audit record"),
+        "hook_process did not measure a daemon round trip: {v}"
+    );
+}
+
+/// The daemon's last record number: each hook call must have added one.
+fn log_seq(rig: &Rig) -> u64 {
+    match rig.client().request(RequestBody::Status).expect("the bench daemon answers").body {
+        ResponseBody::Status(s) => s.log_seq,
+        other => panic!("expected status, got {other:?}"),
+    }
 }
 
 fn true_once() {
@@ -39,17 +58,24 @@ pub fn rows() -> Vec<Row> {
         [("hook_process", &["--durability", "batch"][..], true), ("hook_process_always", &[][..], false)]
     {
         let rig = Rig::start(extra);
+        let before = log_seq(&rig);
         for _ in 0..20 {
             hook_once(&rig);
             true_once();
         }
         let (samples, base) = sample_interleaved(ROUNDS, || hook_once(&rig), true_once);
+        let recorded = log_seq(&rig) - before;
+        assert!(
+            recorded >= (20 + samples.len()) as u64,
+            "{name}: {recorded} records for {} hook calls",
+            20 + samples.len()
+        );
         rows.push(if budget {
             latency_row(name, &samples, "spawn_bin_true", &base, "p50 <= 2 ms, p99 <= 4 ms", |p50, p99, _| {
                 p50 <= 2_000_000 && p99 <= 4_000_000
             })
         } else {
-            latency_row(name, &samples, "spawn_bin_true", &base, "reported (+ one fdatasync)", |_, _, _| true)
+            reported_row(name, &samples, "spawn_bin_true", &base)
         });
     }
     rows

@@ -20,10 +20,19 @@ mod report;
 #[cfg(unix)]
 mod rig;
 
+/// Set by `make bench-report` to the directory of the runs' reports.
+#[cfg(unix)]
+const REPORT_RUNS_ENV: &str = "HOLDFAST_BENCH_RUNS";
+
 #[cfg(unix)]
 fn main() {
     if let Ok(path) = std::env::var(bench_ping::RAW_SERVER_ENV) {
         return bench_ping::raw_server_main(&path);
+    }
+    // `make bench-report`: no measuring, only the README table from the runs already made.
+    if let Ok(runs) = std::env::var(REPORT_RUNS_ENV) {
+        let readme = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+        return report::write_readme_table(std::path::Path::new(&runs), &readme);
     }
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it, in a
     // debug build whose figures would mean nothing (and would overwrite target/bench.json).

@@ -1,4 +1,6 @@
-//! Crash safety: `kill -9` under load loses nothing that was acknowledged, and the chain verifies.
+//! Crash safety: `kill -9` under load loses nothing that was acknowledged, and the chain verifies —
+//! with the default durability and in batch mode (README: a crash of the daemon loses nothing in
+//! either; a power loss may lose the last batch window).
 #[path = "support/daemon.rs"]
 mod daemon;
 
@@ -25,11 +27,20 @@ impl Rng {
 
 #[test]
 fn kill9_under_load_loses_nothing_acknowledged() {
+    kill9_under_load(&[]);
+}
+
+#[test]
+fn kill9_under_load_loses_nothing_acknowledged_in_batch_mode() {
+    kill9_under_load(&["--durability", "batch"]);
+}
+
+fn kill9_under_load(extra: &[&str]) {
     let home = Home::new();
     let mut rng = Rng(0x5eed_a0d1_7c4a_5e11);
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     for iter in 0..ITERATIONS {
-        let d = home.daemon(&[]);
+        let d = home.daemon(extra);
         let stop = Arc::new(AtomicBool::new(false));
         let workers: Vec<_> = (0..THREADS)
             .map(|t| {
@@ -66,7 +77,7 @@ fn kill9_under_load_loses_nothing_acknowledged() {
         }
     }
     // One more start recovers the last crash; a clean stop seals.
-    let d = home.daemon(&[]);
+    let d = home.daemon(extra);
     let (status, _) = d.terminate();
     assert!(status.success());
 

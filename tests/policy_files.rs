@@ -96,9 +96,8 @@ fn nearest_repo_policy_and_root_are_found() {
     assert_eq!(repo_root(&plain), Some(root.join("plain")));
     let bare = root.join("bare");
     fs::create_dir_all(&bare).unwrap();
-    if repo_root(&bare).is_none() {
-        assert_eq!(memory_scope(&bare), bare);
-    }
+    assert_eq!(repo_root(&bare), None, "the temp dir {} is inside a repository", bare.display());
+    assert_eq!(memory_scope(&bare), bare);
 }
 
 #[test]

@@ -73,8 +73,10 @@ fn mode_by_class_matrix() {
         let home = Home::new();
         write_policy(&home, &format!("mode = \"{mode}\"\n"));
         let d = home.daemon(&[]);
+        let mut answered = Vec::new();
         for (cmd, want) in [SAFE, AMBIGUOUS, CATASTROPHIC].iter().zip(decisions) {
             let v = propose(&d, cmd);
+            answered.push((v.seq, cmd.to_string()));
             assert_eq!(v.decision, want, "{mode} {cmd}: {v:?}");
             assert_eq!(v.pending.is_some(), want == Decision::Hold, "{v:?}");
             assert!(v.seq > 0 && !v.rule.is_empty() && !v.reason.is_empty(), "{v:?}");
@@ -83,8 +85,11 @@ fn mode_by_class_matrix() {
             }
         }
         // Every verdict is in the log, with the seq the answer named.
-        let logged = records(&home, "propose");
-        assert_eq!(logged.len(), 3);
+        let logged: Vec<(u64, String)> = records(&home, "propose")
+            .iter()
+            .map(|r| (r["seq"].as_u64().unwrap(), r["data"]["raw"].as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(logged, answered, "{mode}");
     }
 }
 
@@ -398,8 +403,14 @@ fn a_proposal_that_cannot_be_recorded_is_refused() {
         ResponseBody::Error(e) => assert_eq!(e.code, holdfast::wire::ErrorCode::Unavailable, "{e:?}"),
         other => panic!("a proposal must not be answered unrecorded: {other:?}"),
     }
+    // Refused (exit 1, a daemon error), not "daemon down" (3), "held" (5) or "denied" (4).
     let out = home.run(&["propose", "--", "ls"], "");
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be written"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -428,7 +439,9 @@ fn cli_propose_exit_codes_and_pending_card() {
     let card = String::from_utf8(home.run(&["pending"], "").stdout).unwrap();
     assert!(card.contains(&id) && card.contains("rm -rf /") && card.contains("cwd"), "{card}");
     assert!(home.run(&["deny", &id.to_uppercase()], "").status.success(), "ids are case-insensitive");
-    assert_ne!(home.run(&["approve", &id], "").status.code(), Some(0), "already denied");
+    let again = home.run(&["approve", &id], "");
+    assert_eq!(again.status.code(), Some(1), "already denied: {}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(state(&_d, &id), PendingState::Denied, "the late approve changed nothing");
     home.run(&["panic"], "");
     assert_eq!(home.run(&["propose", "--", "ls"], "").status.code(), Some(4));
 }

@@ -2,42 +2,32 @@
 #[path = "support/daemon.rs"]
 mod daemon;
 
+#[path = "support/admin.rs"]
+mod admin;
+
 use std::process::Stdio;
 use std::time::Duration;
 
+use admin::Admin;
 use daemon::{Daemon, Home, wait_timeout};
-use holdfast::vault::{MasterKey, Vault, answer_with_key};
+use holdfast::vault::Vault;
 use holdfast::wire::{AuthBegin, Challenge, ErrorCode, Proof, RequestBody, ResponseBody, WireError};
 
 const PW: &str = "correct horse battery staple";
 const PW2: &str = "another long admin password";
 
-fn init_vault(home: &Home, pw: &str) {
-    let out = home.run(&["vault", "init", "--password-stdin"], &format!("{pw}\n"));
-    assert!(out.status.success(), "vault init failed: {}", String::from_utf8_lossy(&out.stderr));
+use admin::{challenge, init_vault};
+
+fn auth_key(home: &Home, pw: &str) -> Admin {
+    Admin::unlock(home, pw)
 }
 
-/// `K` for `pw` (one Argon2id run, reused for every challenge of a test).
-fn auth_key(home: &Home, pw: &str) -> MasterKey {
-    let v = Vault::load(&home.paths().vault()).unwrap().unwrap();
-    v.unlock(pw).unwrap()
+fn answer(key: &Admin, c: &Challenge, op: &str) -> Proof {
+    key.answer(c, op)
 }
 
-fn challenge(d: &Daemon, op: &str) -> Challenge {
-    match d.request(RequestBody::AuthBegin(AuthBegin { op: op.into() })) {
-        ResponseBody::Challenge(c) => c,
-        other => panic!("expected a challenge, got {other:?}"),
-    }
-}
-
-/// The library's proof for `op` (which may differ from the challenge's, to test binding).
-fn answer(key: &MasterKey, c: &Challenge, op: &str) -> Proof {
-    answer_with_key(key, &Challenge { op: op.into(), ..c.clone() }).unwrap()
-}
-
-fn wrong_key() -> MasterKey {
-    let kdf = holdfast::vault::kdf::default_params();
-    MasterKey::derive(b"not the admin password", &[0x55; 16], &kdf).unwrap()
+fn wrong_key() -> Admin {
+    Admin::impostor()
 }
 
 fn err(body: ResponseBody) -> WireError {
@@ -342,12 +332,7 @@ fn admin_attempts_are_audited_without_secrets() {
     let home = Home::new();
     init_vault(&home, PW);
     let key = auth_key(&home, PW);
-    let mut secrets: Vec<String> = vec![
-        PW.into(),
-        "a wrong password here".into(),
-        hex::encode(key.auth_key().as_bytes()),
-        hex::encode(key.signing_key().to_bytes()),
-    ];
+    let mut secrets: Vec<String> = vec![PW.into(), "a wrong password here".into(), key.secret_hex()];
     let mut keep = |p: &Proof| {
         secrets.extend(p.nonce.clone());
         secrets.extend(p.proof.clone());

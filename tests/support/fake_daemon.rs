@@ -147,3 +147,118 @@ impl Drop for WatchProc {
         let _ = self.child.wait();
     }
 }
+
+/// How a [`ScriptedDaemon`] answers every request: each way a daemon can fail its client.
+#[derive(Clone, Debug)]
+pub enum Script {
+    /// A well-formed `error` reply with this code (any string, known to the wire or not).
+    Error(String),
+    /// Reads the request and never answers; the connection stays open (the client's deadline runs out).
+    Silent,
+    /// A line that is not JSON.
+    Garbage,
+    /// The first half of a valid verdict, then the connection closes.
+    Half,
+    /// Closes the connection without a byte.
+    Close,
+    /// A well-formed reply of the wrong kind (`ack` where a verdict was due).
+    WrongKind,
+}
+
+impl Script {
+    /// Every failure: each error code of the wire, an unknown code, and each broken exchange.
+    pub fn every_failure() -> Vec<Script> {
+        let codes = [
+            "bad_frame",
+            "frame_too_large",
+            "bad_utf8",
+            "unknown_kind",
+            "invalid_field",
+            "unsupported_version",
+            "timeout",
+            "unauthorized",
+            "locked_out",
+            "not_found",
+            "conflict",
+            "unavailable",
+            "internal",
+            "a_code_from_the_future",
+        ];
+        let mut all: Vec<Script> = codes.iter().map(|c| Script::Error((*c).into())).collect();
+        all.extend([Script::Silent, Script::Garbage, Script::Half, Script::Close, Script::WrongKind]);
+        all
+    }
+
+    /// The bytes sent back for a request (`None`: nothing, the connection is closed or held).
+    fn reply(&self) -> Option<Vec<u8>> {
+        let verdict = r#"{"v":1,"kind":"verdict","decision":"allow","class":"safe","rule":"r","reason":"x","seq":1}"#;
+        match self {
+            Script::Error(code) => Some(format!(r#"{{"v":1,"kind":"error","code":"{code}","message":"scripted"}}"#)),
+            Script::Silent | Script::Close => None,
+            Script::Garbage => Some("this is not json at all".into()),
+            Script::Half => return Some(verdict.as_bytes()[..verdict.len() / 2].to_vec()),
+            Script::WrongKind => Some(r#"{"v":1,"kind":"ack","seq":1}"#.into()),
+        }
+        .map(|s| format!("{s}\n").into_bytes())
+    }
+}
+
+/// A fake daemon on a Unix socket that records each request and fails it as its [`Script`] says.
+pub struct ScriptedDaemon {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+    path: PathBuf,
+    /// Requests received, in order.
+    pub requests: Frames,
+}
+
+impl ScriptedDaemon {
+    /// Binds `path` and answers every request per `script` until dropped.
+    pub fn start(path: &Path, script: Script) -> Self {
+        let _ = std::fs::remove_file(path);
+        let listener = UnixListener::bind(path).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests: Frames = Arc::default();
+        let (flag, log) = (Arc::clone(&stop), Arc::clone(&requests));
+        let handle = std::thread::spawn(move || {
+            let mut held = Vec::new(); // silent connections stay open until the fake stops
+            while !flag.load(Ordering::SeqCst) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                };
+                stream.set_nonblocking(false).unwrap();
+                stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut line = String::new();
+                if BufReader::new(&stream).read_line(&mut line).is_err() || line.is_empty() {
+                    continue;
+                }
+                log.lock().unwrap().push(serde_json::from_str(line.trim_end()).unwrap_or_default());
+                match script.reply() {
+                    Some(bytes) => {
+                        let _ = (&stream).write_all(&bytes);
+                    }
+                    None if matches!(script, Script::Silent) => held.push(stream),
+                    None => {}
+                }
+            }
+        });
+        ScriptedDaemon { stop, handle: Some(handle), path: path.to_path_buf(), requests }
+    }
+
+    /// The kinds of the requests received so far.
+    pub fn kinds(&self) -> Vec<String> {
+        self.requests.lock().unwrap().iter().map(|v| v["kind"].as_str().unwrap_or_default().to_string()).collect()
+    }
+}
+
+impl Drop for ScriptedDaemon {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}

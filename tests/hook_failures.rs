@@ -1,0 +1,82 @@
+//! The hook against every way a daemon can fail it: each error code (and one it does not know), a
+//! daemon that never answers, a garbled reply, half a reply, a closed connection, a reply of the
+//! wrong kind. Each must be a deny in every dialect — never the daemon-less local fallback, which
+//! would allow the safe command proposed here.
+#![cfg(unix)]
+
+#[path = "support/fake_daemon.rs"]
+mod fake_daemon;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use fake_daemon::{Script, ScriptedDaemon};
+use serde_json::Value;
+
+const AGENTS: &[&str] = &["claude-code", "codex", "gemini", "cursor", "copilot", "generic"];
+/// Safe to the local classifier: a fallback to the daemon-less path would allow it.
+const SAFE: &str = "ls";
+
+fn payload(agent: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hook").join(agent).join("pre_shell.json");
+    std::fs::read_to_string(path).unwrap().replace("__CMD__", SAFE)
+}
+
+fn hook(home: &Path, socket: &Path, agent: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["hook", "--agent", agent])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("HOLDFAST_HOME", home)
+        .env("HOLDFAST_SOCKET", socket)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(payload(agent).as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The decision a dialect's output carries: allow / deny / ask / none (no opinion, an empty stdout).
+fn decision_of(agent: &str, out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.trim().is_empty() {
+        return "none".into();
+    }
+    let v: Value =
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{agent}: stdout not JSON ({e}): {text}"));
+    let d = match agent {
+        "claude-code" | "codex" => &v["hookSpecificOutput"]["permissionDecision"],
+        "gemini" | "generic" => &v["decision"],
+        "cursor" => &v["permission"],
+        "copilot" => &v["permissionDecision"],
+        _ => unreachable!(),
+    };
+    d.as_str().unwrap_or("none").to_string()
+}
+
+#[test]
+fn every_daemon_failure_is_a_deny_in_every_dialect() {
+    let dir = tempfile::Builder::new().prefix("hff").tempdir().unwrap();
+    let socket = dir.path().join("fake.sock");
+    for script in Script::every_failure() {
+        let fake = ScriptedDaemon::start(&socket, script.clone());
+        // The dialects in parallel: a silent daemon costs each hook its whole client deadline.
+        let outs: Vec<(&str, Output)> = std::thread::scope(|s| {
+            let runs: Vec<_> = AGENTS.iter().map(|a| (*a, s.spawn(|| hook(dir.path(), &socket, a)))).collect();
+            runs.into_iter().map(|(a, h)| (a, h.join().unwrap())).collect()
+        });
+        for (agent, out) in outs {
+            let d = decision_of(agent, &out);
+            assert_eq!(d, "deny", "{agent} after {script:?}: {}", String::from_utf8_lossy(&out.stdout));
+            if agent == "generic" {
+                assert_eq!(out.status.code(), Some(2), "generic denies with exit 2 after {script:?}");
+            }
+        }
+        let kinds = fake.kinds();
+        assert_eq!(kinds.iter().filter(|k| *k == "propose").count(), AGENTS.len(), "{script:?}: {kinds:?}");
+    }
+}
