@@ -151,7 +151,10 @@ impl Target {
     /// Gemini hook answer `ask` (see [`crate::hook::gemini::ASK_ENV`]).
     fn entry(&self, command: &str, event: &str, gemini_ask: bool) -> Value {
         let pre = self.events[0].0 == event;
+        let blocking = fail_closed(command, self.agent, pre);
+        let command = blocking.as_str();
         match self.agent {
+            "cursor" if pre => json!({"command": command, "failClosed": true}),
             "claude-code" => json!({"type": "command", "command": command, "timeout": 60}),
             "gemini" if gemini_ask => json!({"name": "holdfast", "type": "command", "command": command,
                 "timeout": 60_000, "env": {crate::hook::gemini::ASK_ENV: "1"}}),
@@ -175,6 +178,21 @@ impl Target {
                 .flat_map(|hs| hs.elements().into_iter().filter(ours))
                 .collect(),
         }
+    }
+}
+
+/// Agents that block a tool only on exit code 2: any other failure of the hook (a crash, a kill,
+/// a missing binary) lets the command run.
+const BLOCK_ON_EXIT_2: &[&str] = &["claude-code", "codex", "gemini"];
+
+/// The pre-tool command line with `|| exit 2` where the agent blocks only on exit 2, so a hook
+/// that dies any other way still blocks (Unix shells; Windows agents may not run hooks in one).
+/// Cursor gets `failClosed` in its entry instead; Copilot CLI blocks on any non-zero exit.
+fn fail_closed(command: &str, agent: &str, pre: bool) -> String {
+    if cfg!(unix) && pre && BLOCK_ON_EXIT_2.contains(&agent) {
+        format!("{command} || exit 2")
+    } else {
+        command.to_string()
     }
 }
 
