@@ -5,6 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::log::log;
 use super::queue::Held;
 use crate::policy::NotifySettings;
 
@@ -27,7 +28,7 @@ impl Notifier {
         self.reap();
         if self.running.len() >= MAX_RUNNING {
             self.missed += 1;
-            log(format_args!("notify: {MAX_RUNNING} notifiers still running; hold {} not announced", held.id));
+            log!("notify: {MAX_RUNNING} notifiers still running; hold {} not announced", held.id);
             return;
         }
         let argv: Vec<String> = settings.command.iter().map(|a| fill(a, held)).collect();
@@ -42,7 +43,7 @@ impl Notifier {
             Ok(child) => self.running.push((child, Instant::now() + Duration::from_secs(settings.timeout_secs))),
             Err(e) => {
                 self.missed += 1;
-                log(format_args!("notify: cannot run {}: {e}", argv[0]));
+                log!("notify: cannot run {}: {e}", argv[0]);
             }
         }
     }
@@ -60,12 +61,6 @@ impl Notifier {
             Ok(None) => true,
         });
     }
-}
-
-/// A line on the daemon's stderr that can never panic (a full disk must not take the daemon down).
-fn log(line: std::fmt::Arguments) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "holdfast: {line}");
 }
 
 /// One argument with the hold's fields in place of `{id}`, `{class}`, `{rule}`, `{reason}`,
