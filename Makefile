@@ -16,7 +16,9 @@ build:
 run:
 	$(CARGO) run --release -- daemon
 
+## `--all-targets` builds examples in test mode only; tests/examples.rs runs the plain binaries.
 test: test-deps test-patches
+	$(CARGO) build --examples
 	$(CARGO) test --all-targets
 
 ## Tools the tests use: tmux (tests/shell_init.rs and tests/console.rs drive real terminals),
@@ -81,6 +83,7 @@ WIN_ENV := CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
 WIN_SHIM := target/wine/drive_c/windows/system32/bcryptprimitives.dll
 
 test-windows: windows-toolchain $(WIN_SHIM)
+	$(WIN_ENV) $(CARGO) build --target $(WIN_TARGET) --examples
 	$(WIN_ENV) $(CARGO) test --target $(WIN_TARGET) --all-targets
 
 ## Installs mingw-w64, Wine and the Rust target when missing (CI runs as root without stdin).

@@ -1,6 +1,6 @@
 //! Every example in examples/ runs, against a real daemon in a temp home where it needs one.
-//! `cargo test --all-targets` builds the examples before any test runs; this finds them beside the
-//! test binary.
+//! `make test` builds the examples (`cargo build --examples`) before any test runs; this finds
+//! them beside the test binary. (`cargo test --all-targets` alone builds them only as tests.)
 #[path = "support/daemon.rs"]
 mod daemon;
 
@@ -15,7 +15,7 @@ fn example(name: &str) -> Command {
     let exe = std::env::current_exe().unwrap();
     let dir: PathBuf = exe.parent().unwrap().parent().unwrap().join("examples");
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "{} is not built; run `cargo test --all-targets`", path.display());
+    assert!(path.exists(), "{} is not built; run `cargo build --examples` (make test does)", path.display());
     Command::new(path)
 }
 
