@@ -222,6 +222,10 @@ fn the_agent_account_cannot_read_forge_signal_or_impersonate() {
     let out = m.run(None, &args, "");
     assert!(out.status.success(), "install: {}", text(&out));
     let daemon_uid = uid_of(DAEMON_ACCOUNT).expect("install created the daemon account");
+    // Desktop notifications run in each user's session, not under the daemon's account.
+    let notify_unit = std::fs::read_to_string(m.root.path().join("etc/systemd/user/holdfast-notify.service"))
+        .expect("install wrote the notifier's user unit");
+    assert!(notify_unit.lines().any(|l| l.starts_with("ExecStart=") && l.ends_with(" notify")), "{notify_unit}");
     let agent_uid = uid_of(AGENT_ACCOUNT).unwrap();
     let out = m.run(None, &["vault", "init", "--password-stdin"], &format!("{PW}\n"));
     assert!(out.status.success(), "vault init: {}", text(&out));

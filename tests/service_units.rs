@@ -54,6 +54,22 @@ fn systemd_user_unit() {
 }
 
 #[test]
+fn the_notifier_runs_in_the_graphical_session() {
+    let unit = units::systemd_notify_unit(Path::new("/home/ann/.cargo/bin/holdfast"));
+    for line in [
+        "ExecStart=/home/ann/.cargo/bin/holdfast notify",
+        "PartOf=graphical-session.target",
+        "WantedBy=graphical-session.target",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "missing `{line}`");
+    }
+    golden("holdfast-notify.service", &unit);
+    let agent = units::launchd_notify_plist(Path::new("/usr/local/bin/holdfast"));
+    assert!(agent.contains("<string>notify</string>") && !agent.contains("UserName"), "{agent}");
+    golden("dev.holdfast.notify.plist", &agent);
+}
+
+#[test]
 fn launchd_plists() {
     let bin = Path::new("/usr/local/bin/holdfast");
     let daemon = units::launchd_plist(bin, Some("_holdfast"));

@@ -2,10 +2,13 @@
 //! ephemeral key, for approve/deny/resolve only, until expiry, revocation or a restart.
 #[path = "support/daemon.rs"]
 mod daemon;
+#[path = "support/loot.rs"]
+mod loot;
 
 use std::time::Duration;
 
 use daemon::{Daemon, Home};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use holdfast::session::SessionKey;
 use holdfast::wire::{
     AuthBegin, Decide, PendingState, Proof, Proposal, RequestBody, ResponseBody, SessionOpen, SessionRef,
@@ -145,4 +148,59 @@ fn expired_revoked_and_restarted_sessions_are_refused() {
         ResponseBody::Error(e) => assert_eq!(e.code, holdfast::wire::ErrorCode::NotFound),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_thief_with_every_file_cannot_open_or_use_a_session() {
+    let home = Home::new();
+    init_vault(&home);
+    let d = home.daemon(&[]);
+    let mut key = open(&d, None, PW).unwrap();
+    let session = key.session.clone().unwrap();
+    let id = hold(&d, 1);
+    let op = format!("approve:{id}");
+    let loot = loot::loot(&home);
+    assert!(loot.iter().any(|(n, _)| n.ends_with("vault.json")), "the loot includes the vault");
+
+    // Offline: no lifted value, used as the session's signing key, signs for the open session
+    // (nothing of the session's secret is on disk).
+    let mut public = [0u8; 32];
+    hex::decode_to_slice(key.public_hex(), &mut public).unwrap();
+    let public = VerifyingKey::from_bytes(&public).unwrap();
+    for (name, value) in &loot {
+        let thief = SigningKey::from_bytes(value);
+        for counter in 1..=3 {
+            let sig = thief.sign(&holdfast::session::message(&session, counter, &op)).to_bytes();
+            assert!(!holdfast::session::verify(&public, &session, counter, &op, &sig), "{name} signs for the session");
+        }
+    }
+
+    // Online: a session of the thief's own, its admin proof signed with each lifted vault and
+    // sealing value, is refused (four tries, below the lockout, so each is judged on its proof).
+    let mut thief = SessionKey::generate().unwrap();
+    let picks = ["vault.json", "seal.key"].map(|f| loot.iter().find(|(n, _)| n.ends_with(f)).unwrap().1);
+    for value in [picks[0], picks[1], picks[0], picks[1]] {
+        let ResponseBody::Challenge(c) = d.request(RequestBody::AuthBegin(AuthBegin { op: thief.open_op() })) else {
+            panic!()
+        };
+        let mut nonce = [0u8; 32];
+        hex::decode_to_slice(c.nonce.as_ref().unwrap(), &mut nonce).unwrap();
+        let sig = holdfast::vault::proof::sign(
+            &SigningKey::from_bytes(&value),
+            &c.op,
+            &nonce,
+            c.daemon_id.as_deref().unwrap(),
+        );
+        let proof = Proof { nonce: c.nonce.clone(), proof: Some(hex::encode(sig)) };
+        let answer =
+            d.request(RequestBody::SessionOpen(SessionOpen { public_key: thief.public_hex(), ttl_s: None, proof }));
+        assert!(matches!(answer, ResponseBody::Error(_)), "a forged admin proof opened a session: {answer:?}");
+    }
+    thief.session = Some(session.clone());
+    let forged = thief.prove(&op).unwrap();
+    assert!(approve(&d, &id, forged).is_err(), "the thief's key answers for the admin's session");
+    // The admin's session is untouched by all of it.
+    let proof = key.prove(&op).unwrap();
+    assert_eq!(approve(&d, &id, proof), Ok(PendingState::Approved));
+    assert_eq!(log_kinds(&home).iter().filter(|k| *k == "session_open").count(), 1);
 }

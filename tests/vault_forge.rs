@@ -6,6 +6,8 @@
 //! why `holdfast vault upgrade` matters; after it, the same attack is refused.
 #[path = "support/daemon.rs"]
 mod daemon;
+#[path = "support/loot.rs"]
+mod loot;
 
 use daemon::{Daemon, Home};
 use hmac::{KeyInit, Mac};
@@ -13,6 +15,7 @@ use holdfast::vault::{AuthKey, Vault, VaultKey, proof};
 use holdfast::wire::{
     AuthBegin, Challenge, Decide, ErrorCode, PendingState, Proof, Proposal, RequestBody, ResponseBody,
 };
+use loot::loot;
 
 const PW: &str = "correct horse battery staple";
 
@@ -39,35 +42,6 @@ fn approve(d: &Daemon, id: &str, proof: Proof) -> Result<(), ErrorCode> {
         ResponseBody::Error(e) => Err(e.code),
         other => panic!("unexpected answer {other:?}"),
     }
-}
-
-/// Every byte string a thief can lift from the home: each 64-hex run of each regular file (keys,
-/// hashes, MACs, public keys), and each file of exactly 32 bytes.
-fn loot(home: &Home) -> Vec<(String, [u8; 32])> {
-    let mut out = Vec::new();
-    let mut dirs = vec![home.path().to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for e in std::fs::read_dir(&dir).unwrap().flatten() {
-            let (path, kind) = (e.path(), e.file_type().unwrap());
-            if kind.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let Ok(bytes) = std::fs::read(&path) else { continue };
-            let name = path.strip_prefix(home.path()).unwrap().display().to_string();
-            if let Ok(raw) = <[u8; 32]>::try_from(bytes.as_slice()) {
-                out.push((format!("{name} (raw)"), raw));
-            }
-            for run in bytes.split(|b| !b.is_ascii_hexdigit()).filter(|r| r.len() == 64) {
-                let mut k = [0u8; 32];
-                hex::decode_to_slice(run, &mut k).unwrap();
-                out.push((name.clone(), k));
-            }
-        }
-    }
-    assert!(out.iter().any(|(n, _)| n.ends_with("vault.json")), "the vault holds a 64-hex key field");
-    assert!(out.iter().any(|(n, _)| n.ends_with("seal.key")), "the loot includes seal.key");
-    out
 }
 
 /// Everything the thief tries with one lifted value against `c`: the value as a v1 `auth_key`,
@@ -121,6 +95,8 @@ fn nothing_readable_in_a_v2_home_forges_a_proof() {
     let (d, id) = daemon_with_hold(&home);
     let op = format!("approve:{id}");
     let loot = loot(&home);
+    assert!(loot.iter().any(|(n, _)| n.ends_with("vault.json")), "the vault holds a 64-hex key field");
+    assert!(loot.iter().any(|(n, _)| n.ends_with("seal.key")), "the loot includes seal.key");
 
     // Offline, every forgery from every lifted value fails the daemon's own check.
     let c = challenge(&d, &op);

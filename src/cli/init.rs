@@ -102,6 +102,9 @@ pub fn init(args: &InitArgs) -> Result<Exit> {
     let mut daemon = serde_json::Value::Null;
     if !args.dry_run && !args.undo && !args.no_start {
         daemon = ensure_daemon(&current);
+        if !args.json {
+            println!("{NOTIFY_HINT}");
+        }
     }
     if args.json {
         print_json(&serde_json::json!({"agents": report, "daemon": daemon, "binary": chosen.path,
@@ -109,6 +112,10 @@ pub fn init(args: &InitArgs) -> Result<Exit> {
     }
     Ok(if failed { Exit::Failure } else { Exit::Ok })
 }
+
+/// How the human learns of a held command; `init` says it once the hooks are in place.
+const NOTIFY_HINT: &str = "held commands wait for you: `holdfast console` answers them; for desktop notifications \
+     run `holdfast notify` in your session, or `holdfast service install --user` to start it with every session";
 
 /// Prints one file's change, and what the user must still do for that agent.
 fn print_change(c: &install::Change, backup: Option<&std::path::Path>, dry_run: bool) {

@@ -130,12 +130,20 @@ fn print_foreign(scope: &Scope, bin: &std::path::Path, system: bool) {
         print!("{}", units::launchd_plist(bin, account));
         let dir = if system { "/Library/LaunchDaemons" } else { "~/Library/LaunchAgents" };
         println!("# save as {dir}/{}.plist, then `launchctl bootstrap`", units::LAUNCHD_LABEL);
+        print!("{}", units::launchd_notify_plist(bin));
+        let dir = if system { "/Library/LaunchAgents" } else { "~/Library/LaunchAgents" };
+        println!("# save as {dir}/{}.plist (desktop notifications in each session)", units::LAUNCHD_NOTIFY_LABEL);
     }
 }
 
-fn user_unit_path() -> Result<PathBuf> {
+/// The user units `service install --user` writes: the daemon, and the notifier in the
+/// graphical session.
+const USER_UNITS: [(&str, fn(&std::path::Path) -> String); 2] =
+    [("holdfast.service", units::systemd_user_unit), ("holdfast-notify.service", units::systemd_notify_unit)];
+
+fn user_unit_dir() -> Result<PathBuf> {
     let base = directories::BaseDirs::new().context("cannot find your home directory")?;
-    Ok(base.config_dir().join("systemd/user/holdfast.service"))
+    Ok(base.config_dir().join("systemd/user"))
 }
 
 fn user_install(scope: &Scope, bin: &std::path::Path) -> Result<Exit> {
@@ -145,29 +153,39 @@ fn user_install(scope: &Scope, bin: &std::path::Path) -> Result<Exit> {
         return Ok(Exit::Ok);
     }
     let _ = scope;
-    let path = user_unit_path()?;
-    std::fs::create_dir_all(path.parent().expect("unit has a dir"))?;
-    holdfast::paths::write_atomic(&path, units::systemd_user_unit(bin).as_bytes())?;
-    println!("wrote {}", path.display());
-    let enabled = std::process::Command::new("systemctl")
-        .args(["--user", "enable", "--now", "holdfast.service"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if enabled {
+    let dir = user_unit_dir()?;
+    std::fs::create_dir_all(&dir)?;
+    for (name, unit) in USER_UNITS {
+        holdfast::paths::write_atomic(&dir.join(name), unit(bin).as_bytes())?;
+        println!("wrote {}", dir.join(name).display());
+    }
+    let systemctl = |args: &[&str]| {
+        std::process::Command::new("systemctl").arg("--user").args(args).status().is_ok_and(|s| s.success())
+    };
+    if systemctl(&["enable", "--now", "holdfast.service"]) {
         println!("enabled and started holdfast.service (systemctl --user status holdfast)");
+        // Starts with the graphical session; without one it stays idle rather than failing.
+        systemctl(&["enable", "holdfast-notify.service"]);
+        println!("enabled holdfast-notify.service (desktop notifications in your graphical session)");
     } else {
-        println!("could not reach the systemd user manager: run `systemctl --user enable --now holdfast`");
+        println!(
+            "could not reach the systemd user manager: run `systemctl --user enable --now holdfast holdfast-notify`"
+        );
     }
     Ok(Exit::Ok)
 }
 
 fn user_uninstall(_scope: &Scope) -> Result<Exit> {
-    let path = user_unit_path()?;
-    let _ = std::process::Command::new("systemctl").args(["--user", "disable", "--now", "holdfast.service"]).status();
-    match std::fs::remove_file(&path) {
-        Ok(()) => println!("removed {}", path.display()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => println!("no user unit at {}", path.display()),
-        Err(e) => return Err(e.into()),
+    let dir = user_unit_dir()?;
+    for (name, _) in USER_UNITS {
+        let _ = std::process::Command::new("systemctl").args(["--user", "disable", "--now", name]).status();
+        match std::fs::remove_file(dir.join(name)) {
+            Ok(()) => println!("removed {}", dir.join(name).display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                println!("no user unit at {}", dir.join(name).display())
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(Exit::Ok)
 }
@@ -187,8 +205,14 @@ fn status(scope: &Scope, _bin: &std::path::Path) -> Result<Exit> {
         Err(_) if !marker.exists() => println!("system daemon  not installed ({} absent)", marker.display()),
         Err(e) => println!("system daemon  marker unusable: {e}"),
     }
-    if let Ok(p) = user_unit_path() {
-        println!("user unit      {}", if p.exists() { p.display().to_string() } else { "not installed".into() });
+    if let Ok(dir) = user_unit_dir() {
+        for (name, _) in USER_UNITS {
+            let p = dir.join(name);
+            println!(
+                "user unit      {}",
+                if p.exists() { p.display().to_string() } else { format!("{name} not installed") }
+            );
+        }
     }
     Ok(Exit::Ok)
 }

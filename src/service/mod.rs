@@ -5,6 +5,7 @@
 //!   the socket in `/run/holdfast` (0750, socket 0660: the group's members may connect), the marker
 //!   `/etc/holdfast.toml` that tells clients which daemon to believe, and a hardened systemd unit.
 //! - Linux `--user`: a systemd user unit (personal posture).
+//! - Both: a user unit that runs `holdfast notify` in the graphical session (desktop notifications).
 //! - macOS and Windows: the launchd plists and `sc.exe` command lines are generated ([`units`]).
 //!
 //! `--root DIR` stages every file under DIR (tests, packaging); accounts are real either way.
@@ -13,4 +14,7 @@
 pub mod system;
 pub mod units;
 
-pub use units::{launchd_plist, sc_install, sc_uninstall, systemd_system_unit, systemd_user_unit};
+pub use units::{
+    launchd_notify_plist, launchd_plist, sc_install, sc_uninstall, systemd_notify_unit, systemd_system_unit,
+    systemd_user_unit,
+};

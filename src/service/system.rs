@@ -36,6 +36,11 @@ impl SystemInstall {
         self.at("/etc/systemd/system/holdfast.service")
     }
 
+    /// The notifier's user unit, for every user's session (`systemctl --global`).
+    pub fn notify_unit_path(&self) -> PathBuf {
+        self.at("/etc/systemd/user/holdfast-notify.service")
+    }
+
     /// The layout for an account with `uid` and `gid`.
     pub fn layout(&self, uid: u32, gid: u32) -> SystemDaemon {
         SystemDaemon {
@@ -88,6 +93,7 @@ impl SystemInstall {
         make_dir(s.socket.parent().expect("socket has a dir"), 0o750, Some((uid, gid)))?;
         let unit = super::units::systemd_system_unit(&self.bin, &s);
         write_file(&self.unit_path(), unit.as_bytes(), 0o644)?;
+        write_file(&self.notify_unit_path(), super::units::systemd_notify_unit(&self.bin).as_bytes(), 0o644)?;
         // The marker last: until it exists clients do not look for the system daemon.
         write_file(&self.marker_path(), s.to_toml().as_bytes(), 0o644)?;
         steps.push(format!("wrote {} and {}", self.unit_path().display(), self.marker_path().display()));
@@ -95,6 +101,10 @@ impl SystemInstall {
             run("systemctl", &["daemon-reload"])?;
             run("systemctl", &["enable", "--now", "holdfast.service"])?;
             steps.push("enabled and started holdfast.service".into());
+            // Desktop notifications come from each user's session, never from the daemon's account.
+            if run("systemctl", &["--global", "enable", "holdfast-notify.service"]).is_ok() {
+                steps.push("enabled holdfast-notify.service for every user's graphical session".into());
+            }
         } else {
             steps.push(format!("systemd is not managing this install: start the daemon with `{}`", s.start));
         }
@@ -107,10 +117,16 @@ impl SystemInstall {
         let mut steps = Vec::new();
         if self.root == Path::new("/") && systemd_running() && self.unit_path().exists() {
             let _ = run("systemctl", &["disable", "--now", "holdfast.service"]);
-            steps.push("stopped and disabled holdfast.service".into());
+            let _ = run("systemctl", &["--global", "disable", "holdfast-notify.service"]);
+            steps.push("stopped and disabled holdfast.service and holdfast-notify.service".into());
         }
         let s = self.layout(0, 0);
-        let mut remove = vec![self.marker_path(), self.unit_path(), s.socket.parent().expect("dir").to_path_buf()];
+        let mut remove = vec![
+            self.marker_path(),
+            self.unit_path(),
+            self.notify_unit_path(),
+            s.socket.parent().expect("dir").to_path_buf(),
+        ];
         if purge {
             remove.extend([s.config_dir.clone(), s.data_dir.clone()]);
         }

@@ -84,7 +84,65 @@ WantedBy=default.target
     )
 }
 
-/// The launchd label of both plists.
+/// The systemd user unit that runs `holdfast notify` in the user's graphical session (installed by
+/// `service install --user`, and for every user by `service install --system`): desktop
+/// notifications come from the user's session, never from the daemon, which may have no desktop.
+pub fn systemd_notify_unit(bin: &Path) -> String {
+    format!(
+        "# Written by `holdfast service install`; removed by `holdfast service uninstall`.
+[Unit]
+Description=holdfast desktop notifications for held commands
+PartOf=graphical-session.target
+After=graphical-session.target
+
+[Service]
+Type=simple
+ExecStart={bin} notify
+Restart=on-failure
+RestartSec=5s
+NoNewPrivileges=yes
+
+[Install]
+WantedBy=graphical-session.target
+",
+        bin = bin.display()
+    )
+}
+
+/// The launchd label of the notifier's LaunchAgent.
+pub const LAUNCHD_NOTIFY_LABEL: &str = "dev.holdfast.notify";
+
+/// The LaunchAgent that runs `holdfast notify` in each user's session on macOS.
+pub fn launchd_notify_plist(bin: &Path) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+  <key>Label</key>
+  <string>{LAUNCHD_NOTIFY_LABEL}</string>
+  <key>ProgramArguments</key>
+  <array>
+    <string>{bin}</string>
+    <string>notify</string>
+  </array>
+  <key>RunAtLoad</key>
+  <true/>
+  <key>KeepAlive</key>
+  <dict>
+    <key>SuccessfulExit</key>
+    <false/>
+  </dict>
+  <key>LimitLoadToSessionType</key>
+  <string>Aqua</string>
+</dict>
+</plist>
+"#,
+        bin = xml_escape(&bin.display().to_string()),
+    )
+}
+
+/// The launchd label of both daemon plists.
 pub const LAUNCHD_LABEL: &str = "dev.holdfast.daemon";
 
 /// A launchd plist: a LaunchDaemon under `account` (system) or a LaunchAgent (user, `account`
