@@ -136,9 +136,12 @@ fn print_foreign(scope: &Scope, bin: &std::path::Path, system: bool) {
     }
 }
 
+/// Renders one unit file for the binary at a path.
+type UnitText = fn(&std::path::Path) -> String;
+
 /// The user units `service install --user` writes: the daemon, and the notifier in the
 /// graphical session.
-const USER_UNITS: [(&str, fn(&std::path::Path) -> String); 2] =
+const USER_UNITS: [(&str, UnitText); 2] =
     [("holdfast.service", units::systemd_user_unit), ("holdfast-notify.service", units::systemd_notify_unit)];
 
 fn user_unit_dir() -> Result<PathBuf> {
