@@ -534,6 +534,9 @@ fn doctor_proves_the_real_path_and_codex_trust() {
     let claude = doctor_check(&home, "agent claude-code");
     assert_eq!(claude["status"], "ok", "{claude}");
     assert!(claude["detail"].as_str().unwrap().contains("no opinion"), "{claude}");
+    // Codex's hook line ends in `|| exit 2`: the probe's quick wait reaches the hook, not `exit`.
+    let codex = doctor_check(&home, "agent codex");
+    assert_eq!(codex["status"], "ok", "{codex}");
     assert!(pending_ids(&home).is_empty(), "doctor denied its probe holds");
     let trust = doctor_check(&home, "codex trust");
     assert_eq!(trust["status"], "fail", "{trust}");

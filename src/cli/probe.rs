@@ -118,7 +118,7 @@ pub fn payload(agent: &str, command: &str) -> Result<String, String> {
 /// Probes the configured hook against the running daemon: the dangerous command must come back
 /// hold (ask) or deny, the harmless one as no opinion. Waiting dialects are told not to wait.
 pub fn against_daemon(client: &Client, agent: &str, command: &str) -> Result<String, String> {
-    let quick = format!("{command} --hold-wait-ms 1");
+    let quick = holdfast::install::with_hook_args(command, "--hold-wait-ms 1");
     let before = log_seq(client);
     let (out, code) = run(&quick, &payload(agent, DANGEROUS)?, None)?;
     // The daemon records every proposal: no new record means the hook reached no daemon, or

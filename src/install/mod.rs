@@ -185,12 +185,24 @@ impl Target {
 /// a missing binary) lets the command run.
 const BLOCK_ON_EXIT_2: &[&str] = &["claude-code", "codex", "gemini"];
 
+/// What [`fail_closed`] appends to a pre-tool command line.
+pub const FAIL_CLOSED_SUFFIX: &str = " || exit 2";
+
+/// `command` with `args` added to the hook's own arguments: before the fail-closed wrapper when the
+/// line has one (after it they would be `exit`'s arguments, and the hook would never see them).
+pub fn with_hook_args(command: &str, args: &str) -> String {
+    match command.strip_suffix(FAIL_CLOSED_SUFFIX) {
+        Some(hook) => format!("{hook} {args}{FAIL_CLOSED_SUFFIX}"),
+        None => format!("{command} {args}"),
+    }
+}
+
 /// The pre-tool command line with `|| exit 2` where the agent blocks only on exit 2, so a hook
 /// that dies any other way still blocks (Unix shells; Windows agents may not run hooks in one).
 /// Cursor gets `failClosed` in its entry instead; Copilot CLI blocks on any non-zero exit.
 fn fail_closed(command: &str, agent: &str, pre: bool) -> String {
     if cfg!(unix) && pre && BLOCK_ON_EXIT_2.contains(&agent) {
-        format!("{command} || exit 2")
+        format!("{command}{FAIL_CLOSED_SUFFIX}")
     } else {
         command.to_string()
     }
