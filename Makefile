@@ -21,10 +21,10 @@ test: test-deps test-patches
 	$(CARGO) build --examples
 	$(CARGO) test --all-targets
 
-## Tools the tests use: tmux (tests/shell_init.rs and tests/console.rs drive real terminals),
+## Tools the tests use: tmux and zsh (tests/shell_init.rs and tests/console.rs drive real terminals),
 ## strace (tests/audit_sync_order.rs watches the daemon's fdatasync order), dbus-daemon and
 ## dbus-monitor (tests/notify_desktop.rs). Each test skips, saying so, without its tool.
-TEST_TOOLS := tmux:tmux strace:strace dbus-daemon:dbus-daemon dbus-monitor:dbus-bin
+TEST_TOOLS := tmux:tmux zsh:zsh strace:strace dbus-daemon:dbus-daemon dbus-monitor:dbus-bin
 test-deps:
 	@test "$$(uname -s)" != Linux || { missing=""; for tp in $(TEST_TOOLS); do \
 		command -v $${tp%%:*} >/dev/null || missing="$$missing $${tp#*:}"; done; \

@@ -1,6 +1,7 @@
-//! `shell-init bash` in a real interactive bash under tmux: each typed command is recorded exactly
-//! once, in order, with HISTCONTROL=ignoreboth, nothing at shell start, and an existing DEBUG trap
-//! keeps running. Skips (saying why) where tmux is missing.
+//! `shell-init bash` and `shell-init zsh` in a real interactive shell under tmux: each typed command
+//! is recorded exactly once, in order, nothing at shell start, and the shell's other hooks (bash's
+//! DEBUG trap with HISTCONTROL=ignoreboth, zsh's preexec hooks) keep running. Skips (saying why)
+//! where tmux or the shell is missing.
 #![cfg(unix)]
 
 #[path = "support/daemon.rs"]
@@ -23,6 +24,15 @@ fn recorded(home: &Home) -> Vec<String> {
 
 fn tmux(args: &[&str]) -> bool {
     Command::new("tmux").args(args).status().is_ok_and(|s| s.success())
+}
+
+/// Types each line into the tmux session, Enter after each, pausing between them.
+fn type_lines(session: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(tmux(&["send-keys", "-t", session, "-l", line]));
+        assert!(tmux(&["send-keys", "-t", session, "Enter"]));
+        std::thread::sleep(Duration::from_millis(150));
+    }
 }
 
 #[test]
@@ -54,16 +64,10 @@ fn bash_records_exactly_what_was_typed_once_in_order() {
         rc = rc.display()
     );
     assert!(tmux(&["new-session", "-d", "-s", &session, "-x", "200", "-y", "50", &shell]));
-    let typed = ["echo one", " echo secret", "echo one", "", "echo two | cat", "false"];
-    for line in typed {
-        assert!(tmux(&["send-keys", "-t", &session, "-l", line]));
-        assert!(tmux(&["send-keys", "-t", &session, "Enter"]));
-        std::thread::sleep(Duration::from_millis(150));
-    }
+    type_lines(&session, &["echo one", " echo secret", "echo one", "", "echo two | cat", "false"]);
     let hist = h.join("hist.txt");
     let cmd = format!("history > {}", hist.display());
-    tmux(&["send-keys", "-t", &session, "-l", &cmd]);
-    tmux(&["send-keys", "-t", &session, "Enter"]);
+    type_lines(&session, &[&cmd]);
     daemon::wait_for(Duration::from_secs(15), || recorded(&home).len() >= 6 && hist.exists());
     std::thread::sleep(Duration::from_millis(300));
     tmux(&["kill-session", "-t", &session]);
@@ -77,5 +81,42 @@ fn bash_records_exactly_what_was_typed_once_in_order() {
         std::fs::read_to_string(&trap_log).is_ok_and(|t| t.lines().count() >= 5),
         "the existing DEBUG trap still runs"
     );
+    drop(d);
+}
+
+#[test]
+fn zsh_records_exactly_what_was_typed_once_in_order() {
+    if !tmux(&["-V"]) || !Command::new("zsh").arg("-fc").arg("true").status().is_ok_and(|s| s.success()) {
+        eprintln!("SKIP: tmux or zsh is not installed (apt-get install tmux zsh)");
+        return;
+    }
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    let h = home.path();
+    let hook_log = h.join("preexec.log");
+    // An existing preexec hook (as oh-my-zsh and others install) must keep running.
+    std::fs::write(
+        h.join(".zshrc"),
+        format!(
+            "PS1='$ '\nsetopt HIST_IGNORE_SPACE\nautoload -Uz add-zsh-hook\n\
+             mine() {{ print -r -- \"$1\" >> {log} }}\nadd-zsh-hook preexec mine\n\
+             eval \"$('{bin}' shell-init zsh)\"\n",
+            log = hook_log.display(),
+            bin = daemon::bin()
+        ),
+    )
+    .unwrap();
+    let session = format!("hfz{}", std::process::id());
+    let shell =
+        format!("env -i HOME={h} ZDOTDIR={h} HOLDFAST_HOME={h} PATH=/usr/bin:/bin TERM=xterm zsh -i", h = h.display());
+    assert!(tmux(&["new-session", "-d", "-s", &session, "-x", "200", "-y", "50", &shell]));
+    let want = ["echo one", " echo secret", "echo one", "echo two | cat", "false"];
+    type_lines(&session, &["echo one", " echo secret", "echo one", "", "echo two | cat", "false"]);
+    daemon::wait_for(Duration::from_secs(15), || recorded(&home).len() >= want.len());
+    std::thread::sleep(Duration::from_millis(300));
+    tmux(&["kill-session", "-t", &session]);
+    assert_eq!(recorded(&home), want, "each typed command once, in order, exactly as typed, nothing at start");
+    let mine = std::fs::read_to_string(&hook_log).unwrap_or_default();
+    assert_eq!(mine.lines().count(), want.len(), "the existing preexec hook still runs once per command: {mine}");
     drop(d);
 }
