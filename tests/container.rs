@@ -18,11 +18,16 @@ fn is_root() -> bool {
 /// daemon only through `host_dir` mounted at `target`. Returns (hook stdout, the check's output).
 fn hook_in_namespace(home: &Home, host_dir: &str, target: &str, command: &str) -> (String, String) {
     let hidden = home.path().display().to_string();
+    // The container's own copy of the binary, outside the hidden tree (a build under /tmp would
+    // vanish with it).
+    let image = tempfile::Builder::new().prefix("hf-img").tempdir_in("/var/tmp").unwrap();
+    let bin = image.path().join("holdfast");
+    std::fs::copy(daemon::bin(), &bin).unwrap();
     let script = format!(
         "set -e; mount --bind '{host_dir}' '{target}'; mount -t tmpfs none \"$(dirname '{hidden}')\"; \
          test ! -e '{hidden}' && echo home-hidden >&2; grep -c ':' /proc/net/dev >&2 || true; \
          HOLDFAST_SOCKET='{target}/holdfast.sock' HOME=/ '{bin}' hook --agent claude-code",
-        bin = daemon::bin()
+        bin = bin.display()
     );
     let mut child = Command::new("unshare")
         .args(["--mount", "--net", "--fork", "sh", "-c", &script])
