@@ -19,6 +19,9 @@ use super::spool::Spool;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Longest one [`Sender::pump`] keeps delivering: the watcher's loop must come back to read events
+/// and to notice a stop (a slow daemon would otherwise hold it for a whole bucket of deliveries).
+const PUMP_BUDGET: Duration = Duration::from_millis(100);
 
 /// A token bucket: `rate` tokens per second, at most one second's worth banked.
 #[derive(Debug)]
@@ -120,13 +123,15 @@ impl Sender {
         }
     }
 
-    /// Sends what the rate limit allows; spools everything while the daemon is unreachable.
+    /// Sends what the rate limit allows, for at most [`PUMP_BUDGET`] (and one delivery); spools
+    /// everything while the daemon is unreachable.
     pub fn pump(&mut self, now: Instant) {
         if self.retry_at.is_some_and(|t| now < t) {
             self.spool_queue();
             return;
         }
-        while self.bucket.try_take(now) {
+        let until = Instant::now() + PUMP_BUDGET;
+        while Instant::now() < until && self.bucket.try_take(now) {
             let next = if let Some(o) = self.spool.front() {
                 o.clone()
             } else if let Some(o) = self.queue.front() {

@@ -1,6 +1,6 @@
 //! Test support for watcher tests: a fake daemon on a Unix socket that records
-//! every frame it receives and acks it (`ack{seq: n}`), and a `holdfast watch`
-//! child whose stderr is collected.
+//! every frame it receives and acks it (`ack{seq: n}`) — or, as its [`Control`] says, answers
+//! `unavailable` or acks slowly — and a `holdfast watch` child whose stderr is collected.
 //!
 //! Include with `#[path = "support/fake_daemon.rs"] mod fake_daemon;` (Unix only).
 #![allow(dead_code)] // each test binary uses a different subset
@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -24,9 +24,38 @@ pub struct FakeDaemon {
     path: PathBuf,
 }
 
+/// How a [`FakeDaemon`] answers, switchable while it runs, and what it saw arrive.
+#[derive(Clone, Default)]
+pub struct Control {
+    /// While set, every non-ping request is answered `error{code:"unavailable"}` (an audit log
+    /// failing closed) and not recorded as a frame.
+    pub unavailable: Arc<AtomicBool>,
+    /// Each ack is sent this many milliseconds after its frame arrived (a slow daemon).
+    pub ack_delay_ms: Arc<AtomicU64>,
+    /// Every non-ping request, with the time it arrived and whether it was acked.
+    pub arrivals: Arc<Mutex<Vec<(Instant, bool)>>>,
+}
+
+impl Control {
+    /// Arrival times of the requests answered `unavailable`.
+    pub fn refused(&self) -> Vec<Instant> {
+        self.arrivals.lock().unwrap().iter().filter(|(_, ok)| !ok).map(|(t, _)| *t).collect()
+    }
+
+    /// Arrival times of the frames acked (recorded in `Frames`).
+    pub fn acked(&self) -> Vec<Instant> {
+        self.arrivals.lock().unwrap().iter().filter(|(_, ok)| *ok).map(|(t, _)| *t).collect()
+    }
+}
+
 impl FakeDaemon {
     /// Binds `path` (removing a leftover socket) and serves until stopped.
     pub fn start(path: &Path, frames: Frames) -> Self {
+        Self::start_with(path, frames, Control::default())
+    }
+
+    /// As [`start`](Self::start), answering as `control` says.
+    pub fn start_with(path: &Path, frames: Frames, control: Control) -> Self {
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path).unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -47,10 +76,16 @@ impl FakeDaemon {
                 if BufReader::new(&stream).read_line(&mut line).is_err() || line.is_empty() {
                     continue;
                 }
+                let at = Instant::now();
                 let v: serde_json::Value = serde_json::from_str(line.trim_end()).unwrap();
                 let reply = if v["kind"] == "ping" {
                     serde_json::json!({"v": 1, "kind": "pong", "pid": std::process::id(), "version": "fake"})
+                } else if control.unavailable.load(Ordering::SeqCst) {
+                    control.arrivals.lock().unwrap().push((at, false));
+                    serde_json::json!({"v": 1, "kind": "error", "code": "unavailable", "message": "fake: the audit log cannot be written"})
                 } else {
+                    control.arrivals.lock().unwrap().push((at, true));
+                    std::thread::sleep(Duration::from_millis(control.ack_delay_ms.load(Ordering::SeqCst)));
                     let mut f = frames.lock().unwrap();
                     f.push(v);
                     serde_json::json!({"v": 1, "kind": "ack", "seq": f.len()})
