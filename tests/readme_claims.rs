@@ -13,7 +13,7 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use daemon::{Daemon, Home};
-use holdfast::wire::{ErrorCode, Proof, Proposal, RequestBody, ResponseBody, Status};
+use holdfast::wire::{Proof, Proposal, RequestBody, ResponseBody, Status};
 
 const PW: &str = "correct horse battery staple";
 
@@ -72,7 +72,7 @@ fn a_vault_owned_by_another_user_degrades_the_daemon() {
     let s = status(&d);
     assert!(s.vault.starts_with("degraded") && s.vault.contains("owned by uid 12345"), "{}", s.vault);
     match d.request(RequestBody::Pause(Proof::default())) {
-        ResponseBody::Error(e) => assert_eq!(e.code, ErrorCode::Unauthorized, "{e:?}"),
+        ResponseBody::Error(e) => assert_eq!(e.code, holdfast::wire::ErrorCode::Unauthorized, "{e:?}"),
         other => panic!("a degraded vault refuses pause: {other:?}"),
     }
     assert!(!status(&d).paused);
