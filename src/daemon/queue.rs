@@ -35,9 +35,9 @@ use crate::wire::{HumanDecision, PendingItem, PendingState};
 
 /// Default time a held command waits for a human.
 #[cfg(test)]
-pub const DEFAULT_EXPIRY_MS: u64 = 600_000;
+pub(crate) const DEFAULT_EXPIRY_MS: u64 = 600_000;
 /// Most items pending at once; beyond it, `new_id` fails with [`QueueError::Full`].
-pub const MAX_PENDING: usize = 10_000;
+pub(crate) const MAX_PENDING: usize = 10_000;
 /// Most bytes of held text (command, cwd, reason, …) pending at once: 300 holds of 1 MiB
 /// commands took the daemon to 929 MB before this bound.
 pub const MAX_PENDING_BYTES: usize = 32 << 20;
@@ -46,15 +46,15 @@ const ITEM_OVERHEAD: usize = 256;
 /// Longest command a list shows; a longer one is cut and carries its length and SHA-256.
 pub const LIST_COMMAND_MAX: usize = 4096;
 /// Most items in one `list_pending` page.
-pub const PAGE_MAX_ITEMS: usize = 500;
+pub(crate) const PAGE_MAX_ITEMS: usize = 500;
 /// A page stops growing past this many bytes of JSON (well under the 16 MiB frame limit).
-pub const PAGE_MAX_BYTES: usize = 4 << 20;
+pub(crate) const PAGE_MAX_BYTES: usize = 4 << 20;
 /// How long a resolved item's final state stays visible.
-pub const RETAIN_RESOLVED_MS: u64 = 3_600_000;
+pub(crate) const RETAIN_RESOLVED_MS: u64 = 3_600_000;
 /// How many resolved items stay visible at most.
-pub const RETAIN_RESOLVED_MAX: usize = 1_000;
+pub(crate) const RETAIN_RESOLVED_MAX: usize = 1_000;
 /// Characters in a pending id.
-pub const ID_LEN: usize = 6;
+pub(crate) const ID_LEN: usize = 6;
 /// Fresh random draws `new_id` tries before giving up.
 const ID_ATTEMPTS: usize = 64;
 
@@ -110,7 +110,7 @@ impl Held {
 
 /// Why a queue operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum QueueError {
+pub(crate) enum QueueError {
     #[error("no pending item `{0}`")]
     NotFound(String),
     #[error("pending item `{id}` is already {}", state_word(*state))]
@@ -177,7 +177,7 @@ struct Resolved {
 
 /// The approval queue (serialized whole into audit checkpoints).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Queue {
+pub(crate) struct Queue {
     pending: HashMap<String, Held>,
     resolved: HashMap<String, Resolved>,
     /// Resolution order (time, id), for retention.

@@ -21,10 +21,10 @@ use super::{Answer, Dialect, Parsed, PayloadError, Rendered, str_at};
 
 /// Set to `1` in the hook's environment (by `init`, in the hook entry's `env`) when the installed
 /// Gemini CLI honours `decision: "ask"`.
-pub const ASK_ENV: &str = "HOLDFAST_GEMINI_ASK";
+pub(crate) const ASK_ENV: &str = "HOLDFAST_GEMINI_ASK";
 
 /// The first Gemini CLI version whose `BeforeTool` hooks can answer `ask`.
-pub const ASK_SINCE: (u64, u64) = (0, 61);
+pub(crate) const ASK_SINCE: (u64, u64) = (0, 61);
 
 /// True when a `gemini --version` output names a version with hook-driven ask.
 pub fn version_has_ask(version_output: &str) -> bool {

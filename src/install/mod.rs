@@ -53,7 +53,7 @@ pub fn targets(home: &Path) -> Vec<Target> {
 }
 
 /// [`targets`] with the environment given by `var`.
-pub fn targets_with(home: &Path, var: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> Vec<Target> {
+pub(crate) fn targets_with(home: &Path, var: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> Vec<Target> {
     let dir = |name: &str, default: PathBuf| var(name).filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or(default);
     let claude = dir("CLAUDE_CONFIG_DIR", home.join(".claude"));
     let codex = dir("CODEX_HOME", home.join(".codex"));

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use super::{RepoPolicy, discover};
 
 /// How long one directory's answer is reused.
-pub const TTL: Duration = Duration::from_secs(1);
+pub(crate) const TTL: Duration = Duration::from_secs(1);
 /// Most directories remembered (client-supplied keys: the map must stay bounded).
 const CAPACITY: usize = 256;
 

@@ -15,19 +15,19 @@ use toml::Spanned;
 use super::pattern::{MatchKind, Pattern};
 
 /// Largest policy file accepted.
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// Most patterns (`allow` + `deny` + `hold`) one file may hold.
-pub const MAX_PATTERNS: usize = 10_000;
+pub(crate) const MAX_PATTERNS: usize = 10_000;
 /// Longest pattern or reason, in bytes.
-pub const MAX_PATTERN_BYTES: usize = 4096;
+pub(crate) const MAX_PATTERN_BYTES: usize = 4096;
 /// Bounds of `hold_expiry_secs`: one second to one day.
-pub const HOLD_EXPIRY_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
+pub(crate) const HOLD_EXPIRY_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
 /// Default `hold_expiry_secs`.
-pub const DEFAULT_HOLD_EXPIRY_SECS: u64 = 600;
+pub(crate) const DEFAULT_HOLD_EXPIRY_SECS: u64 = 600;
 /// Bounds of `[daemon] batch_ms`.
-pub const BATCH_MS_RANGE: std::ops::RangeInclusive<u64> = 1..=1000;
+pub(crate) const BATCH_MS_RANGE: std::ops::RangeInclusive<u64> = 1..=1000;
 /// Default `[daemon] batch_ms`.
-pub const DEFAULT_BATCH_MS: u64 = 5;
+pub(crate) const DEFAULT_BATCH_MS: u64 = 5;
 
 /// How held and risky commands are treated. Ordered from loosest to strictest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]

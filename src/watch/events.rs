@@ -31,7 +31,7 @@ const SCAN_LIMIT: usize = 10_000;
 
 /// Turns notify events into raw changes, pairing rename halves.
 #[derive(Debug)]
-pub struct Translator {
+pub(crate) struct Translator {
     /// Reported as the path of an overflow that names none.
     fallback: PathBuf,
     pending_from: Option<(PathBuf, Option<usize>, Instant)>,

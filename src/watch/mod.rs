@@ -7,10 +7,10 @@
 //! backlog folding) → daemon, or [`spool`] while the daemon cannot take them.
 //! A separate process and a client like any other: the daemon stays single-threaded.
 
-pub mod coalesce;
+pub(crate) mod coalesce;
 pub mod events;
 pub mod ignore;
-pub mod sender;
+pub(crate) mod sender;
 pub mod spool;
 
 use std::path::{Path, PathBuf};
@@ -118,14 +118,14 @@ pub fn resolve_roots(cli: &[PathBuf], policy: &[PathBuf], cwd: &Path) -> Result<
 }
 
 /// The spool file.
-pub fn spool_path(paths: &Paths) -> PathBuf {
+pub(crate) fn spool_path(paths: &Paths) -> PathBuf {
     paths.data_dir.join("watch.spool")
 }
 
 /// The ignore set for `opts`: defaults, `--ignore` globs, and holdfast's own
 /// data and run dirs (the spool and the audit log live there: reporting their
 /// writes would feed the watcher its own changes).
-pub fn ignore_set(paths: &Paths, opts: &WatchOptions) -> IgnoreSet {
+pub(crate) fn ignore_set(paths: &Paths, opts: &WatchOptions) -> IgnoreSet {
     let mut set = IgnoreSet::new(&opts.roots);
     if opts.default_ignores {
         DEFAULT_IGNORES.iter().for_each(|g| set.add_glob(g));

@@ -22,7 +22,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// A token bucket: `rate` tokens per second, at most one second's worth banked.
 #[derive(Debug)]
-pub struct TokenBucket {
+pub(crate) struct TokenBucket {
     rate: f64,
     tokens: f64,
     last: Instant,
@@ -56,7 +56,7 @@ impl TokenBucket {
 
 /// What became of one delivery attempt.
 #[derive(Debug)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     Delivered,
     /// Try again later: the daemon is down, slow, or cannot record right now.
     Retry(String),
@@ -80,7 +80,7 @@ pub struct SendStats {
 }
 
 /// Sends observations to the daemon, spooling while it cannot take them.
-pub struct Sender {
+pub(crate) struct Sender {
     client: Client,
     bucket: TokenBucket,
     queue: VecDeque<Observation>,
