@@ -3,6 +3,7 @@
 //! Agents' hooks propose shell commands; the daemon classifies them, answers
 //! allow, hold or deny, and records every decision in a sealed audit log.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod audit;
 pub mod classify;

@@ -65,7 +65,9 @@ struct CheckpointCursor {
 /// A torn tail moved aside on open.
 #[derive(Debug, Clone)]
 pub struct Recovered {
+    /// Length of the torn tail.
     pub bytes: u64,
+    /// Where the torn tail was moved.
     pub quarantine: PathBuf,
 }
 

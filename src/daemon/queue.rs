@@ -64,19 +64,28 @@ const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 /// A held command, exactly as its audit record carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Held {
+    /// The pending id (6 characters of lower-case Crockford base32).
     pub id: String,
+    /// When it was held, in ms since the Unix epoch.
     pub created_ms: u64,
+    /// When it expires, in ms since the Unix epoch.
     pub expires_ms: u64,
+    /// The agent that proposed it.
     pub agent: String,
+    /// The directory it would run in.
     pub cwd: String,
     /// Decision-memory scope ([`crate::policy::memory_scope`] of `cwd` when held).
     pub scope: String,
     /// The agent's session, when the proposal named one (a one-time grant is bound to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The command line.
     pub command: String,
+    /// The class the daemon gave it.
     pub class: Class,
+    /// The rule that held it.
     pub rule: String,
+    /// Why it was held.
     pub reason: String,
 }
 

@@ -76,16 +76,37 @@ impl Ctx {
 /// The result of proposing a command.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Allow { reason: String, verdict: Option<Verdict> },
-    Deny { reason: String, verdict: Option<Verdict> },
-    Hold { pending: String, verdict: Verdict },
+    /// Run it (`verdict` is `None` when decided without the daemon).
+    Allow {
+        /// Why.
+        reason: String,
+        /// The daemon's verdict, when it answered one.
+        verdict: Option<Verdict>,
+    },
+    /// Do not run it (`verdict` is `None` when decided without the daemon or on an error).
+    Deny {
+        /// Why, and what to do.
+        reason: String,
+        /// The daemon's verdict, when it answered one.
+        verdict: Option<Verdict>,
+    },
+    /// Held for a human as `pending`.
+    Hold {
+        /// The pending id.
+        pending: String,
+        /// The daemon's verdict.
+        verdict: Verdict,
+    },
 }
 
 /// How a wait on a held command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WaitEnd {
+    /// A human approved it.
     Approved,
+    /// It will not run: denied, expired or gone; says which.
     Denied(String),
+    /// Nobody answered within the limit.
     TimedOut,
 }
 
@@ -189,7 +210,10 @@ fn decide_and_spool(
 
 /// The daemon-less decision (allow or deny, and the reason) from the isolated classifier's answer
 /// and the fail-closed switch. No answer from the classifier is a deny.
-pub(crate) fn daemon_down(local: &Result<LocalVerdict, IsolationError>, config_dir: Option<&Path>) -> (Decision, String) {
+pub(crate) fn daemon_down(
+    local: &Result<LocalVerdict, IsolationError>,
+    config_dir: Option<&Path>,
+) -> (Decision, String) {
     let c = match local {
         Ok(c) => c,
         Err(e) => {

@@ -215,7 +215,9 @@ pub enum After {
 /// A planned edit of one file.
 #[derive(Debug, Clone)]
 pub struct Change {
+    /// The agent whose configuration this is.
     pub agent: &'static str,
+    /// The file to edit.
     pub file: PathBuf,
     /// One line per entry: `+ added`, `~ updated`, `- removed`, `= already there`.
     pub summary: Vec<String>,

@@ -72,7 +72,9 @@ pub struct DecideInput<'a> {
     pub paused: bool,
     /// The classifier's class, rule id and reason.
     pub class: Class,
+    /// The classifier's rule id.
     pub rule: &'a str,
+    /// The classifier's reason.
     pub reason: &'a str,
     /// What the effective policy's patterns say ([`super::Effective::check`]).
     pub policy: &'a PolicyMatch<'a>,
@@ -89,11 +91,15 @@ pub struct DecideInput<'a> {
 /// The outcome: what the verdict and its audit record carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decided {
+    /// Allow, hold or deny.
     pub decision: Decision,
     /// The effective class.
     pub class: Class,
+    /// The rule that decided (the classifier's, or a policy or memory rule).
     pub rule: String,
+    /// Why, in one sentence.
     pub reason: String,
+    /// Qualifiers of the decision (`paused`, `notify`, `remembered`, …).
     pub flags: Vec<String>,
 }
 

@@ -67,7 +67,9 @@ pub enum Durability {
 /// The `[daemon]` table: daemon-wide settings, global policy only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DaemonSettings {
+    /// When audit records are made durable.
     pub durability: Durability,
+    /// With `batch`: the longest time between two syncs, in ms.
     pub batch_ms: u64,
 }
 
@@ -95,7 +97,9 @@ const NOTIFY_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
 /// Where a setting or rule was written: file and 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
+    /// The policy file.
     pub path: PathBuf,
+    /// 1-based line.
     pub line: usize,
 }
 
@@ -108,16 +112,20 @@ impl fmt::Display for Origin {
 /// A setting's value and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting<T> {
+    /// The value.
     pub value: T,
+    /// Where it was written.
     pub origin: Origin,
 }
 
 /// One `[[allow]]`, `[[deny]]` or `[[hold]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleEntry {
+    /// What the entry matches.
     pub pattern: Pattern,
     /// The admin's sentence explaining the rule, if given.
     pub reason: Option<String>,
+    /// Where it was written.
     pub origin: Origin,
 }
 
@@ -131,26 +139,55 @@ impl RuleEntry {
 /// A parsed, validated policy file. Absent settings are `None`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyFile {
+    /// Where the file was read from.
     pub path: PathBuf,
+    /// `mode`, if set.
     pub mode: Option<Setting<Mode>>,
+    /// `hold_expiry_secs`, if set.
     pub hold_expiry_secs: Option<Setting<u64>>,
+    /// `fail_closed`, if set.
     pub fail_closed: Option<Setting<bool>>,
+    /// The `[[allow]]` entries.
     pub allow: Vec<RuleEntry>,
+    /// The `[[deny]]` entries.
     pub deny: Vec<RuleEntry>,
+    /// The `[[hold]]` entries.
     pub hold: Vec<RuleEntry>,
+    /// The `[daemon]` table, if present.
     pub daemon: Option<Setting<DaemonSettings>>,
+    /// The `[notify]` table, if present.
     pub notify: Option<Setting<NotifySettings>>,
 }
 
 /// Why a policy file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
+    /// The file could not be read.
     #[error("cannot read policy file {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The policy file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is over the size limit.
     #[error("policy file {} is larger than the limit of {MAX_FILE_BYTES} bytes", path.display())]
-    TooLarge { path: PathBuf },
+    TooLarge {
+        /// The policy file.
+        path: PathBuf,
+    },
+    /// The file is not valid TOML or breaks the schema.
     #[error("policy file {} line {line} column {column}: {message}", path.display())]
-    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    Invalid {
+        /// The policy file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl PolicyError {

@@ -37,7 +37,12 @@ pub enum VaultError {
     UnsupportedVersion(u32),
     /// A hex field of the wrong length or alphabet.
     #[error("vault.json field `{field}` must be {want} bytes of hex")]
-    BadField { field: &'static str, want: usize },
+    BadField {
+        /// The field's name.
+        field: &'static str,
+        /// Its length in bytes.
+        want: usize,
+    },
     /// Unsupported or out-of-bounds key derivation.
     #[error("{0}")]
     Kdf(String),

@@ -56,6 +56,7 @@ pub struct WatchOptions {
     pub rate: u32,
     /// Spool caps.
     pub spool_max_entries: usize,
+    /// Spool cap, in bytes.
     pub spool_max_bytes: usize,
     /// When set: the watcher writes its pid here and stops once the file no longer
     /// holds it (how `holdfast stop` stops a watcher that `start --watch` began,
@@ -82,6 +83,7 @@ impl Default for WatchOptions {
 /// What a watcher run did.
 #[derive(Debug, Clone, Default)]
 pub struct WatchReport {
+    /// What the sender delivered, spooled and had rejected.
     pub stats: SendStats,
     /// Observations left in the spool at exit.
     pub spooled: usize,
