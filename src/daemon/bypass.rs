@@ -2,8 +2,8 @@
 //!
 //! Pure (no I/O, no clock: the caller passes `now`), bounded (a ring of the most
 //! recent commands). The daemon feeds it every proposed or recorded command
-//! ([`BypassDetector::note_command`]) and asks it about every observation
-//! ([`BypassDetector::check`]). A `remove` or `rename` is flagged unless a
+//! (`BypassDetector::note_command`) and asks it about every observation
+//! (`BypassDetector::check`). A `remove` or `rename` is flagged unless a
 //! command noted within the window (default 30 s) has a word naming that path
 //! or one of its parents. For a directory summary (`summary: true`), a command
 //! naming something *inside* that directory explains it too.

@@ -6,24 +6,24 @@
 //!
 //! | audit record | call |
 //! |---|---|
-//! | a held verdict | [`Queue::hold`] with the [`Held`] the record carries |
-//! | an approval / denial of a pending id | [`Queue::resolve`] |
-//! | any record (before applying it), and start-up | [`Queue::expire`] with its time |
+//! | a held verdict | `Queue::hold` with the [`Held`] the record carries |
+//! | an approval / denial of a pending id | `Queue::resolve` |
+//! | any record (before applying it), and start-up | `Queue::expire` with its time |
 //!
-//! Live, the checks run first without changing anything ([`Queue::new_id`],
-//! [`Queue::check_resolve`]), then the record is written, then the change is applied.
+//! Live, the checks run first without changing anything (`Queue::new_id`,
+//! `Queue::check_resolve`), then the record is written, then the change is applied.
 //!
 //! **Expiry** is a function of time: an item is expired from its `expires_ms` on, whether or not
-//! [`Queue::expire`] has swept it yet. An approval or denial at or after `expires_ms` fails with
-//! [`QueueError::Conflict`] (state `expired`), so "approve racing expiry" has one answer.
+//! `Queue::expire` has swept it yet. An approval or denial at or after `expires_ms` fails with
+//! `QueueError::Conflict` (state `expired`), so "approve racing expiry" has one answer.
 //! **Resolve exactly once**: a second approval or denial is a `Conflict` naming the final state.
-//! **Retention**: resolved and expired items stay visible to [`Queue::status`] for
-//! [`RETAIN_RESOLVED_MS`] (1 h), at most [`RETAIN_RESOLVED_MAX`] of them (oldest dropped first),
+//! **Retention**: resolved and expired items stay visible to `Queue::status` for
+//! `RETAIN_RESOLVED_MS` (1 h), at most `RETAIN_RESOLVED_MAX` of them (oldest dropped first),
 //! so a hook polling `pending_status` sees `approved`/`denied`/`expired`, not `gone`.
 //!
-//! **Memory**: at most [`MAX_PENDING`] items and [`MAX_PENDING_BYTES`] of their text are pending;
+//! **Memory**: at most `MAX_PENDING` items and [`MAX_PENDING_BYTES`] of their text are pending;
 //! a hold beyond either is refused (the proposal is denied, and recorded as such). A list is
-//! paged ([`Queue::page`]) and shortens long commands, so every reply fits a frame.
+//! paged (`Queue::page`) and shortens long commands, so every reply fits a frame.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};

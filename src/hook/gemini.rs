@@ -8,7 +8,7 @@
 //! prompt, forced even where its policy would allow), and reports the run in `AfterTool`. Older
 //! versions do not (an unknown decision is not a block), so there a hold waits in holdfast's queue,
 //! then denies with instructions. The hook cannot see Gemini's version: `holdfast init` checks
-//! `gemini --version` and sets [`ASK_ENV`] in the hook's own `env` when the installed CLI has ask.
+//! `gemini --version` and sets `ASK_ENV` in the hook's own `env` when the installed CLI has ask.
 //!
 //! `run_shell_command` may carry `tool_input.dir_path`, the directory the command runs in
 //! (relative to `cwd`): that is the directory proposed, so its repository policy applies.

@@ -5,8 +5,8 @@
 //! would otherwise kill the hook with an empty stdout, which agents read as allow. So the hook
 //! re-executes its own binary as `holdfast __hook-classify` ([`CHILD_ARG`]), writes the command to
 //! the child's stdin and reads one JSON line back. The child caps its own memory and CPU time first
-//! thing (Unix `setrlimit`, which needs no `pre_exec`), and the parent gives it [`TIME_LIMIT`] of wall
-//! time. Anything but a clean exit with one well-formed [`LocalVerdict`] is an [`IsolationError`],
+//! thing (Unix `setrlimit`, which needs no `pre_exec`), and the parent gives it `TIME_LIMIT` of wall
+//! time. Anything but a clean exit with one well-formed `LocalVerdict` is an `IsolationError`,
 //! which the flow turns into a deny.
 //!
 //! [`FAULT_ENV`] makes the child misbehave on purpose (tests): every fault ends in a deny, never

@@ -1,10 +1,10 @@
 //! The offline spool: what hooks decided while the daemon was down, kept until the daemon records it.
 //!
-//! `data_dir/offline-decisions.jsonl`, 0600, one JSON [`OfflineEntry`] per line. Several hooks may
+//! `data_dir/offline-decisions.jsonl`, 0600, one JSON `OfflineEntry` per line. Several hooks may
 //! append at once: each holds a shared lock on the file and appends its line with one `write` on an
-//! append-mode handle (a line is at most [`MAX_LINE`] bytes, under `PIPE_BUF`), then syncs it. The
+//! append-mode handle (a line is at most `MAX_LINE` bytes, under `PIPE_BUF`), then syncs it. The
 //! daemon, on start, takes the exclusive lock, records every line in the audit log, makes the
-//! records durable and only then empties the file ([`drain`]); a hook blocked on the lock meanwhile
+//! records durable and only then empties the file (`drain`); a hook blocked on the lock meanwhile
 //! appends after the truncation, so no line is lost between reading and emptying.
 //!
 //! Bounded: past [`MAX_BYTES`] a hook refuses to append, and the flow then denies rather than allow

@@ -260,7 +260,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 impl PolicyFile {
-    /// Reads and parses `path`, refusing files over [`MAX_FILE_BYTES`].
+    /// Reads and parses `path`, refusing files over `MAX_FILE_BYTES`.
     pub fn load(path: &Path) -> Result<PolicyFile, PolicyError> {
         let io = |source| PolicyError::Io { path: path.to_path_buf(), source };
         let file = std::fs::File::open(path).map_err(io)?;

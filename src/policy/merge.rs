@@ -262,7 +262,7 @@ impl<'a> Effective<'a> {
 
     /// Matches the command line `raw` against the patterns: a deny (global or repository) wins,
     /// then a hold (global or repository), then a global allow. Allow patterns other than `exact`
-    /// never match a line with shell operators (see [`has_shell_operators`]).
+    /// never match a line with shell operators (see `has_shell_operators`).
     pub fn check(&self, raw: &str) -> PolicyMatch<'a> {
         let line = normalize(raw);
         let repo = self.repo;

@@ -91,7 +91,7 @@ impl Pattern {
         &self.text
     }
 
-    /// True when the already-[`normalize`]d command line matches.
+    /// True when the already-`normalize`d command line matches.
     pub fn matches_normalized(&self, line: &str) -> bool {
         match self.kind {
             MatchKind::Exact => line == self.text,

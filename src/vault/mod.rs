@@ -1,7 +1,7 @@
 //! The admin vault (DESIGN §6): the password-derived keys, the vault file, and challenge proofs.
 //!
 //! Whoever knows the admin password can answer the daemon's challenges for privileged operations
-//! ([`answer`]); see `daemon::auth` for the server side and docs/vault.md for the format. A v2
+//! ([`mod@answer`]); see `daemon::auth` for the server side and docs/vault.md for the format. A v2
 //! vault stores only a public key; a legacy v1 vault's `auth_key` also answers challenges.
 //!
 //! The vault also keeps the audit log's verification key `k0`, wrapped under the password

@@ -1,4 +1,4 @@
-//! notify events → [`RawChange`]s.
+//! notify events → `RawChange`s.
 //!
 //! - Create, Remove → `create`, `remove`; data and metadata changes → `modify`
 //!   (access-time-only changes and opens/closes are reads, not changes).

@@ -3,7 +3,7 @@
 //! tools — which never pass through a shell hook — are still seen.
 //!
 //! Pipeline: notify backend → [`events`] (raw changes) → [`ignore`] →
-//! [`coalesce`] (200 ms windows, directory summaries) → [`sender`] (rate limit,
+//! `coalesce` (200 ms windows, directory summaries) → `sender` (rate limit,
 //! backlog folding) → daemon, or [`spool`] while the daemon cannot take them.
 //! A separate process and a client like any other: the daemon stays single-threaded.
 
@@ -46,7 +46,7 @@ pub struct WatchOptions {
     pub roots: Vec<PathBuf>,
     /// Extra ignore globs (`--ignore`).
     pub ignores: Vec<String>,
-    /// Whether [`DEFAULT_IGNORES`] apply.
+    /// Whether `DEFAULT_IGNORES` apply.
     pub default_ignores: bool,
     /// Coalescing window.
     pub window: Duration,
