@@ -369,7 +369,7 @@ pub struct Verdict {
     pub pending: Option<String>,
     /// The audit sequence number of the record that holds this decision.
     pub seq: u64,
-    /// Notes that qualify the decision: `notify`, `paused`, `remembered`, `repo_loosening_ignored`…
+    /// Notes that qualify the decision: `notify`, `paused`, `remembered_allow`, `policy_deny`, `repo_loosening_ignored`…
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
 }

@@ -99,7 +99,7 @@ pub struct Decided {
     pub rule: String,
     /// Why, in one sentence.
     pub reason: String,
-    /// Qualifiers of the decision (`paused`, `notify`, `remembered`, …).
+    /// Qualifiers of the decision (`paused`, `notify`, `remembered_allow`, `policy_hold`, …).
     pub flags: Vec<String>,
 }
 
