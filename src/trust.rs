@@ -209,6 +209,7 @@ fn current_uid() -> Option<u32> {
 /// The modes of the socket's directory and of the socket: group-accessible (0750 / 0660) when this
 /// process is the installed system daemon, so members of its group (the users `service install
 /// --allow-user` names) can connect; owner-only (0700 / 0600) otherwise.
+#[cfg(unix)]
 pub(crate) fn listen_modes() -> (u32, u32) {
     match SystemDaemon::find() {
         // Group members may connect and propose; the dir is not group-writable, so they cannot plant.
@@ -232,16 +233,15 @@ pub fn give_to_daemon(path: &Path) -> std::io::Result<()> {
 
 /// After bind: the installed system daemon opens its socket to its group (0660), so the users
 /// `--allow-user` added can connect. Widened only after bind, from owner-only: never a window
-/// with more access than intended. A no-op for every other daemon.
+/// with more access than intended. A no-op for every other daemon. (Unix: a Windows pipe's ACL is
+/// set when it is created.)
+#[cfg(unix)]
 pub(crate) fn open_socket_to_group(socket: &Path) -> std::io::Result<()> {
     let (_, mode) = listen_modes();
-    #[cfg(unix)]
     if mode != 0o600 {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(socket, std::fs::Permissions::from_mode(mode))?;
     }
-    #[cfg(not(unix))]
-    let _ = (socket, mode);
     Ok(())
 }
 

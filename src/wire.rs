@@ -5,6 +5,21 @@
 //! header pass (`v`, `kind`, `id`) that decides which typed error applies, then
 //! a typed pass into the kind's body, so that a wrong field is `invalid_field`
 //! and an unknown kind is `unknown_kind`, never confused.
+//!
+//! ```
+//! use holdfast::wire::{Incoming, Request, RequestBody, decode};
+//!
+//! let frame = Request::new(RequestBody::Ping).to_frame();
+//! assert_eq!(frame, b"{\"v\":1,\"kind\":\"ping\"}\n");
+//! // `decode` takes the frame without its newline.
+//! match decode(&frame[..frame.len() - 1]) {
+//!     Ok(Incoming::Json(req)) => assert_eq!(req.body, RequestBody::Ping),
+//!     other => panic!("{other:?}"),
+//! }
+//! // A wrong field is a typed error, and the request's `id` survives for the answer.
+//! let (id, err) = decode(br#"{"v":1,"id":"a1","kind":"propose","cwd":7}"#).unwrap_err();
+//! assert_eq!((id.as_deref(), err.code.name().as_str()), (Some("a1"), "invalid_field"));
+//! ```
 
 use serde::{Deserialize, Serialize};
 

@@ -8,7 +8,7 @@ mod daemon;
 mod admin;
 
 use daemon::{Daemon, Home};
-use holdfast::wire::{ErrorCode, Proof, RequestBody, ResponseBody, Status};
+use holdfast::wire::{Proof, RequestBody, ResponseBody, Status};
 
 fn status(d: &Daemon) -> Status {
     match d.request(RequestBody::Status) {
@@ -53,7 +53,7 @@ fn a_vault_owned_by_another_user_degrades_the_daemon() {
     let s = status(&d);
     assert!(s.vault.starts_with("degraded") && s.vault.contains("owned by uid 12345"), "{}", s.vault);
     match d.request(RequestBody::Pause(Proof::default())) {
-        ResponseBody::Error(e) => assert_eq!(e.code, ErrorCode::Unauthorized, "{e:?}"),
+        ResponseBody::Error(e) => assert_eq!(e.code, holdfast::wire::ErrorCode::Unauthorized, "{e:?}"),
         other => panic!("a degraded vault refuses pause: {other:?}"),
     }
     assert!(!status(&d).paused);

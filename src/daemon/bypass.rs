@@ -111,7 +111,7 @@ impl BypassDetector {
     }
 
     /// Commands currently remembered.
-    #[cfg(test)]
+    #[cfg(all(test, unix))]
     fn len(&self) -> usize {
         self.recent.len()
     }

@@ -26,8 +26,10 @@ use crate::classify::{self, Class};
 pub const CHILD_ARG: &str = "__hook-classify";
 /// Address space the child may use. Generous for any legal command (the payload is at most 1 MiB),
 /// far below what a runaway tokenizer reaches.
+#[cfg(unix)]
 pub(crate) const MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
 /// CPU seconds the child may use (a second, independent stop beside the parent's wall clock).
+#[cfg(unix)]
 pub(crate) const CPU_LIMIT_SECS: u64 = 10;
 /// Wall time the parent waits for the child's answer.
 pub(crate) const TIME_LIMIT: Duration = Duration::from_secs(5);
