@@ -15,20 +15,20 @@ use crate::wire::Proof;
 /// Domain tag of a session signature.
 const SESSION_LABEL: &[u8] = b"holdfast session v1";
 /// The ops a session may answer: approvals and denials of holds, nothing that loosens the guard.
-pub const SESSION_OPS: &[&str] = &["approve", "deny", "resolve"];
+pub(crate) const SESSION_OPS: &[&str] = &["approve", "deny", "resolve"];
 /// How a proof's `nonce` names a session use: `session:<id>:<counter>`.
-pub const NONCE_PREFIX: &str = "session:";
+pub(crate) const NONCE_PREFIX: &str = "session:";
 
 /// The session id and counter a proof's `nonce` names, when it names a session use.
-pub fn parse_nonce(nonce: &str) -> Option<(&str, u64)> {
+pub(crate) fn parse_nonce(nonce: &str) -> Option<(&str, u64)> {
     let (id, counter) = nonce.strip_prefix(NONCE_PREFIX)?.split_once(':')?;
     Some((id, counter.parse().ok()?))
 }
 
 /// Default session lifetime.
-pub const DEFAULT_TTL_S: u64 = 3600;
+pub(crate) const DEFAULT_TTL_S: u64 = 3600;
 /// Longest session lifetime.
-pub const MAX_TTL_S: u64 = 8 * 3600;
+pub(crate) const MAX_TTL_S: u64 = 8 * 3600;
 
 /// The bytes a session signs for one use.
 pub fn message(session: &str, counter: u64, op: &str) -> Vec<u8> {

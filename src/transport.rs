@@ -46,12 +46,16 @@ pub enum FrameError {
     /// The peer closed without sending anything (not an error worth answering).
     #[error("peer closed the connection without sending a frame")]
     Empty,
+    /// The peer closed after this many bytes, before the newline.
     #[error("connection closed before the end of the frame (no newline after {0} bytes)")]
     Truncated(usize),
+    /// The frame passed [`crate::wire::MAX_FRAME`] bytes.
     #[error("frame exceeds the 16 MiB limit")]
     TooLarge,
+    /// The frame did not arrive within the deadline.
     #[error("the frame did not arrive within {0:?}")]
     Timeout(Duration),
+    /// Reading failed.
     #[error("i/o error while reading the frame: {0}")]
     Io(#[from] io::Error),
 }
@@ -71,14 +75,32 @@ impl FrameError {
 /// Failures to bind the endpoint.
 #[derive(Debug, Error)]
 pub enum BindError {
+    /// Another holdfast answers on the endpoint.
     #[error("holdfast is already running (pid {pid}) on {endpoint}")]
-    AlreadyRunning { pid: u32, endpoint: String },
+    AlreadyRunning {
+        /// The running daemon's pid.
+        pid: u32,
+        /// The endpoint it serves.
+        endpoint: String,
+    },
+    /// Something answers on the endpoint, but not as holdfast.
     #[error("{endpoint} exists and answers, but not as holdfast; refusing to touch it")]
-    Occupied { endpoint: String },
+    Occupied {
+        /// The endpoint.
+        endpoint: String,
+    },
+    /// The endpoint path exists and is not a socket.
     #[error("{0} exists and is not a socket; refusing to remove it")]
     NotASocket(String),
+    /// Binding failed.
     #[error("cannot bind {endpoint}: {source}")]
-    Io { endpoint: String, source: io::Error },
+    Io {
+        /// The endpoint.
+        endpoint: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The paths could not be resolved or prepared.
     #[error(transparent)]
     Paths(#[from] anyhow::Error),
 }
@@ -370,10 +392,13 @@ pub enum ClientError {
     /// Nothing listens on the endpoint.
     #[error("holdfast is not running (nothing answers on {0})")]
     NotRunning(String),
+    /// No answer within the client's timeout.
     #[error("the daemon did not answer in time")]
     Timeout,
+    /// Connecting, writing or reading failed.
     #[error("i/o error talking to the daemon: {0}")]
     Io(#[from] io::Error),
+    /// The answer was not a valid response frame.
     #[error("{0}")]
     Protocol(WireError),
     /// A system daemon is installed and this endpoint is not it, or it is unreachable (see `trust`).

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 /// Where `service install --system` writes the marker.
 pub const SYSTEM_MARKER: &str = "/etc/holdfast.toml";
 /// Environment variable naming another marker, consulted only when [`SYSTEM_MARKER`] is absent.
-pub const SYSTEM_MARKER_ENV: &str = "HOLDFAST_SYSTEM";
+pub(crate) const SYSTEM_MARKER_ENV: &str = "HOLDFAST_SYSTEM";
 /// Largest marker read.
 const MAX_MARKER: u64 = 16 * 1024;
 
@@ -209,7 +209,8 @@ fn current_uid() -> Option<u32> {
 /// The modes of the socket's directory and of the socket: group-accessible (0750 / 0660) when this
 /// process is the installed system daemon, so members of its group (the users `service install
 /// --allow-user` names) can connect; owner-only (0700 / 0600) otherwise.
-pub fn listen_modes() -> (u32, u32) {
+#[cfg(unix)]
+pub(crate) fn listen_modes() -> (u32, u32) {
     match SystemDaemon::find() {
         // Group members may connect and propose; the dir is not group-writable, so they cannot plant.
         Ok(Some(s)) if s.is_me() => (0o750, 0o660),
@@ -232,21 +233,20 @@ pub fn give_to_daemon(path: &Path) -> std::io::Result<()> {
 
 /// After bind: the installed system daemon opens its socket to its group (0660), so the users
 /// `--allow-user` added can connect. Widened only after bind, from owner-only: never a window
-/// with more access than intended. A no-op for every other daemon.
-pub fn open_socket_to_group(socket: &Path) -> std::io::Result<()> {
+/// with more access than intended. A no-op for every other daemon. (Unix: a Windows pipe's ACL is
+/// set when it is created.)
+#[cfg(unix)]
+pub(crate) fn open_socket_to_group(socket: &Path) -> std::io::Result<()> {
     let (_, mode) = listen_modes();
-    #[cfg(unix)]
     if mode != 0o600 {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(socket, std::fs::Permissions::from_mode(mode))?;
     }
-    #[cfg(not(unix))]
-    let _ = (socket, mode);
     Ok(())
 }
 
 /// Creates the socket's directory with the mode [`listen_modes`] gives.
-pub fn ensure_socket_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn ensure_socket_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     #[cfg(unix)]
     {

@@ -26,7 +26,7 @@ pub const OWNER_ONLY_SDDL: &str = "D:P(D;;GA;;;NU)(A;;GA;;;SY)(A;;GA;;;OW)";
 const DACL_SECURITY_INFORMATION: u32 = 0x4;
 
 /// Builds the owner-only descriptor the daemon's pipe is created with.
-pub fn owner_only_descriptor() -> io::Result<SecurityDescriptor> {
+pub(crate) fn owner_only_descriptor() -> io::Result<SecurityDescriptor> {
     let sddl = U16CString::from_str(OWNER_ONLY_SDDL).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     SecurityDescriptor::deserialize(&sddl)
 }

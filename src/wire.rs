@@ -5,6 +5,21 @@
 //! header pass (`v`, `kind`, `id`) that decides which typed error applies, then
 //! a typed pass into the kind's body, so that a wrong field is `invalid_field`
 //! and an unknown kind is `unknown_kind`, never confused.
+//!
+//! ```
+//! use holdfast::wire::{Incoming, Request, RequestBody, decode};
+//!
+//! let frame = Request::new(RequestBody::Ping).to_frame();
+//! assert_eq!(frame, b"{\"v\":1,\"kind\":\"ping\"}\n");
+//! // `decode` takes the frame without its newline.
+//! match decode(&frame[..frame.len() - 1]) {
+//!     Ok(Incoming::Json(req)) => assert_eq!(req.body, RequestBody::Ping),
+//!     other => panic!("{other:?}"),
+//! }
+//! // A wrong field is a typed error, and the request's `id` survives for the answer.
+//! let (id, err) = decode(br#"{"v":1,"id":"a1","kind":"propose","cwd":7}"#).unwrap_err();
+//! assert_eq!((id.as_deref(), err.code.name().as_str()), (Some("a1"), "invalid_field"));
+//! ```
 
 use serde::{Deserialize, Serialize};
 
@@ -19,18 +34,31 @@ pub const VERSION: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
+    /// The frame is not a JSON object, or the connection closed before its newline.
     BadFrame,
+    /// The frame passed 16 MiB before its newline.
     FrameTooLarge,
+    /// The frame is not valid UTF-8.
     BadUtf8,
+    /// No request kind of that name.
     UnknownKind,
+    /// A field is missing, of the wrong type or out of range; the message names it.
     InvalidField,
+    /// `v` is not 1.
     UnsupportedVersion,
+    /// The frame did not arrive within the read deadline.
     Timeout,
+    /// A proof is missing or wrong, its nonce unknown, used, expired or for another op, or the vault is degraded.
     Unauthorized,
+    /// Too many failed proofs; the message says for how long.
     LockedOut,
+    /// No such pending id (or session).
     NotFound,
+    /// The item was already answered, or too many challenges are outstanding.
     Conflict,
+    /// The daemon cannot record right now (log unwritable, queue full): a client treats it as a deny.
     Unavailable,
+    /// A bug in the daemon, recorded; the daemon serves on. A client treats it as a deny.
     Internal,
 }
 
@@ -38,7 +66,9 @@ pub enum ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
 pub struct WireError {
+    /// What went wrong, for a program to branch on.
     pub code: ErrorCode,
+    /// One sentence for a human; may change between versions.
     pub message: String,
 }
 
@@ -59,8 +89,10 @@ impl WireError {
 /// Who is on the other end of a connection, as far as the OS says.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Peer {
+    /// The peer's process id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// The peer's user id (Unix).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
 }
@@ -68,7 +100,9 @@ pub struct Peer {
 /// A decoded request: optional correlation id and the kind's body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
+    /// The request's `id`, echoed in the response.
     pub id: Option<String>,
+    /// What is asked, by kind.
     pub body: RequestBody,
 }
 
@@ -76,25 +110,40 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RequestBody {
+    /// `propose`: decide on a command an agent is about to run.
     Propose(Proposal),
+    /// `record`: record a command a human already ran (`holdfast exec`, `record`).
     Record(Proposal),
+    /// `observe`: a filesystem change from the watcher.
     Observe(Observation),
+    /// `resolve`: what the human answered in the agent's own prompt.
     Resolve(Resolution),
     /// `list_pending` without paging fields: the first page.
     ListPending,
     /// `list_pending` with `after` and/or `limit`: a later page, or a smaller one.
     #[serde(rename = "list_pending")]
     ListPendingPage(PageRequest),
+    /// `pending_status`: one held command's state (polled by waiting hooks).
     PendingStatus(PendingRef),
+    /// `approve`: let a held command run (privileged when a vault exists).
     Approve(Decide),
+    /// `deny`: refuse a held command (privileged when a vault exists).
     Deny(Decide),
+    /// `status`: the daemon's state.
     Status,
+    /// `ping`: liveness.
     Ping,
+    /// `auth_begin`: ask for a challenge for a privileged op.
     AuthBegin(AuthBegin),
+    /// `shutdown`: stop the daemon (privileged).
     Shutdown(Proof),
+    /// `pause`: stop enforcing: proposals are allowed, flagged `paused`, and still recorded (privileged).
     Pause(Proof),
+    /// `resume`: end a pause (privileged).
     Resume(Proof),
+    /// `reload`: re-read the global policy (privileged).
     Reload(Proof),
+    /// `log_head`: the audit log's head, for external anchoring.
     LogHead,
     /// Engage the kill switch: needs no proof, it only tightens.
     Panic,
@@ -140,15 +189,22 @@ impl RequestBody {
 /// A command an agent is about to run (`propose`) or a human already ran (`record`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Proposal {
+    /// The agent's name (`claude-code`, `codex`, …).
     pub agent: String,
+    /// The absolute directory the command runs in; selects the repository policy.
     pub cwd: String,
+    /// The command line exactly as the agent gave it.
     pub raw: String,
+    /// The argv, when the agent has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub argv: Option<Vec<String>>,
+    /// The agent's session id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The agent's pid, as it claims.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// The client's clock: recorded, never trusted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ts: Option<String>,
 }
@@ -158,6 +214,7 @@ pub struct Proposal {
 pub struct Observation {
     /// `create`, `modify`, `remove`, `rename` or `overflow`.
     pub change: String,
+    /// The path that changed (absolute).
     #[serde(default)]
     pub path: String,
     /// New name, for a rename.
@@ -166,6 +223,7 @@ pub struct Observation {
     /// How many raw events this observation coalesces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    /// The watcher's clock: recorded, never trusted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ts: Option<String>,
     /// True when `path` is a directory and this observation summarizes `count` changes of this kind
@@ -178,23 +236,32 @@ pub struct Observation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HumanDecision {
+    /// The human allowed the command.
     Allow,
+    /// The human denied the command.
     Deny,
 }
 
 /// A decision a human made in the agent's own prompt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resolution {
+    /// The command line the human answered for.
     pub command: String,
+    /// What the human answered.
     pub decision: HumanDecision,
+    /// Remember the answer for this exact command in this repository.
     #[serde(default)]
     pub remember: bool,
+    /// The directory the command runs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// The agent that asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// The hold the hook had opened for this command, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<String>,
+    /// The admin proof, when the resolution needs one.
     #[serde(flatten)]
     pub proof: Proof,
 }
@@ -214,15 +281,19 @@ pub struct PageRequest {
 /// Names a pending item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingRef {
+    /// The pending id.
     pub pending: String,
 }
 
 /// Approve or deny a pending item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decide {
+    /// The pending id.
     pub pending: String,
+    /// Remember the decision for this exact command in this repository.
     #[serde(default)]
     pub remember: bool,
+    /// The admin proof (op `approve:<id>` or `deny:<id>`), or an approval session's.
     #[serde(flatten)]
     pub proof: Proof,
 }
@@ -230,6 +301,7 @@ pub struct Decide {
 /// Starts a challenge-response for `op`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthBegin {
+    /// The op to prove: `shutdown`, `approve:<id>`, `session:<public key>`, …
     pub op: String,
 }
 
@@ -240,8 +312,10 @@ pub struct AuthBegin {
 /// [`crate::session`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proof {
+    /// The challenge's nonce (hex), or `session:<id>:<counter>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// The proof: hex signature (vault v2 or session) or HMAC (vault v1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
 }
@@ -255,6 +329,7 @@ pub struct SessionOpen {
     /// Lifetime in seconds (default 3600, at most 28800).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_s: Option<u64>,
+    /// The admin proof for op `session:<public_key>`.
     #[serde(flatten)]
     pub proof: Proof,
 }
@@ -262,13 +337,16 @@ pub struct SessionOpen {
 /// Names an approval session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRef {
+    /// The session id.
     pub session: String,
 }
 
 /// An open approval session, as `session_open` and `list_sessions` show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
+    /// The session id.
     pub session: String,
+    /// Seconds until it expires.
     pub expires_in_s: u64,
     /// How many approvals and denials it answered.
     #[serde(default)]
@@ -282,22 +360,31 @@ pub struct SessionInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
+    /// Run it.
     Allow,
+    /// Wait for a human.
     Hold,
+    /// Do not run it.
     Deny,
 }
 
 /// The daemon's answer to `propose`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
+    /// What the daemon decided.
     pub decision: Decision,
+    /// How dangerous the command is.
     pub class: Class,
+    /// The stable dotted id of the rule that decided (`fs.rm_recursive`, …).
     pub rule: String,
+    /// One sentence a human understands.
     pub reason: String,
+    /// The pending id, when held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<String>,
+    /// The audit sequence number of the record that holds this decision.
     pub seq: u64,
-    /// Notes that qualify the decision: `notify`, `paused`, `remembered`, `repo_loosening_ignored`…
+    /// Notes that qualify the decision: `notify`, `paused`, `remembered_allow`, `policy_deny`, `repo_loosening_ignored`…
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
 }
@@ -305,10 +392,13 @@ pub struct Verdict {
 /// A plain acknowledgement, with the audit seq that records it when there is one.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ack {
+    /// The audit sequence number of the record, when one was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    /// A note for a human.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Qualifiers, as in [`Verdict::flags`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
 }
@@ -317,10 +407,15 @@ pub struct Ack {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PendingState {
+    /// Waiting for a human.
     Pending,
+    /// Approved by an admin (or an approval session): a waiting hook lets it run.
     Approved,
+    /// Denied by a human.
     Denied,
+    /// Nobody answered in time.
     Expired,
+    /// The daemon does not hold this id (never did, or retired it after it was answered).
     Gone,
     /// Closed by the agent's report that its user approved the command in the agent's own prompt
     /// and it ran. Not an admin approval: a waiting hook reads it as "not approved".
@@ -335,23 +430,33 @@ pub struct PendingItem {
     /// top-level `id` is the echoed request id, which a flattened `pending` body must not shadow.
     #[serde(rename = "pending")]
     pub id: String,
+    /// Its state.
     pub state: PendingState,
+    /// When it was held (RFC 3339 UTC).
     #[serde(default)]
     pub created: String,
+    /// Seconds since it was held.
     #[serde(default)]
     pub age_s: u64,
+    /// Seconds until it expires (0 once answered).
     #[serde(default)]
     pub expires_in_s: u64,
+    /// The agent that proposed it.
     #[serde(default)]
     pub agent: String,
+    /// The directory it would run in.
     #[serde(default)]
     pub cwd: String,
+    /// The command line (shortened in lists; see `command_len`).
     #[serde(default)]
     pub command: String,
+    /// The class the daemon gave it.
     #[serde(default)]
     pub class: Option<Class>,
+    /// The rule that held it.
     #[serde(default)]
     pub rule: String,
+    /// Why it was held.
     #[serde(default)]
     pub reason: String,
     /// Set when `command` was shortened for a list: the full command's length in bytes.
@@ -365,22 +470,30 @@ pub struct PendingItem {
 /// Argon2id parameters as the vault stores them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KdfParams {
+    /// `argon2id`.
     pub alg: String,
+    /// Memory in KiB.
     pub m_kib: u32,
+    /// Iterations.
     pub t: u32,
+    /// Parallelism.
     pub p: u32,
 }
 
 /// The daemon's challenge for a privileged op.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Challenge {
+    /// The op the challenge is for.
     pub op: String,
     /// True when a vault exists and a proof is required.
     pub locked: bool,
+    /// Single-use nonce, 32 bytes as hex (locked only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// The vault's Argon2id salt, hex (locked only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<String>,
+    /// The vault's Argon2id parameters (locked only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kdf: Option<KdfParams>,
     /// The vault's format version, which names the proof to send: 2 (Ed25519) or absent/1 (legacy HMAC).
@@ -394,8 +507,11 @@ pub struct Challenge {
 /// The audit log's head: what an external anchor records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogHead {
+    /// The sequence number of the newest record.
     pub seq: u64,
+    /// Its chain hash (hex).
     pub hash: String,
+    /// The log's id (hex), from its genesis record.
     #[serde(default)]
     pub log_id: String,
 }
@@ -403,17 +519,25 @@ pub struct LogHead {
 /// Daemon status.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Status {
+    /// The daemon's version.
     pub version: String,
+    /// The daemon's pid.
     pub pid: u32,
+    /// The endpoint it serves.
     pub endpoint: String,
+    /// Seconds since start.
     pub uptime_s: u64,
+    /// Requests answered since start.
     pub requests: u64,
+    /// Error responses since start.
     pub errors: u64,
     /// `attended`, `unattended` or `notify`.
     #[serde(default)]
     pub mode: String,
+    /// True while paused.
     #[serde(default)]
     pub paused: bool,
+    /// True while the kill switch is engaged.
     #[serde(default)]
     pub panic: bool,
     /// `unlocked` (no vault), `locked` (vault loaded) or `degraded: <why>`.
@@ -422,11 +546,13 @@ pub struct Status {
     /// `always`, or `batch (every N ms)`.
     #[serde(default)]
     pub durability: String,
+    /// The newest audit sequence number.
     #[serde(default)]
     pub log_seq: u64,
     /// Damage found in the audit log at start, if any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_damage: Vec<String>,
+    /// Held commands waiting.
     #[serde(default)]
     pub pending: u64,
     /// Decisions remembered for exact commands.
@@ -449,7 +575,9 @@ pub struct Status {
 /// A `pong`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pong {
+    /// The daemon's pid.
     pub pid: u32,
+    /// The daemon's version.
     pub version: String,
 }
 
@@ -457,35 +585,52 @@ pub struct Pong {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ResponseBody {
+    /// The answer to `propose`.
     Verdict(Verdict),
+    /// The answer to most state changes.
     Ack(Ack),
     /// One page of the pending items, oldest first. `more`: items remain after this page;
     /// ask again with `after` set to `next`.
     PendingList {
+        /// The items on this page.
         items: Vec<PendingItem>,
+        /// True when items remain after this page.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         more: bool,
+        /// The cursor to send as `after` for the next page (set when `more`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         next: Option<String>,
     },
+    /// `pending_status`, `approve`, `deny`: one held command.
     Pending(PendingItem),
+    /// `status`.
     Status(Status),
+    /// `ping`.
     Pong(Pong),
+    /// `auth_begin`.
     Challenge(Challenge),
+    /// `log_head`.
     LogHead(LogHead),
+    /// `session_open`: the session just opened.
     Session(SessionInfo),
+    /// `list_sessions`.
     SessionList {
+        /// The open sessions.
         items: Vec<SessionInfo>,
     },
+    /// Any request that failed: a code and a sentence.
     Error(WireError),
 }
 
 /// A response as sent: `v`, optional echoed `id`, and the body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response {
+    /// The protocol version, 1.
     pub v: u32,
+    /// The request's `id`, echoed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// What is answered, by kind.
     #[serde(flatten)]
     pub body: ResponseBody,
 }
@@ -550,6 +695,7 @@ struct Header {
 /// A frame as the daemon sees it: JSON for programs, or a text line for humans.
 #[derive(Debug)]
 pub enum Incoming {
+    /// A JSON request.
     Json(Request),
     /// A line that does not start with `{`: `PING`, `STATUS`, …
     Text(String),

@@ -108,3 +108,39 @@ fn serve_until_example_answers_then_stops() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("served 2 request(s)"));
 }
+
+#[test]
+fn custom_dialect_example_maps_payloads_to_verdicts_and_fails_closed() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    let hook = |payload: &str| {
+        let mut cmd = example("custom_dialect");
+        cmd.env("HOLDFAST_HOME", home.path()).env_remove("HOLDFAST_SOCKET");
+        let out = run(cmd, payload);
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let shell = |cmd: &str| format!(r#"{{"event":"before_tool","tool":"shell","args":{{"cmdline":{cmd:?}}}}}"#);
+    // Safe: run. Catastrophic in attended mode: held, which acme's native ask turns into "ask".
+    let (code, out) = hook(&shell("ls -la"));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(r#""action":"run""#), "{out}");
+    let (code, out) = hook(&shell("rm -rf /"));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(r#""action":"ask""#) && out.contains("holdfast approve"), "{out}");
+    // Not a shell tool: no opinion, empty stdout.
+    assert_eq!(hook(r#"{"event":"before_tool","tool":"write_file"}"#), (Some(0), String::new()));
+    // Unusable payloads: acme's block, exit 2.
+    for bad in ["not json", "[1]", r#"{"event":"before_tool","tool":"shell","args":{}}"#] {
+        let (code, out) = hook(bad);
+        assert_eq!(code, Some(2), "{bad}: {out}");
+        assert!(out.contains(r#""action":"block""#), "{bad}: {out}");
+    }
+    drop(d);
+    // Daemon down: classified in a child process (the example re-executed); catastrophic is blocked.
+    let (code, out) = hook(&shell("rm -rf /"));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains(r#""action":"block""#) && out.contains("not running"), "{out}");
+    let (code, out) = hook(&shell("ls"));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(r#""action":"run""#), "{out}");
+}

@@ -63,6 +63,7 @@ pub(crate) struct CheckpointData {
 /// A checkpoint that verified against the log: where the chain resumes and the state.
 #[derive(Debug)]
 pub struct Checkpoint {
+    /// The log id the checkpoint was made for (hex).
     pub log_id: String,
     /// Seq of the `checkpoint` record.
     pub seq: u64,

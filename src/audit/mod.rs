@@ -74,7 +74,11 @@ pub enum Durability {
     #[default]
     Always,
     /// `fdatasync` at most every `every`; a power loss may lose what was acknowledged within it.
-    Batch { every: Duration },
+    /// `fdatasync` at most every `every`; a power loss may lose what was acknowledged within it.
+    Batch {
+        /// The longest time between two syncs.
+        every: Duration,
+    },
 }
 
 impl std::fmt::Display for Durability {
@@ -89,16 +93,27 @@ impl std::fmt::Display for Durability {
 /// Why the audit log could not be opened or written.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
+    /// A file operation failed; `what` says which.
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        /// The operation and path.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Another process holds the log's lock.
     #[error("another process holds the audit log {0} (is a second daemon running on another endpoint?)")]
     Locked(String),
+    /// The OS gave no randomness (for the log id or a key).
     #[error("no randomness from the OS: {0}")]
     Random(String),
+    /// The sealing key file is unusable.
     #[error("bad key: {0}")]
     BadKey(String),
+    /// An earlier write failed in a way that leaves the log unusable until restart.
     #[error("the audit log is unusable until restart: {0}")]
     Broken(String),
+    /// A record could not be encoded as JSON.
     #[error("cannot encode the record: {0}")]
     Encode(String),
 }

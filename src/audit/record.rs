@@ -13,12 +13,16 @@ use crate::wire::Peer;
 /// A record as other code reads it back (to rebuild state at start).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
+    /// Sequence number, from 1.
     pub seq: u64,
     /// RFC 3339 UTC with microseconds, the daemon's clock.
     pub ts: String,
+    /// The record kind (`genesis`, `decision`, `seal`, … see docs/audit-log.md).
     pub kind: String,
+    /// The requesting peer, when known.
     #[serde(default)]
     pub peer: Peer,
+    /// The kind's fields.
     pub data: serde_json::Value,
 }
 
@@ -189,7 +193,9 @@ pub(crate) fn parse_line_json(text: &[u8]) -> Result<Parsed<'_>, ParseError> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("audit log line {line}: {message}")]
 pub struct RecordError {
+    /// 1-based line number in the file.
     pub line: u64,
+    /// What is wrong with it.
     pub message: String,
 }
 

@@ -33,24 +33,33 @@ pub struct VerifyOptions {
 pub struct VerifyReport {
     /// True when everything checked is good.
     pub ok: bool,
+    /// Records read.
     pub records: u64,
+    /// Lines read (a torn or damaged line is a line but not a record).
     pub lines: u64,
     /// Seal records (closed epochs).
     pub seals: u64,
+    /// Bytes read.
     pub bytes: u64,
+    /// The log id from the genesis record, when it was read.
     pub log_id: Option<String>,
     /// The file's last record.
     pub head: Option<LogHead>,
+    /// True when the seals' MACs were checked (a key was given).
     pub macs_checked: bool,
     /// Seq from which MACs could not be checked (the sealing key was replaced there).
     pub macs_unchecked_from: Option<u64>,
+    /// True when the head was compared with an external anchor (the running daemon's `log_head`).
     pub anchor_checked: bool,
     /// Seqs of `recovered` records (torn writes moved aside after a crash; not damage).
     pub recovered: Vec<u64>,
     /// The first findings, in file order.
     pub problems: Vec<Problem>,
+    /// How many problems were found in all (only the first are kept in `problems`).
     pub problem_count: u64,
+    /// Wall time of the verification.
     pub seconds: f64,
+    /// Throughput, in MB read per second.
     pub mb_per_s: f64,
 }
 

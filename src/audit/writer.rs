@@ -65,7 +65,9 @@ struct CheckpointCursor {
 /// A torn tail moved aside on open.
 #[derive(Debug, Clone)]
 pub struct Recovered {
+    /// Length of the torn tail.
     pub bytes: u64,
+    /// Where the torn tail was moved.
     pub quarantine: PathBuf,
 }
 
@@ -567,7 +569,7 @@ const FILE_CHECK_EVERY: Duration = Duration::from_millis(200);
 
 impl AuditLog {
     /// Compares the log's path with the open file (device and inode), at most every
-    /// [`FILE_CHECK_EVERY`]. When the file was unlinked or replaced, the daemon's open copy is
+    /// `FILE_CHECK_EVERY`. When the file was unlinked or replaced, the daemon's open copy is
     /// put back at the path (a replacement is moved aside first) and a `damage` record says so;
     /// returns that sentence. If the copy cannot be restored, nothing more is written (fail closed).
     pub fn check_file(&mut self) -> Option<String> {

@@ -1,13 +1,13 @@
 //! Command classifier: decides whether a shell command line proposed by an
 //! agent is `safe`, `ambiguous` or `catastrophic`.
 //!
-//! Pipeline: complexity caps ([`limits`]) → fast conservative lexer for plain
-//! lines ([`lex`], the prefilter) or the full `brush-parser` AST walk
-//! ([`parse`]); a line that does not parse is also split at its command
-//! separators and each part classified ([`salvage`]) → unwrapping of wrappers such as `sudo`, `env`, `bash -c`,
-//! `xargs`, `find -exec` ([`unwrap`]) → per-family rules ([`rules`]).
+//! Pipeline: complexity caps (`limits`) → fast conservative lexer for plain
+//! lines (`lex`, the prefilter) or the full `brush-parser` AST walk
+//! (`parse`); a line that does not parse is also split at its command
+//! separators and each part classified (`salvage`) → unwrapping of wrappers such as `sudo`, `env`, `bash -c`,
+//! `xargs`, `find -exec` (`unwrap`) → per-family rules (`rules`).
 //! The worst class found anywhere in the line wins. All of it runs under one
-//! panic guard ([`cx::classify_line`]): a bug ends in `parse.error`, never in a
+//! panic guard (`cx::classify_line`): a bug ends in `parse.error`, never in a
 //! crash, and never lowers what was found before it.
 //!
 //! Classification is pure: no I/O, no environment, no clock.

@@ -31,7 +31,9 @@ pub struct Step {
 /// The verdict and the commands behind it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
+    /// The verdict, as `classify` gives it.
     pub classification: Classification,
+    /// The commands the line was taken apart into, in order, with each one's class.
     pub steps: Vec<Step>,
 }
 

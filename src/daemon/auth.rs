@@ -17,18 +17,18 @@ use crate::wire::{AuthBegin, Challenge, ErrorCode, Peer, Proof, ResponseBody, Wi
 use super::Daemon;
 
 /// How long a nonce may be answered (the daemon's `--auth-nonce-ttl-ms` may only shorten it).
-pub const NONCE_TTL: Duration = Duration::from_secs(60);
+pub(crate) const NONCE_TTL: Duration = Duration::from_secs(60);
 /// Most challenges outstanding at once.
-pub const MAX_OUTSTANDING: usize = 16;
+pub(crate) const MAX_OUTSTANDING: usize = 16;
 /// Failures allowed before lockouts start.
-pub const FREE_FAILURES: u32 = 5;
+pub(crate) const FREE_FAILURES: u32 = 5;
 /// First lockout; each further failure doubles it.
-pub const LOCKOUT_BASE: Duration = Duration::from_secs(30);
+pub(crate) const LOCKOUT_BASE: Duration = Duration::from_secs(30);
 /// Longest lockout.
-pub const LOCKOUT_CAP: Duration = Duration::from_secs(3600);
+pub(crate) const LOCKOUT_CAP: Duration = Duration::from_secs(3600);
 
 /// What `status` says about a v1 vault (doctor keys on its start, "v1 vault").
-pub const V1_WARNING: &str = "v1 vault: its auth_key answers every challenge by itself, so whoever can read \
+pub(crate) const V1_WARNING: &str = "v1 vault: its auth_key answers every challenge by itself, so whoever can read \
      vault.json can approve and stop without the password; run `holdfast vault upgrade` and restart the daemon";
 
 /// What the daemon found at start.

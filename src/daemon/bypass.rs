@@ -2,8 +2,8 @@
 //!
 //! Pure (no I/O, no clock: the caller passes `now`), bounded (a ring of the most
 //! recent commands). The daemon feeds it every proposed or recorded command
-//! ([`BypassDetector::note_command`]) and asks it about every observation
-//! ([`BypassDetector::check`]). A `remove` or `rename` is flagged unless a
+//! (`BypassDetector::note_command`) and asks it about every observation
+//! (`BypassDetector::check`). A `remove` or `rename` is flagged unless a
 //! command noted within the window (default 30 s) has a word naming that path
 //! or one of its parents. For a directory summary (`summary: true`), a command
 //! naming something *inside* that directory explains it too.
@@ -29,9 +29,9 @@ use std::time::{Duration, Instant};
 use crate::wire::Observation;
 
 /// How long a noted command explains changes.
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
 /// How many recent commands are kept.
-pub const DEFAULT_CAPACITY: usize = 1024;
+pub(crate) const DEFAULT_CAPACITY: usize = 1024;
 /// Most paths kept per command (a huge generated command line cannot grow memory).
 const MAX_NAMED: usize = 256;
 /// Longest command line examined, in bytes.
@@ -49,7 +49,7 @@ struct Noted {
 
 /// Recent commands, and the test that tells explained changes from bypasses.
 #[derive(Debug)]
-pub struct BypassDetector {
+pub(crate) struct BypassDetector {
     window: Duration,
     capacity: usize,
     home: Option<PathBuf>,
@@ -111,13 +111,9 @@ impl BypassDetector {
     }
 
     /// Commands currently remembered.
-    pub fn len(&self) -> usize {
+    #[cfg(all(test, unix))]
+    fn len(&self) -> usize {
         self.recent.len()
-    }
-
-    /// True when no command is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.recent.is_empty()
     }
 
     fn expire(&mut self, now: Instant) {

@@ -12,7 +12,7 @@
 use super::queue::Held;
 
 /// How long after the approval the identical command may be run once.
-pub const WINDOW_MS: u64 = 10 * 60 * 1000;
+pub(crate) const WINDOW_MS: u64 = 10 * 60 * 1000;
 /// Most grants kept at once (oldest dropped first).
 const MAX_GRANTS: usize = 256;
 
@@ -29,7 +29,7 @@ struct Grant {
 
 /// The grants in force.
 #[derive(Debug, Default)]
-pub struct Grants {
+pub(crate) struct Grants {
     items: Vec<Grant>,
 }
 

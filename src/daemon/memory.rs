@@ -16,11 +16,11 @@ use std::collections::{BTreeMap, HashMap};
 use crate::wire::HumanDecision;
 
 /// Most remembered keys.
-pub const MAX_ENTRIES: usize = 100_000;
+pub(crate) const MAX_ENTRIES: usize = 100_000;
 /// Most key text (scope + command, both copies the index holds), in bytes.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Longest command that is remembered.
-pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_COMMAND_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -30,7 +30,7 @@ struct Entry {
 
 /// Remembered human decisions.
 #[derive(Debug, Clone, Default)]
-pub struct Memory {
+pub(crate) struct Memory {
     by_scope: HashMap<String, HashMap<String, Entry>>,
     /// Remember order: tick → key, oldest first.
     order: BTreeMap<u64, (String, String)>,

@@ -16,7 +16,7 @@ const MAX_FIELD: usize = 4096;
 
 /// The notifier processes the daemon started.
 #[derive(Default)]
-pub struct Notifier {
+pub(crate) struct Notifier {
     running: Vec<(Child, Instant)>,
     /// Holds not announced: too many notifiers running, or the program could not start.
     pub missed: u64,

@@ -15,9 +15,9 @@ use crate::policy::{self, DecideInput, Effective, PolicyMatch};
 use crate::wire::{Decision, ErrorCode, Peer, Proposal, ResponseBody, Verdict, WireError};
 
 /// Rule id of a held command allowed once by an earlier admin approval of the same command.
-pub const RULE_APPROVED_ONCE: &str = "approval.once";
+pub(crate) const RULE_APPROVED_ONCE: &str = "approval.once";
 /// Flag: an earlier admin approval of this exact command allowed it (once).
-pub const FLAG_APPROVED_ONCE: &str = "approved_once";
+pub(crate) const FLAG_APPROVED_ONCE: &str = "approved_once";
 
 /// Largest command line accepted (the classifier caps its own work far below this).
 const MAX_RAW: usize = 1 << 20;

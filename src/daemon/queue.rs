@@ -6,24 +6,24 @@
 //!
 //! | audit record | call |
 //! |---|---|
-//! | a held verdict | [`Queue::hold`] with the [`Held`] the record carries |
-//! | an approval / denial of a pending id | [`Queue::resolve`] |
-//! | any record (before applying it), and start-up | [`Queue::expire`] with its time |
+//! | a held verdict | `Queue::hold` with the [`Held`] the record carries |
+//! | an approval / denial of a pending id | `Queue::resolve` |
+//! | any record (before applying it), and start-up | `Queue::expire` with its time |
 //!
-//! Live, the checks run first without changing anything ([`Queue::new_id`],
-//! [`Queue::check_resolve`]), then the record is written, then the change is applied.
+//! Live, the checks run first without changing anything (`Queue::new_id`,
+//! `Queue::check_resolve`), then the record is written, then the change is applied.
 //!
 //! **Expiry** is a function of time: an item is expired from its `expires_ms` on, whether or not
-//! [`Queue::expire`] has swept it yet. An approval or denial at or after `expires_ms` fails with
-//! [`QueueError::Conflict`] (state `expired`), so "approve racing expiry" has one answer.
+//! `Queue::expire` has swept it yet. An approval or denial at or after `expires_ms` fails with
+//! `QueueError::Conflict` (state `expired`), so "approve racing expiry" has one answer.
 //! **Resolve exactly once**: a second approval or denial is a `Conflict` naming the final state.
-//! **Retention**: resolved and expired items stay visible to [`Queue::status`] for
-//! [`RETAIN_RESOLVED_MS`] (1 h), at most [`RETAIN_RESOLVED_MAX`] of them (oldest dropped first),
+//! **Retention**: resolved and expired items stay visible to `Queue::status` for
+//! `RETAIN_RESOLVED_MS` (1 h), at most `RETAIN_RESOLVED_MAX` of them (oldest dropped first),
 //! so a hook polling `pending_status` sees `approved`/`denied`/`expired`, not `gone`.
 //!
-//! **Memory**: at most [`MAX_PENDING`] items and [`MAX_PENDING_BYTES`] of their text are pending;
+//! **Memory**: at most `MAX_PENDING` items and [`MAX_PENDING_BYTES`] of their text are pending;
 //! a hold beyond either is refused (the proposal is denied, and recorded as such). A list is
-//! paged ([`Queue::page`]) and shortens long commands, so every reply fits a frame.
+//! paged (`Queue::page`) and shortens long commands, so every reply fits a frame.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -35,9 +35,9 @@ use crate::wire::{HumanDecision, PendingItem, PendingState};
 
 /// Default time a held command waits for a human.
 #[cfg(test)]
-pub const DEFAULT_EXPIRY_MS: u64 = 600_000;
+pub(crate) const DEFAULT_EXPIRY_MS: u64 = 600_000;
 /// Most items pending at once; beyond it, `new_id` fails with [`QueueError::Full`].
-pub const MAX_PENDING: usize = 10_000;
+pub(crate) const MAX_PENDING: usize = 10_000;
 /// Most bytes of held text (command, cwd, reason, …) pending at once: 300 holds of 1 MiB
 /// commands took the daemon to 929 MB before this bound.
 pub const MAX_PENDING_BYTES: usize = 32 << 20;
@@ -46,15 +46,15 @@ const ITEM_OVERHEAD: usize = 256;
 /// Longest command a list shows; a longer one is cut and carries its length and SHA-256.
 pub const LIST_COMMAND_MAX: usize = 4096;
 /// Most items in one `list_pending` page.
-pub const PAGE_MAX_ITEMS: usize = 500;
+pub(crate) const PAGE_MAX_ITEMS: usize = 500;
 /// A page stops growing past this many bytes of JSON (well under the 16 MiB frame limit).
-pub const PAGE_MAX_BYTES: usize = 4 << 20;
+pub(crate) const PAGE_MAX_BYTES: usize = 4 << 20;
 /// How long a resolved item's final state stays visible.
-pub const RETAIN_RESOLVED_MS: u64 = 3_600_000;
+pub(crate) const RETAIN_RESOLVED_MS: u64 = 3_600_000;
 /// How many resolved items stay visible at most.
-pub const RETAIN_RESOLVED_MAX: usize = 1_000;
+pub(crate) const RETAIN_RESOLVED_MAX: usize = 1_000;
 /// Characters in a pending id.
-pub const ID_LEN: usize = 6;
+pub(crate) const ID_LEN: usize = 6;
 /// Fresh random draws `new_id` tries before giving up.
 const ID_ATTEMPTS: usize = 64;
 
@@ -64,19 +64,28 @@ const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 /// A held command, exactly as its audit record carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Held {
+    /// The pending id (6 characters of lower-case Crockford base32).
     pub id: String,
+    /// When it was held, in ms since the Unix epoch.
     pub created_ms: u64,
+    /// When it expires, in ms since the Unix epoch.
     pub expires_ms: u64,
+    /// The agent that proposed it.
     pub agent: String,
+    /// The directory it would run in.
     pub cwd: String,
     /// Decision-memory scope ([`crate::policy::memory_scope`] of `cwd` when held).
     pub scope: String,
     /// The agent's session, when the proposal named one (a one-time grant is bound to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The command line.
     pub command: String,
+    /// The class the daemon gave it.
     pub class: Class,
+    /// The rule that held it.
     pub rule: String,
+    /// Why it was held.
     pub reason: String,
 }
 
@@ -110,7 +119,7 @@ impl Held {
 
 /// Why a queue operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum QueueError {
+pub(crate) enum QueueError {
     #[error("no pending item `{0}`")]
     NotFound(String),
     #[error("pending item `{id}` is already {}", state_word(*state))]
@@ -177,7 +186,7 @@ struct Resolved {
 
 /// The approval queue (serialized whole into audit checkpoints).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Queue {
+pub(crate) struct Queue {
     pending: HashMap<String, Held>,
     resolved: HashMap<String, Resolved>,
     /// Resolution order (time, id), for retention.

@@ -36,7 +36,7 @@ pub const DEFAULT_HOLD_WAIT: Duration = Duration::from_secs(45);
 /// How often a waiting hook asks the daemon about its held command.
 pub const POLL_EVERY: Duration = Duration::from_millis(200);
 /// Marker file whose presence makes a daemon-less hook deny everything.
-pub const FAIL_CLOSED_MARKER: &str = "fail-closed";
+pub(crate) const FAIL_CLOSED_MARKER: &str = "fail-closed";
 
 /// Where the flow talks and looks.
 #[derive(Debug, Clone)]
@@ -76,16 +76,37 @@ impl Ctx {
 /// The result of proposing a command.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Allow { reason: String, verdict: Option<Verdict> },
-    Deny { reason: String, verdict: Option<Verdict> },
-    Hold { pending: String, verdict: Verdict },
+    /// Run it (`verdict` is `None` when decided without the daemon).
+    Allow {
+        /// Why.
+        reason: String,
+        /// The daemon's verdict, when it answered one.
+        verdict: Option<Verdict>,
+    },
+    /// Do not run it (`verdict` is `None` when decided without the daemon or on an error).
+    Deny {
+        /// Why, and what to do.
+        reason: String,
+        /// The daemon's verdict, when it answered one.
+        verdict: Option<Verdict>,
+    },
+    /// Held for a human as `pending`.
+    Hold {
+        /// The pending id.
+        pending: String,
+        /// The daemon's verdict.
+        verdict: Verdict,
+    },
 }
 
 /// How a wait on a held command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WaitEnd {
+    /// A human approved it.
     Approved,
+    /// It will not run: denied, expired or gone; says which.
     Denied(String),
+    /// Nobody answered within the limit.
     TimedOut,
 }
 
@@ -189,7 +210,10 @@ fn decide_and_spool(
 
 /// The daemon-less decision (allow or deny, and the reason) from the isolated classifier's answer
 /// and the fail-closed switch. No answer from the classifier is a deny.
-pub fn daemon_down(local: &Result<LocalVerdict, IsolationError>, config_dir: Option<&Path>) -> (Decision, String) {
+pub(crate) fn daemon_down(
+    local: &Result<LocalVerdict, IsolationError>,
+    config_dir: Option<&Path>,
+) -> (Decision, String) {
     let c = match local {
         Ok(c) => c,
         Err(e) => {
@@ -342,7 +366,7 @@ pub fn hook(dialect: &dyn Dialect, payload: Result<Value, PayloadError>, ctx: &C
 }
 
 /// The deny text for a hold nobody answered in time: exactly how to approve, then retry.
-pub fn held_instructions(pending: &str, verdict: &Verdict) -> String {
+pub(crate) fn held_instructions(pending: &str, verdict: &Verdict) -> String {
     format!(
         "holdfast is holding this command for a human ({}, {}): {} Nobody approved it in time. \
          Ask the human to run `holdfast approve {pending}`, then run the command again.",

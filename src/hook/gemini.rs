@@ -8,7 +8,7 @@
 //! prompt, forced even where its policy would allow), and reports the run in `AfterTool`. Older
 //! versions do not (an unknown decision is not a block), so there a hold waits in holdfast's queue,
 //! then denies with instructions. The hook cannot see Gemini's version: `holdfast init` checks
-//! `gemini --version` and sets [`ASK_ENV`] in the hook's own `env` when the installed CLI has ask.
+//! `gemini --version` and sets `ASK_ENV` in the hook's own `env` when the installed CLI has ask.
 //!
 //! `run_shell_command` may carry `tool_input.dir_path`, the directory the command runs in
 //! (relative to `cwd`): that is the directory proposed, so its repository policy applies.
@@ -21,10 +21,10 @@ use super::{Answer, Dialect, Parsed, PayloadError, Rendered, str_at};
 
 /// Set to `1` in the hook's environment (by `init`, in the hook entry's `env`) when the installed
 /// Gemini CLI honours `decision: "ask"`.
-pub const ASK_ENV: &str = "HOLDFAST_GEMINI_ASK";
+pub(crate) const ASK_ENV: &str = "HOLDFAST_GEMINI_ASK";
 
 /// The first Gemini CLI version whose `BeforeTool` hooks can answer `ask`.
-pub const ASK_SINCE: (u64, u64) = (0, 61);
+pub(crate) const ASK_SINCE: (u64, u64) = (0, 61);
 
 /// True when a `gemini --version` output names a version with hook-driven ask.
 pub fn version_has_ask(version_output: &str) -> bool {

@@ -5,8 +5,8 @@
 //! would otherwise kill the hook with an empty stdout, which agents read as allow. So the hook
 //! re-executes its own binary as `holdfast __hook-classify` ([`CHILD_ARG`]), writes the command to
 //! the child's stdin and reads one JSON line back. The child caps its own memory and CPU time first
-//! thing (Unix `setrlimit`, which needs no `pre_exec`), and the parent gives it [`TIME_LIMIT`] of wall
-//! time. Anything but a clean exit with one well-formed [`LocalVerdict`] is an [`IsolationError`],
+//! thing (Unix `setrlimit`, which needs no `pre_exec`), and the parent gives it `TIME_LIMIT` of wall
+//! time. Anything but a clean exit with one well-formed `LocalVerdict` is an `IsolationError`,
 //! which the flow turns into a deny.
 //!
 //! [`FAULT_ENV`] makes the child misbehave on purpose (tests): every fault ends in a deny, never
@@ -26,11 +26,13 @@ use crate::classify::{self, Class};
 pub const CHILD_ARG: &str = "__hook-classify";
 /// Address space the child may use. Generous for any legal command (the payload is at most 1 MiB),
 /// far below what a runaway tokenizer reaches.
-pub const MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
+#[cfg(unix)]
+pub(crate) const MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
 /// CPU seconds the child may use (a second, independent stop beside the parent's wall clock).
-pub const CPU_LIMIT_SECS: u64 = 10;
+#[cfg(unix)]
+pub(crate) const CPU_LIMIT_SECS: u64 = 10;
 /// Wall time the parent waits for the child's answer.
-pub const TIME_LIMIT: Duration = Duration::from_secs(5);
+pub(crate) const TIME_LIMIT: Duration = Duration::from_secs(5);
 /// Test switch: `abort`, `panic`, `alloc`, `hang` or `garbage` make the child fail that way.
 pub const FAULT_ENV: &str = "HOLDFAST_TEST_CLASSIFY_FAULT";
 /// Largest command the child reads (the hook payload that carried it is at most this big).
@@ -40,7 +42,7 @@ const MAX_OUTPUT: u64 = 64 * 1024;
 
 /// What the child answers: the classifier's class, rule and reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LocalVerdict {
+pub(crate) struct LocalVerdict {
     /// The worst class found.
     pub class: Class,
     /// Stable rule id.
@@ -51,7 +53,7 @@ pub struct LocalVerdict {
 
 /// Why the isolated classification gave no usable answer. Every variant is a deny.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IsolationError {
+pub(crate) enum IsolationError {
     #[error("the classifier process could not be started: {0}")]
     Spawn(String),
     #[error("the classifier process did not answer within {0:?} and was killed")]
@@ -63,7 +65,7 @@ pub enum IsolationError {
 }
 
 /// Classifies `command` in a child process running `exe` (this binary), within the limits above.
-pub fn classify_in_child(exe: &Path, command: &str) -> Result<LocalVerdict, IsolationError> {
+pub(crate) fn classify_in_child(exe: &Path, command: &str) -> Result<LocalVerdict, IsolationError> {
     let mut child = Command::new(exe)
         .arg(CHILD_ARG)
         .stdin(Stdio::piped())

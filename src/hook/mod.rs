@@ -59,22 +59,32 @@ pub enum Parsed {
     /// A shell command: decide (pre) or report (post).
     Shell(HookInput),
     /// A tool that is not a shell: holdfast has no opinion.
-    NotShell { tool: String },
+    /// A tool that is not a shell: holdfast has no opinion.
+    NotShell {
+        /// The agent's name for the tool.
+        tool: String,
+    },
 }
 
 /// Why a payload could not be used. Always answered with the dialect's deny (see [`flow::malformed`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PayloadError {
+    /// More than [`MAX_PAYLOAD`] bytes.
     #[error("the payload is larger than {MAX_PAYLOAD} bytes")]
     TooLarge,
+    /// No whole JSON value arrived before the deadline.
     #[error("no complete payload arrived within {0:?}")]
     Timeout(Duration),
+    /// Reading stdin failed.
     #[error("cannot read stdin: {0}")]
     Io(String),
+    /// The payload is not JSON.
     #[error("the payload is not valid JSON: {0}")]
     NotJson(String),
+    /// The payload is JSON but not an object.
     #[error("the payload is not a JSON object")]
     NotObject,
+    /// A shell tool payload without its command string; names where it was looked for.
     #[error("the shell tool payload has no command string at {0}")]
     NoCommand(&'static str),
 }
@@ -83,11 +93,20 @@ pub enum PayloadError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     /// Run it.
-    Allow { reason: String },
+    Allow {
+        /// Why, for the agent's log.
+        reason: String,
+    },
     /// Do not run it; `reason` tells the agent (and human) why and what to do.
-    Deny { reason: String },
+    Deny {
+        /// Why, and what to do instead.
+        reason: String,
+    },
     /// Ask the human in the agent's own prompt (only for dialects with an enforced native ask).
-    Ask { reason: String },
+    Ask {
+        /// What the human is asked, and how to approve outside the agent.
+        reason: String,
+    },
     /// Not ours to judge (not a shell tool, or a post-tool report).
     NoOpinion,
 }

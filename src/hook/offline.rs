@@ -1,10 +1,10 @@
 //! The offline spool: what hooks decided while the daemon was down, kept until the daemon records it.
 //!
-//! `data_dir/offline-decisions.jsonl`, 0600, one JSON [`OfflineEntry`] per line. Several hooks may
+//! `data_dir/offline-decisions.jsonl`, 0600, one JSON `OfflineEntry` per line. Several hooks may
 //! append at once: each holds a shared lock on the file and appends its line with one `write` on an
-//! append-mode handle (a line is at most [`MAX_LINE`] bytes, under `PIPE_BUF`), then syncs it. The
+//! append-mode handle (a line is at most `MAX_LINE` bytes, under `PIPE_BUF`), then syncs it. The
 //! daemon, on start, takes the exclusive lock, records every line in the audit log, makes the
-//! records durable and only then empties the file ([`drain`]); a hook blocked on the lock meanwhile
+//! records durable and only then empties the file (`drain`); a hook blocked on the lock meanwhile
 //! appends after the truncation, so no line is lost between reading and emptying.
 //!
 //! Bounded: past [`MAX_BYTES`] a hook refuses to append, and the flow then denies rather than allow
@@ -23,21 +23,21 @@ use sha2::{Digest, Sha256};
 use crate::wire::Decision;
 
 /// The spool's file name in the data dir (distinct from the watcher's `watch.spool`).
-pub const FILE_NAME: &str = "offline-decisions.jsonl";
+pub(crate) const FILE_NAME: &str = "offline-decisions.jsonl";
 /// The size past which hooks stop appending (and deny instead).
 pub const MAX_BYTES: u64 = 1024 * 1024;
 /// The longest line a hook appends.
-pub const MAX_LINE: usize = 3 * 1024;
+pub(crate) const MAX_LINE: usize = 3 * 1024;
 /// How much of the command a line keeps verbatim (its hash and length identify the rest).
 const COMMAND_TEXT: usize = 1024;
 /// How much of the cwd and of the reason a line keeps.
 const FIELD_TEXT: usize = 512;
 /// How long a hook or the daemon tries to get the lock.
-pub const LOCK_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 /// One decision a hook made without the daemon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OfflineEntry {
+pub(crate) struct OfflineEntry {
     /// The hook's clock (RFC 3339, UTC): recorded, not trusted.
     pub ts: String,
     /// The hook's process id.
@@ -109,7 +109,7 @@ fn truncate(s: &str, max: usize) -> &str {
 
 /// Why an entry could not be spooled. The flow denies an allow it cannot spool.
 #[derive(Debug, thiserror::Error)]
-pub enum SpoolError {
+pub(crate) enum SpoolError {
     #[error("the offline spool {0} is full ({MAX_BYTES} bytes); start the daemon to empty it")]
     Full(PathBuf),
     #[error("the offline spool {0} is locked by another process")]
@@ -124,7 +124,7 @@ pub fn path(data_dir: &Path) -> PathBuf {
 }
 
 /// Appends `entry` to the spool under `data_dir` (created 0600, in a 0700 dir) and syncs it.
-pub fn append(data_dir: &Path, entry: &OfflineEntry) -> Result<(), SpoolError> {
+pub(crate) fn append(data_dir: &Path, entry: &OfflineEntry) -> Result<(), SpoolError> {
     let path = path(data_dir);
     let io_err = |e| SpoolError::Io(path.clone(), e);
     let mut line = serde_json::to_vec(entry).map_err(|e| io_err(io::Error::other(e)))?;
@@ -153,7 +153,7 @@ pub fn append(data_dir: &Path, entry: &OfflineEntry) -> Result<(), SpoolError> {
 
 /// What [`drain`] found in the spool.
 #[derive(Debug, Default)]
-pub struct Drained {
+pub(crate) struct Drained {
     /// The readable entries, oldest first.
     pub entries: Vec<OfflineEntry>,
     /// Lines that were not an entry.
@@ -168,7 +168,7 @@ pub struct Drained {
 /// Takes the spool under `data_dir`: with the exclusive lock held, hands what it holds to
 /// `record`, and empties the file only when `record` succeeded (the records are durable).
 /// Returns `Ok(None)` when there is no spool or it is empty.
-pub fn drain<E: From<io::Error>>(
+pub(crate) fn drain<E: From<io::Error>>(
     data_dir: &Path,
     record: impl FnOnce(&Drained) -> Result<(), E>,
 ) -> Result<Option<Drained>, E> {

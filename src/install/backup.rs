@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 /// The backup of `file`'s bytes before holdfast first changed it.
-pub fn backup_path(file: &Path) -> PathBuf {
+pub(crate) fn backup_path(file: &Path) -> PathBuf {
     suffixed(file, ".holdfast-backup")
 }
 
 /// The marker saying holdfast created `file`.
-pub fn created_marker(file: &Path) -> PathBuf {
+pub(crate) fn created_marker(file: &Path) -> PathBuf {
     suffixed(file, ".holdfast-created")
 }
 
@@ -28,7 +28,7 @@ fn suffixed(file: &Path, suffix: &str) -> PathBuf {
 
 /// Takes the one backup of `file` (or the created marker) unless one exists. Returns the backup's
 /// path when it was taken now.
-pub fn take_once(file: &Path) -> Result<Option<PathBuf>> {
+pub(crate) fn take_once(file: &Path) -> Result<Option<PathBuf>> {
     let (backup, marker) = (backup_path(file), created_marker(file));
     if backup.exists() || marker.exists() {
         return Ok(None);
@@ -48,12 +48,12 @@ pub fn original(file: &Path) -> Option<Vec<u8>> {
 }
 
 /// True when holdfast created `file` (it did not exist before the first `init`).
-pub fn was_created(file: &Path) -> bool {
+pub(crate) fn was_created(file: &Path) -> bool {
     created_marker(file).exists()
 }
 
 /// Forgets the backup and the marker (after a complete undo).
-pub fn forget(file: &Path) {
+pub(crate) fn forget(file: &Path) {
     let _ = std::fs::remove_file(backup_path(file));
     let _ = std::fs::remove_file(created_marker(file));
 }

@@ -13,7 +13,7 @@ use jsonc_parser::cst::{CstArray, CstInputValue, CstNode, CstObject, CstRootNode
 use serde_json::Value;
 
 /// A parsed config file that can be edited and printed back.
-pub struct Doc {
+pub(crate) struct Doc {
     root: CstRootNode,
 }
 
@@ -47,7 +47,7 @@ impl Doc {
 }
 
 /// The object under `key` in `obj`, created when absent; refuses a value of another type.
-pub fn object_at(obj: &CstObject, key: &str) -> Result<CstObject> {
+pub(crate) fn object_at(obj: &CstObject, key: &str) -> Result<CstObject> {
     if let Some(prop) = obj.get(key)
         && prop.object_value().is_none()
     {
@@ -57,7 +57,7 @@ pub fn object_at(obj: &CstObject, key: &str) -> Result<CstObject> {
 }
 
 /// The list under `key` in `obj`, created when absent; refuses a value of another type.
-pub fn array_at(obj: &CstObject, key: &str) -> Result<CstArray> {
+pub(crate) fn array_at(obj: &CstObject, key: &str) -> Result<CstArray> {
     if let Some(prop) = obj.get(key)
         && prop.array_value().is_none()
     {
@@ -67,7 +67,7 @@ pub fn array_at(obj: &CstObject, key: &str) -> Result<CstArray> {
 }
 
 /// The decoded string at `key` of an object node, if it is a string.
-pub fn string_at(node: &CstNode, key: &str) -> Option<String> {
+pub(crate) fn string_at(node: &CstNode, key: &str) -> Option<String> {
     let prop = node.as_object()?.get(key)?;
     prop.value()?.as_string_lit()?.decoded_value().ok()
 }

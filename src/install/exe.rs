@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 /// The binary to name in hook commands, and a warning when it is a build output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chosen {
+    /// The binary to name.
     pub path: PathBuf,
+    /// Set when `path` is a build output (`target/debug`, …) that may move or vanish.
     pub warning: Option<String>,
 }
 

@@ -34,7 +34,7 @@ pub fn claude_managed_settings() -> PathBuf {
 /// `existing` managed settings with holdfast's hook for every Bash call (before and after) and
 /// `allowManagedHooksOnly` set; every other setting is kept, and an existing holdfast entry is
 /// replaced rather than duplicated.
-pub fn with_claude_hook(existing: Option<Value>, command: &str) -> Value {
+pub(crate) fn with_claude_hook(existing: Option<Value>, command: &str) -> Value {
     let mut v = existing.filter(Value::is_object).unwrap_or_else(|| json!({}));
     let obj = v.as_object_mut().expect("an object");
     // Hooks from user and project settings are ignored: the user cannot remove or shadow this one.

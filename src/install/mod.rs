@@ -53,7 +53,7 @@ pub fn targets(home: &Path) -> Vec<Target> {
 }
 
 /// [`targets`] with the environment given by `var`.
-pub fn targets_with(home: &Path, var: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> Vec<Target> {
+pub(crate) fn targets_with(home: &Path, var: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> Vec<Target> {
     let dir = |name: &str, default: PathBuf| var(name).filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or(default);
     let claude = dir("CLAUDE_CONFIG_DIR", home.join(".claude"));
     let codex = dir("CODEX_HOME", home.join(".codex"));
@@ -227,7 +227,9 @@ pub enum After {
 /// A planned edit of one file.
 #[derive(Debug, Clone)]
 pub struct Change {
+    /// The agent whose configuration this is.
     pub agent: &'static str,
+    /// The file to edit.
     pub file: PathBuf,
     /// One line per entry: `+ added`, `~ updated`, `- removed`, `= already there`.
     pub summary: Vec<String>,

@@ -3,10 +3,10 @@
 //! Every proposal needs two things about its `cwd`: the nearest `.holdfast.toml`, parsed, and the
 //! decision-memory scope. Finding them costs an ancestor walk (two `stat`s per directory up to `/`)
 //! and, with a policy file, a read and a parse. Agents propose from the same few directories again
-//! and again, so each answer is kept per `cwd` for [`TTL`].
+//! and again, so each answer is kept per `cwd` for `TTL`.
 //!
 //! The price: a repository policy file created, edited or deleted (or a new `.git`) applies up to
-//! [`TTL`] later. A repository file can only tighten, so the window can only delay a tightening a
+//! `TTL` later. A repository file can only tighten, so the window can only delay a tightening a
 //! human just wrote, or keep one a moment after its file is gone. `reload` clears the cache.
 
 use std::collections::HashMap;
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use super::{RepoPolicy, discover};
 
 /// How long one directory's answer is reused.
-pub const TTL: Duration = Duration::from_secs(1);
+pub(crate) const TTL: Duration = Duration::from_secs(1);
 /// Most directories remembered (client-supplied keys: the map must stay bounded).
 const CAPACITY: usize = 256;
 
@@ -46,7 +46,7 @@ pub struct RepoCache {
 }
 
 impl RepoCache {
-    /// The lookup for `cwd`: remembered if it is younger than [`TTL`] at `now`, else walked afresh.
+    /// The lookup for `cwd`: remembered if it is younger than `TTL` at `now`, else walked afresh.
     pub fn lookup(&mut self, cwd: &str, now: Instant) -> Arc<RepoLookup> {
         if let Some((at, found)) = self.entries.get(cwd)
             && now.saturating_duration_since(*at) < TTL

@@ -28,40 +28,40 @@ use crate::classify::Class;
 use crate::wire::{Decision, HumanDecision};
 
 /// Flag: the verdict was allowed in `notify` mode although the class is not safe.
-pub const FLAG_NOTIFY: &str = "notify";
+pub(crate) const FLAG_NOTIFY: &str = "notify";
 /// Flag: enforcement is paused; the verdict is allow.
-pub const FLAG_PAUSED: &str = "paused";
+pub(crate) const FLAG_PAUSED: &str = "paused";
 /// Flag (with `paused`): enforcement would have held the command.
-pub const FLAG_WOULD_HOLD: &str = "would_hold";
+pub(crate) const FLAG_WOULD_HOLD: &str = "would_hold";
 /// Flag (with `paused`): enforcement would have denied the command.
-pub const FLAG_WOULD_DENY: &str = "would_deny";
+pub(crate) const FLAG_WOULD_DENY: &str = "would_deny";
 /// Flag: a remembered human approval allowed the command.
-pub const FLAG_REMEMBERED_ALLOW: &str = "remembered_allow";
+pub(crate) const FLAG_REMEMBERED_ALLOW: &str = "remembered_allow";
 /// Flag: a remembered human denial denied the command.
-pub const FLAG_REMEMBERED_DENY: &str = "remembered_deny";
+pub(crate) const FLAG_REMEMBERED_DENY: &str = "remembered_deny";
 /// Flag: a global allow pattern lowered the class.
-pub const FLAG_POLICY_ALLOW: &str = "policy_allow";
+pub(crate) const FLAG_POLICY_ALLOW: &str = "policy_allow";
 /// Flag: a deny pattern denied the command.
-pub const FLAG_POLICY_DENY: &str = "policy_deny";
+pub(crate) const FLAG_POLICY_DENY: &str = "policy_deny";
 /// Flag: a hold pattern matched.
-pub const FLAG_POLICY_HOLD: &str = "policy_hold";
+pub(crate) const FLAG_POLICY_HOLD: &str = "policy_hold";
 /// Flag: part of the repository policy was ignored because it would loosen.
-pub const FLAG_REPO_LOOSENING_IGNORED: &str = "repo_loosening_ignored";
+pub(crate) const FLAG_REPO_LOOSENING_IGNORED: &str = "repo_loosening_ignored";
 
 /// Rule id of a kill-switch denial.
-pub const RULE_KILLSWITCH: &str = "killswitch";
+pub(crate) const RULE_KILLSWITCH: &str = "killswitch";
 /// Rule id of a deny pattern.
-pub const RULE_POLICY_DENY: &str = "policy.deny";
+pub(crate) const RULE_POLICY_DENY: &str = "policy.deny";
 /// Rule id of a hold pattern that raised the class.
-pub const RULE_POLICY_HOLD: &str = "policy.hold";
+pub(crate) const RULE_POLICY_HOLD: &str = "policy.hold";
 /// Rule id of an allow pattern that lowered the class.
-pub const RULE_POLICY_ALLOW: &str = "policy.allow";
+pub(crate) const RULE_POLICY_ALLOW: &str = "policy.allow";
 /// Rule id of a denial because the repository policy is broken.
-pub const RULE_POLICY_INVALID: &str = "policy.invalid";
+pub(crate) const RULE_POLICY_INVALID: &str = "policy.invalid";
 /// Rule id of a remembered denial.
-pub const RULE_MEMORY_DENY: &str = "memory.deny";
+pub(crate) const RULE_MEMORY_DENY: &str = "memory.deny";
 /// Rule id of a remembered approval.
-pub const RULE_MEMORY_ALLOW: &str = "memory.allow";
+pub(crate) const RULE_MEMORY_ALLOW: &str = "memory.allow";
 
 /// Everything the decision depends on.
 #[derive(Debug, Clone)]
@@ -72,7 +72,9 @@ pub struct DecideInput<'a> {
     pub paused: bool,
     /// The classifier's class, rule id and reason.
     pub class: Class,
+    /// The classifier's rule id.
     pub rule: &'a str,
+    /// The classifier's reason.
     pub reason: &'a str,
     /// What the effective policy's patterns say ([`super::Effective::check`]).
     pub policy: &'a PolicyMatch<'a>,
@@ -89,11 +91,15 @@ pub struct DecideInput<'a> {
 /// The outcome: what the verdict and its audit record carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decided {
+    /// Allow, hold or deny.
     pub decision: Decision,
     /// The effective class.
     pub class: Class,
+    /// The rule that decided (the classifier's, or a policy or memory rule).
     pub rule: String,
+    /// Why, in one sentence.
     pub reason: String,
+    /// Qualifiers of the decision (`paused`, `notify`, `remembered_allow`, `policy_hold`, …).
     pub flags: Vec<String>,
 }
 

@@ -15,19 +15,19 @@ use toml::Spanned;
 use super::pattern::{MatchKind, Pattern};
 
 /// Largest policy file accepted.
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// Most patterns (`allow` + `deny` + `hold`) one file may hold.
-pub const MAX_PATTERNS: usize = 10_000;
+pub(crate) const MAX_PATTERNS: usize = 10_000;
 /// Longest pattern or reason, in bytes.
-pub const MAX_PATTERN_BYTES: usize = 4096;
+pub(crate) const MAX_PATTERN_BYTES: usize = 4096;
 /// Bounds of `hold_expiry_secs`: one second to one day.
-pub const HOLD_EXPIRY_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
+pub(crate) const HOLD_EXPIRY_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
 /// Default `hold_expiry_secs`.
-pub const DEFAULT_HOLD_EXPIRY_SECS: u64 = 600;
+pub(crate) const DEFAULT_HOLD_EXPIRY_SECS: u64 = 600;
 /// Bounds of `[daemon] batch_ms`.
-pub const BATCH_MS_RANGE: std::ops::RangeInclusive<u64> = 1..=1000;
+pub(crate) const BATCH_MS_RANGE: std::ops::RangeInclusive<u64> = 1..=1000;
 /// Default `[daemon] batch_ms`.
-pub const DEFAULT_BATCH_MS: u64 = 5;
+pub(crate) const DEFAULT_BATCH_MS: u64 = 5;
 
 /// How held and risky commands are treated. Ordered from loosest to strictest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
@@ -67,7 +67,9 @@ pub enum Durability {
 /// The `[daemon]` table: daemon-wide settings, global policy only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DaemonSettings {
+    /// When audit records are made durable.
     pub durability: Durability,
+    /// With `batch`: the longest time between two syncs, in ms.
     pub batch_ms: u64,
 }
 
@@ -95,7 +97,9 @@ const NOTIFY_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
 /// Where a setting or rule was written: file and 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
+    /// The policy file.
     pub path: PathBuf,
+    /// 1-based line.
     pub line: usize,
 }
 
@@ -108,16 +112,20 @@ impl fmt::Display for Origin {
 /// A setting's value and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting<T> {
+    /// The value.
     pub value: T,
+    /// Where it was written.
     pub origin: Origin,
 }
 
 /// One `[[allow]]`, `[[deny]]` or `[[hold]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleEntry {
+    /// What the entry matches.
     pub pattern: Pattern,
     /// The admin's sentence explaining the rule, if given.
     pub reason: Option<String>,
+    /// Where it was written.
     pub origin: Origin,
 }
 
@@ -131,26 +139,55 @@ impl RuleEntry {
 /// A parsed, validated policy file. Absent settings are `None`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyFile {
+    /// Where the file was read from.
     pub path: PathBuf,
+    /// `mode`, if set.
     pub mode: Option<Setting<Mode>>,
+    /// `hold_expiry_secs`, if set.
     pub hold_expiry_secs: Option<Setting<u64>>,
+    /// `fail_closed`, if set.
     pub fail_closed: Option<Setting<bool>>,
+    /// The `[[allow]]` entries.
     pub allow: Vec<RuleEntry>,
+    /// The `[[deny]]` entries.
     pub deny: Vec<RuleEntry>,
+    /// The `[[hold]]` entries.
     pub hold: Vec<RuleEntry>,
+    /// The `[daemon]` table, if present.
     pub daemon: Option<Setting<DaemonSettings>>,
+    /// The `[notify]` table, if present.
     pub notify: Option<Setting<NotifySettings>>,
 }
 
 /// Why a policy file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
+    /// The file could not be read.
     #[error("cannot read policy file {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The policy file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is over the size limit.
     #[error("policy file {} is larger than the limit of {MAX_FILE_BYTES} bytes", path.display())]
-    TooLarge { path: PathBuf },
+    TooLarge {
+        /// The policy file.
+        path: PathBuf,
+    },
+    /// The file is not valid TOML or breaks the schema.
     #[error("policy file {} line {line} column {column}: {message}", path.display())]
-    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    Invalid {
+        /// The policy file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl PolicyError {
@@ -223,7 +260,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 impl PolicyFile {
-    /// Reads and parses `path`, refusing files over [`MAX_FILE_BYTES`].
+    /// Reads and parses `path`, refusing files over `MAX_FILE_BYTES`.
     pub fn load(path: &Path) -> Result<PolicyFile, PolicyError> {
         let io = |source| PolicyError::Io { path: path.to_path_buf(), source };
         let file = std::fs::File::open(path).map_err(io)?;

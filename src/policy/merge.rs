@@ -69,9 +69,13 @@ impl RuleSet {
 pub struct Policy {
     /// The file it was read from, if any.
     pub path: Option<PathBuf>,
+    /// The mode (`attended` when unset).
     pub mode: Mode,
+    /// How long a held command waits before it expires.
     pub hold_expiry_secs: u64,
+    /// Whether daemon-less hooks deny everything.
     pub fail_closed: bool,
+    /// The `[daemon]` settings.
     pub daemon: DaemonSettings,
     /// What to run when a command is held.
     pub notify: Option<super::file::NotifySettings>,
@@ -127,6 +131,7 @@ impl Policy {
 /// A repository policy, compiled: only what it may contribute, plus reports of what it may not.
 #[derive(Debug, Clone)]
 pub struct RepoPolicy {
+    /// Where the file was read from.
     pub path: PathBuf,
     mode: Option<Setting<Mode>>,
     hold_expiry_secs: Option<Setting<u64>>,
@@ -196,8 +201,11 @@ pub enum PolicyMatch<'a> {
 pub struct Effective<'a> {
     global: &'a Policy,
     repo: Option<&'a RepoPolicy>,
+    /// The effective mode (the stricter of global and repository).
     pub mode: Mode,
+    /// The effective hold expiry (the shorter).
     pub hold_expiry_secs: u64,
+    /// The effective fail-closed switch (either one).
     pub fail_closed: bool,
     /// Loosening attempts of the repository policy that were ignored, as sentences.
     pub ignored: Vec<String>,
@@ -254,7 +262,7 @@ impl<'a> Effective<'a> {
 
     /// Matches the command line `raw` against the patterns: a deny (global or repository) wins,
     /// then a hold (global or repository), then a global allow. Allow patterns other than `exact`
-    /// never match a line with shell operators (see [`has_shell_operators`]).
+    /// never match a line with shell operators (see `has_shell_operators`).
     pub fn check(&self, raw: &str) -> PolicyMatch<'a> {
         let line = normalize(raw);
         let repo = self.repo;

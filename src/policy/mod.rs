@@ -37,7 +37,7 @@
 
 pub mod cache;
 pub mod decide;
-pub mod discover;
+pub(crate) mod discover;
 pub mod file;
 pub mod merge;
 pub mod pattern;

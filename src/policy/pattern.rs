@@ -43,7 +43,7 @@ impl MatchKind {
 }
 
 /// Collapses whitespace runs to one space and trims the ends (see the module docs).
-pub fn normalize(line: &str) -> String {
+pub(crate) fn normalize(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     for word in line.split_whitespace() {
         if !out.is_empty() {
@@ -57,7 +57,7 @@ pub fn normalize(line: &str) -> String {
 /// True when `line` holds a character that chains, redirects or substitutes in a shell
 /// (`; & | < > ( ) $ \``, or a line break). Allow patterns other than `exact` never match such a
 /// line, so `allow prefix "git status"` cannot wave through `git status; rm -rf ~`.
-pub fn has_shell_operators(line: &str) -> bool {
+pub(crate) fn has_shell_operators(line: &str) -> bool {
     line.chars().any(|c| matches!(c, ';' | '&' | '|' | '<' | '>' | '(' | ')' | '$' | '`' | '\n' | '\r'))
 }
 
@@ -91,7 +91,7 @@ impl Pattern {
         &self.text
     }
 
-    /// True when the already-[`normalize`]d command line matches.
+    /// True when the already-`normalize`d command line matches.
     pub fn matches_normalized(&self, line: &str) -> bool {
         match self.kind {
             MatchKind::Exact => line == self.text,

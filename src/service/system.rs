@@ -19,7 +19,7 @@ pub struct SystemInstall {
 }
 
 /// What an install or uninstall did, one line per step (printed by the CLI).
-pub type Steps = Vec<String>;
+pub(crate) type Steps = Vec<String>;
 
 impl SystemInstall {
     fn at(&self, path: &str) -> PathBuf {
@@ -154,7 +154,7 @@ impl SystemInstall {
 }
 
 /// True when systemd manages this machine (as `sd_booted` checks).
-pub fn systemd_running() -> bool {
+pub(crate) fn systemd_running() -> bool {
     Path::new("/run/systemd/system").is_dir()
 }
 

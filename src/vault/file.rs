@@ -19,7 +19,7 @@ const MAX_FILE: u64 = 4096;
 /// Fewest characters a new password may have.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 /// Most bytes a password may have.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+pub(crate) const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// What a vault checks proofs against.
 #[derive(Debug, Clone)]

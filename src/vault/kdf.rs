@@ -17,17 +17,17 @@ use super::VaultError;
 use crate::wire::KdfParams;
 
 /// Memory cost in KiB of new vaults (OWASP's Argon2id minimum, 19 MiB).
-pub const M_KIB: u32 = 19_456;
+pub(crate) const M_KIB: u32 = 19_456;
 /// Iterations of new vaults.
-pub const T_COST: u32 = 2;
+pub(crate) const T_COST: u32 = 2;
 /// Lanes of new vaults.
-pub const P_COST: u32 = 1;
+pub(crate) const P_COST: u32 = 1;
 /// Largest memory cost a vault may ask for (1 GiB): a hostile vault or daemon must not exhaust the client.
-pub const MAX_M_KIB: u32 = 1 << 20;
+pub(crate) const MAX_M_KIB: u32 = 1 << 20;
 /// Largest iteration count a vault may ask for.
-pub const MAX_T_COST: u32 = 64;
+pub(crate) const MAX_T_COST: u32 = 64;
 /// Largest lane count a vault may ask for.
-pub const MAX_P_COST: u32 = 16;
+pub(crate) const MAX_P_COST: u32 = 16;
 
 const AUTH_LABEL: &[u8] = b"holdfast auth v1";
 const SEAL_WRAP_LABEL: &[u8] = b"holdfast seal wrap v1";
@@ -39,7 +39,7 @@ pub fn default_params() -> KdfParams {
 }
 
 /// Accepts only Argon2id at least as strong as the defaults and bounded above.
-pub fn check_params(k: &KdfParams) -> Result<(), VaultError> {
+pub(crate) fn check_params(k: &KdfParams) -> Result<(), VaultError> {
     let ok = k.alg == "argon2id"
         && (M_KIB..=MAX_M_KIB).contains(&k.m_kib)
         && (T_COST..=MAX_T_COST).contains(&k.t)

@@ -1,7 +1,7 @@
 //! The admin vault (DESIGN §6): the password-derived keys, the vault file, and challenge proofs.
 //!
 //! Whoever knows the admin password can answer the daemon's challenges for privileged operations
-//! ([`answer`]); see `daemon::auth` for the server side and docs/vault.md for the format. A v2
+//! ([`mod@answer`]); see `daemon::auth` for the server side and docs/vault.md for the format. A v2
 //! vault stores only a public key; a legacy v1 vault's `auth_key` also answers challenges.
 //!
 //! The vault also keeps the audit log's verification key `k0`, wrapped under the password
@@ -37,7 +37,12 @@ pub enum VaultError {
     UnsupportedVersion(u32),
     /// A hex field of the wrong length or alphabet.
     #[error("vault.json field `{field}` must be {want} bytes of hex")]
-    BadField { field: &'static str, want: usize },
+    BadField {
+        /// The field's name.
+        field: &'static str,
+        /// Its length in bytes.
+        want: usize,
+    },
     /// Unsupported or out-of-bounds key derivation.
     #[error("{0}")]
     Kdf(String),

@@ -15,16 +15,16 @@ use super::kdf::{AuthKey, hmac_sha256};
 const PROOF_LABEL: &[u8] = b"holdfast proof v1";
 const PROOF_LABEL_V2: &[u8] = b"holdfast proof v2";
 /// Longest op string accepted (`resolve:` + a 64-hex command hash fits with room).
-pub const MAX_OP_LEN: usize = 128;
+pub(crate) const MAX_OP_LEN: usize = 128;
 /// Ops that take no argument.
-pub const BARE_OPS: &[&str] = &["shutdown", "pause", "resume", "reload", "release"];
+pub(crate) const BARE_OPS: &[&str] = &["shutdown", "pause", "resume", "reload", "release"];
 /// Ops that name a pending id (for `resolve`, a pending id or command hash; for `session`, the
 /// approval session key's public key).
-pub const ARG_OPS: &[&str] = &["approve", "deny", "resolve", "session"];
+pub(crate) const ARG_OPS: &[&str] = &["approve", "deny", "resolve", "session"];
 
 /// Checks that `op` is one of the privileged ops: a bare op, or `approve:<id>`, `deny:<id>`,
 /// `resolve:<id or command hash>` with an id of 1..=64 ASCII letters, digits, `-` or `_`.
-pub fn validate_op(op: &str) -> Result<(), String> {
+pub(crate) fn validate_op(op: &str) -> Result<(), String> {
     if op.len() > MAX_OP_LEN {
         return Err(format!("op is {} bytes, longer than {MAX_OP_LEN}", op.len()));
     }

@@ -43,7 +43,7 @@ impl Change {
 
 /// One change as a backend reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawChange {
+pub(crate) struct RawChange {
     pub change: Change,
     pub path: PathBuf,
     /// New name, for a rename whose destination is known.
@@ -59,7 +59,7 @@ struct Entry {
 
 /// Gathers raw changes for one window at a time.
 #[derive(Debug)]
-pub struct Coalescer {
+pub(crate) struct Coalescer {
     window: Duration,
     dir_threshold: u64,
     max_entries: usize,
@@ -151,7 +151,8 @@ impl Coalescer {
     }
 
     /// True when nothing waits in the current window.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 }
@@ -167,14 +168,14 @@ fn summary(change: Change, dir: &Path, count: u64) -> Observation {
 }
 
 /// A path as the wire carries it.
-pub fn path_string(p: &Path) -> String {
+pub(crate) fn path_string(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
 /// Folds `batch` until it holds at most `limit` observations: same-kind observations
 /// under one directory become one summary of that directory, one level up per pass.
 /// Overflows merge into one. Counts are always preserved.
-pub fn compact(mut batch: Vec<Observation>, limit: usize) -> Vec<Observation> {
+pub(crate) fn compact(mut batch: Vec<Observation>, limit: usize) -> Vec<Observation> {
     while batch.len() > limit {
         let before = batch.len();
         let mut out: Vec<Observation> = Vec::new();

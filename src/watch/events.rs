@@ -1,4 +1,4 @@
-//! notify events → [`RawChange`]s.
+//! notify events → `RawChange`s.
 //!
 //! - Create, Remove → `create`, `remove`; data and metadata changes → `modify`
 //!   (access-time-only changes and opens/closes are reads, not changes).
@@ -31,7 +31,7 @@ const SCAN_LIMIT: usize = 10_000;
 
 /// Turns notify events into raw changes, pairing rename halves.
 #[derive(Debug)]
-pub struct Translator {
+pub(crate) struct Translator {
     /// Reported as the path of an overflow that names none.
     fallback: PathBuf,
     pending_from: Option<(PathBuf, Option<usize>, Instant)>,

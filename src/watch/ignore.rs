@@ -14,7 +14,7 @@
 use std::path::{Component, Path, PathBuf};
 
 /// Patterns ignored unless `--no-default-ignores` is given.
-pub const DEFAULT_IGNORES: &[&str] = &["**/.git/**", "target", "node_modules"];
+pub(crate) const DEFAULT_IGNORES: &[&str] = &["**/.git/**", "target", "node_modules"];
 
 #[derive(Debug, Clone)]
 enum Pattern {
@@ -26,7 +26,7 @@ enum Pattern {
 
 /// Ignore patterns plus directories ignored outright (holdfast's own data and run dirs).
 #[derive(Debug, Clone, Default)]
-pub struct IgnoreSet {
+pub(crate) struct IgnoreSet {
     roots: Vec<PathBuf>,
     patterns: Vec<Pattern>,
     prefixes: Vec<PathBuf>,
@@ -99,7 +99,7 @@ fn segments(pat: &[String], comps: &[String]) -> bool {
 }
 
 /// Glob match of one component: `*` any run, `?` one character, everything else literal.
-pub fn wildcard(pat: &str, text: &str) -> bool {
+pub(crate) fn wildcard(pat: &str, text: &str) -> bool {
     let p: Vec<char> = pat.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);

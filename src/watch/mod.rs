@@ -3,14 +3,14 @@
 //! tools — which never pass through a shell hook — are still seen.
 //!
 //! Pipeline: notify backend → [`events`] (raw changes) → [`ignore`] →
-//! [`coalesce`] (200 ms windows, directory summaries) → [`sender`] (rate limit,
+//! `coalesce` (200 ms windows, directory summaries) → `sender` (rate limit,
 //! backlog folding) → daemon, or [`spool`] while the daemon cannot take them.
 //! A separate process and a client like any other: the daemon stays single-threaded.
 
-pub mod coalesce;
+pub(crate) mod coalesce;
 pub mod events;
 pub mod ignore;
-pub mod sender;
+pub(crate) mod sender;
 pub mod spool;
 
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ pub struct WatchOptions {
     pub roots: Vec<PathBuf>,
     /// Extra ignore globs (`--ignore`).
     pub ignores: Vec<String>,
-    /// Whether [`DEFAULT_IGNORES`] apply.
+    /// Whether `DEFAULT_IGNORES` apply.
     pub default_ignores: bool,
     /// Coalescing window.
     pub window: Duration,
@@ -56,6 +56,7 @@ pub struct WatchOptions {
     pub rate: u32,
     /// Spool caps.
     pub spool_max_entries: usize,
+    /// Spool cap, in bytes.
     pub spool_max_bytes: usize,
     /// When set: the watcher writes its pid here and stops once the file no longer
     /// holds it (how `holdfast stop` stops a watcher that `start --watch` began,
@@ -82,6 +83,7 @@ impl Default for WatchOptions {
 /// What a watcher run did.
 #[derive(Debug, Clone, Default)]
 pub struct WatchReport {
+    /// What the sender delivered, spooled and had rejected.
     pub stats: SendStats,
     /// Observations left in the spool at exit.
     pub spooled: usize,
@@ -118,14 +120,14 @@ pub fn resolve_roots(cli: &[PathBuf], policy: &[PathBuf], cwd: &Path) -> Result<
 }
 
 /// The spool file.
-pub fn spool_path(paths: &Paths) -> PathBuf {
+pub(crate) fn spool_path(paths: &Paths) -> PathBuf {
     paths.data_dir.join("watch.spool")
 }
 
 /// The ignore set for `opts`: defaults, `--ignore` globs, and holdfast's own
 /// data and run dirs (the spool and the audit log live there: reporting their
 /// writes would feed the watcher its own changes).
-pub fn ignore_set(paths: &Paths, opts: &WatchOptions) -> IgnoreSet {
+pub(crate) fn ignore_set(paths: &Paths, opts: &WatchOptions) -> IgnoreSet {
     let mut set = IgnoreSet::new(&opts.roots);
     if opts.default_ignores {
         DEFAULT_IGNORES.iter().for_each(|g| set.add_glob(g));

@@ -25,7 +25,7 @@ const PUMP_BUDGET: Duration = Duration::from_millis(100);
 
 /// A token bucket: `rate` tokens per second, at most one second's worth banked.
 #[derive(Debug)]
-pub struct TokenBucket {
+pub(crate) struct TokenBucket {
     rate: f64,
     tokens: f64,
     last: Instant,
@@ -59,7 +59,7 @@ impl TokenBucket {
 
 /// What became of one delivery attempt.
 #[derive(Debug)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     Delivered,
     /// Try again later: the daemon is down, slow, or cannot record right now.
     Retry(String),
@@ -83,7 +83,7 @@ pub struct SendStats {
 }
 
 /// Sends observations to the daemon, spooling while it cannot take them.
-pub struct Sender {
+pub(crate) struct Sender {
     client: Client,
     bucket: TokenBucket,
     queue: VecDeque<Observation>,

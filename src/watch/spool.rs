@@ -18,11 +18,11 @@ use crate::wire::Observation;
 /// Default cap on entries.
 pub const DEFAULT_MAX_ENTRIES: usize = 10_000;
 /// Default cap on bytes.
-pub const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
 
 /// A bounded on-disk FIFO of observations.
 #[derive(Debug)]
-pub struct Spool {
+pub(crate) struct Spool {
     path: PathBuf,
     entries: VecDeque<(Observation, usize)>,
     bytes: usize,

@@ -1,9 +1,12 @@
 """A holdfast client written from docs/protocol.md alone (not from the Rust code).
 
 Usage: client.py SOCKET_PATH. Proposes a catastrophic command, finds its hold, approves it
-(no vault: the challenge is unlocked), checks the pending state, and exercises the error codes.
+(no vault: the challenge is unlocked), checks the pending state, pages through list_pending
+(shortened commands carry their length and SHA-256), reports an approval made in the agent's own
+prompt (state agent_approved), and exercises the error codes.
 Prints "ok" and exits 0 when every check holds; any failed check raises.
 """
+import hashlib
 import json
 import socket
 import sys
@@ -59,6 +62,38 @@ def main(path):
 
     head = request(path, "log_head")
     assert head["kind"] == "log_head" and len(head["hash"]) == 64 and head["seq"] > held["seq"], head
+
+    # Paging: three more holds (other agents, so no one-time grant applies), one of them longer
+    # than the 4,096 bytes a list shows; pages of 2, following `next` while `more`.
+    long_cmd = "rm -rf /" + " /x" * 2000
+    for agent, raw in (("py-a", "rm -rf /"), ("py-b", "rm -rf /"), ("py-c", long_cmd)):
+        r = request(path, "propose", agent=agent, cwd="/tmp", raw=raw)
+        assert r["decision"] == "hold", r
+    seen, after, pages = [], None, 0
+    while True:
+        fields = {"limit": 2} if after is None else {"limit": 2, "after": after}
+        page = request(path, "list_pending", **fields)
+        assert page["kind"] == "pending_list" and 1 <= len(page["items"]) <= 2, page
+        seen += page["items"]
+        pages += 1
+        if not page.get("more"):
+            break
+        after = page["next"]
+    assert pages == 2 and len(seen) == 3, (pages, seen)
+    assert len({i["pending"] for i in seen}) == 3, seen
+    long_item = next(i for i in seen if i["agent"] == "py-c")
+    assert long_item["command_len"] == len(long_cmd) and len(long_item["command"]) <= 4096, long_item
+    assert long_item["command_sha256"] == hashlib.sha256(long_cmd.encode()).hexdigest(), long_item
+    full = request(path, "pending_status", pending=long_item["pending"])
+    assert full["command"] == long_cmd, "pending_status returns the whole command"
+
+    # An agent's report that its user allowed a held command in the agent's prompt: no proof,
+    # the hold closes as agent_approved (not an approval a waiting hook would act on).
+    reported = next(i for i in seen if i["agent"] == "py-a")
+    ack = request(path, "resolve", command="rm -rf /", decision="allow", pending=reported["pending"], agent="py-a")
+    assert ack["kind"] == "ack" and ack["seq"] > 0, ack
+    st = request(path, "pending_status", pending=reported["pending"])
+    assert st["state"] == "agent_approved", st
 
     # Error codes, as the document lists them.
     assert request(path, "no_such_kind")["code"] == "unknown_kind"
