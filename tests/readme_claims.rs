@@ -9,7 +9,10 @@ mod daemon;
 #[path = "support/admin.rs"]
 mod admin;
 
-use std::process::{Output, Stdio};
+#[cfg(unix)]
+use std::process::Output;
+use std::process::Stdio;
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
 use daemon::{Daemon, Home};
@@ -144,8 +147,10 @@ fn panic_needs_no_password_with_a_vault() {
 }
 
 /// Stops a daemon `holdfast start` detached, by its pid, if the test did not already.
+#[cfg(unix)]
 struct Detached(Option<u32>);
 
+#[cfg(unix)]
 impl Drop for Detached {
     fn drop(&mut self) {
         #[cfg(unix)]
@@ -214,6 +219,7 @@ fn wrap_key_with_key_file_wraps_a_moved_copy_and_leaves_it() {
 }
 
 /// The decision a waiting dialect's stdout carries.
+#[cfg(unix)]
 fn decision(out: &Output) -> String {
     let v: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stdout)));
