@@ -91,7 +91,9 @@ impl Paths {
         };
         let endpoint = match nonempty(ENDPOINT_ENV) {
             Some(url) => tcp_endpoint(&url, nonempty(TOKEN_FILE_ENV), &data_dir)?,
-            None => endpoint(&nonempty, home_run.as_ref().map(|(sock, run)| (sock.as_path(), run.as_path())), &data_dir)?,
+            None => {
+                endpoint(&nonempty, home_run.as_ref().map(|(sock, run)| (sock.as_path(), run.as_path())), &data_dir)?
+            }
         };
         let run_dir = match (&endpoint, home_run) {
             (_, Some((_, run))) => run,
@@ -134,7 +136,9 @@ pub const TCP_TOKEN_FILE: &str = "tcp.token";
 /// Parses `HOLDFAST_ENDPOINT` (`tcp://host:port`); the token file defaults to the data dir's.
 fn tcp_endpoint(url: &std::ffi::OsStr, token_file: Option<OsString>, data_dir: &Path) -> Result<Endpoint> {
     let text = url.to_string_lossy();
-    let bad = || anyhow::anyhow!("{ENDPOINT_ENV} must be tcp://host:port (got {text:?}); a socket path goes in HOLDFAST_SOCKET");
+    let bad = || {
+        anyhow::anyhow!("{ENDPOINT_ENV} must be tcp://host:port (got {text:?}); a socket path goes in HOLDFAST_SOCKET")
+    };
     let addr = text.strip_prefix("tcp://").ok_or_else(bad)?.trim_end_matches('/');
     let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
     if host.is_empty() || host.contains('/') || port.parse::<u16>().map_or(true, |p| p == 0) {
@@ -296,8 +300,9 @@ mod tests {
 
     #[test]
     fn tcp_endpoint_from_the_environment() {
-        let p = Paths::resolve(&env(&[("HOLDFAST_HOME", "/h"), ("HOLDFAST_ENDPOINT", "tcp://host.docker.internal:7777")]))
-            .unwrap();
+        let p =
+            Paths::resolve(&env(&[("HOLDFAST_HOME", "/h"), ("HOLDFAST_ENDPOINT", "tcp://host.docker.internal:7777")]))
+                .unwrap();
         let token_file = PathBuf::from("/h/data/tcp.token");
         assert_eq!(p.endpoint, Endpoint::Tcp { addr: "host.docker.internal:7777".into(), token_file });
         assert_eq!(p.endpoint.to_string(), "tcp://host.docker.internal:7777");

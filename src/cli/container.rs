@@ -115,7 +115,10 @@ pub fn container(args: &ContainerArgs) -> Result<Exit> {
     println!("(`holdfast init` in the container). The daemon records each proposal's peer as the kernel reports it.");
     if let Some(t) = &m.tcp {
         println!();
-        println!("Or over loopback TCP ([daemon] tcp = \"{}\"): copy the token file into the container read-only.", t.addr);
+        println!(
+            "Or over loopback TCP ([daemon] tcp = \"{}\"): copy the token file into the container read-only.",
+            t.addr
+        );
         println!("  token file  {}", t.token_file);
         println!("  {}", t.docker_run);
     }

@@ -79,7 +79,12 @@ pub struct DaemonSettings {
 
 impl Default for DaemonSettings {
     fn default() -> Self {
-        DaemonSettings { durability: Durability::Always, batch_ms: DEFAULT_BATCH_MS, tcp: None, tcp_allow_remote: false }
+        DaemonSettings {
+            durability: Durability::Always,
+            batch_ms: DEFAULT_BATCH_MS,
+            tcp: None,
+            tcp_allow_remote: false,
+        }
     }
 }
 
@@ -352,7 +357,12 @@ impl PolicyFile {
                 };
                 Some(Setting {
                     origin: origin(span),
-                    value: DaemonSettings { durability: d.durability.unwrap_or_default(), batch_ms, tcp, tcp_allow_remote },
+                    value: DaemonSettings {
+                        durability: d.durability.unwrap_or_default(),
+                        batch_ms,
+                        tcp,
+                        tcp_allow_remote,
+                    },
                 })
             }
             None => None,
@@ -477,7 +487,10 @@ mod tests {
         assert_eq!(f.deny[0].origin.line, 8); // the [[deny]] header
         assert_eq!(f.hold[0].pattern.kind(), MatchKind::Prefix);
         let d = f.daemon.unwrap().value;
-        assert_eq!(d, DaemonSettings { durability: Durability::Batch, batch_ms: 7, tcp: None, tcp_allow_remote: false });
+        assert_eq!(
+            d,
+            DaemonSettings { durability: Durability::Batch, batch_ms: 7, tcp: None, tcp_allow_remote: false }
+        );
     }
 
     #[test]

@@ -240,7 +240,9 @@ pub(crate) fn exchange(addr: &str, token_file: &Path, frame: &[u8], timeout: Dur
         return Err(ClientError::Timeout);
     }
     stream.set_write_timeout(Some(left))?;
-    (&stream).write_all(&out).map_err(|e| if super::is_timeout(&e) { ClientError::Timeout } else { ClientError::Io(e) })?;
+    (&stream)
+        .write_all(&out)
+        .map_err(|e| if super::is_timeout(&e) { ClientError::Timeout } else { ClientError::Io(e) })?;
     let budget = deadline.saturating_duration_since(Instant::now());
     match super::read_frame_from(&stream, budget, |d| stream.set_read_timeout(Some(d))) {
         Ok(reply) => Ok(reply),

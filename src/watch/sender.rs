@@ -213,9 +213,7 @@ impl Sender {
                 | ClientError::Token(_)
                 | ClientError::Timeout
                 | ClientError::Io(_)),
-            ) => {
-                Delivery::Retry(e.to_string())
-            }
+            ) => Delivery::Retry(e.to_string()),
             // A garbled or cut-off answer: the daemon may be going down; keep the observation.
             Err(e @ ClientError::Protocol(_)) => Delivery::Retry(e.to_string()),
             // Not the installed system daemon, or it is down: keep the observation for the real one.
