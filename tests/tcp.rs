@@ -219,3 +219,16 @@ fn privileged_operations_over_tcp_need_a_vault_even_where_none_exists() {
     // Reading over TCP works as on the socket.
     assert!(matches!(over_tcp.request(RequestBody::Status).unwrap().body, ResponseBody::Status(_)));
 }
+
+#[test]
+fn a_taken_port_stops_the_start_with_a_clear_error_and_a_closed_log() {
+    let home = Home::new();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    home.write_policy(&format!("[daemon]\ntcp = \"127.0.0.1:{port}\"\n"));
+    let out = home.run(&["daemon"], "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("tcp://127.0.0.1:{port}")), "{err}");
+    assert_eq!(records_of(&home, "daemon_start").len(), records_of(&home, "daemon_stop").len());
+}

@@ -353,7 +353,11 @@ pub fn run(paths: Paths, options: DaemonOptions, signals: &Signals) -> Result<()
     daemon.auth.set_nonce_ttl(options.auth_nonce_ttl);
     daemon.reload = Arc::clone(&signals.reload);
     daemon.record_start(&server.endpoint().to_string());
-    daemon.open_tcp(&mut server)?;
+    if let Err(e) = daemon.open_tcp(&mut server) {
+        // The start was recorded: close it in the log, so a failed TCP bind does not read as a crash.
+        daemon.record_stop();
+        return Err(e);
+    }
     log!("admin vault: {}", daemon.auth.describe(Instant::now()));
     log!("listening on {} (pid {})", server.endpoint(), std::process::id());
     #[cfg(unix)]
