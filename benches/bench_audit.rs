@@ -144,7 +144,7 @@ pub fn log_verify_rows() -> Vec<Row> {
     let (mut log, report) =
         AuditLog::open(&paths, Durability::Batch { every: std::time::Duration::from_secs(3600) }).unwrap();
     let key = report.new_verification_key.unwrap();
-    let peer = Peer { pid: Some(4242), uid: Some(1000) };
+    let peer = Peer { pid: Some(4242), uid: Some(1000), addr: None };
     for i in 0..VERIFY_RECORDS {
         let data = serde_json::json!({
             "agent": "claude-code", "cwd": "/home/dev/project",

@@ -96,7 +96,7 @@ pub fn rows() -> Vec<Row> {
     let unloaded = sample(ROUNDS, &mut ping);
     let socket = match rig.paths().endpoint {
         holdfast::paths::Endpoint::Socket(p) => p,
-        holdfast::paths::Endpoint::Pipe(_) => unreachable!("Unix"),
+        holdfast::paths::Endpoint::Pipe(_) | holdfast::paths::Endpoint::Tcp { .. } => unreachable!("Unix socket"),
     };
     let flood = Flood::start(socket);
     // Let the flood reach its counts (and the daemon its connection bound) before measuring.

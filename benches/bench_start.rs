@@ -39,7 +39,7 @@ fn paths_of(home: &Path) -> Paths {
 fn generate(home: &Path, n: u64) {
     let paths = paths_of(home);
     let (mut log, _) = AuditLog::open(&paths, Durability::Batch { every: Duration::from_secs(3600) }).unwrap();
-    let peer = Peer { pid: Some(4242), uid: Some(1000) };
+    let peer = Peer { pid: Some(4242), uid: Some(1000), addr: None };
     for i in 0..n {
         let data = serde_json::json!({
             "agent": "claude-code", "cwd": "/home/dev/project",

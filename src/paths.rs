@@ -1,6 +1,7 @@
 //! Where every file lives, per OS (DESIGN §7).
 //!
-//! Resolution order for the endpoint: `HOLDFAST_SOCKET`, then
+//! Resolution order for the endpoint: `HOLDFAST_ENDPOINT=tcp://host:port` (clients only: a daemon's
+//! loopback TCP listener, token from `HOLDFAST_TOKEN_FILE`), then `HOLDFAST_SOCKET`, then
 //! `$HOLDFAST_HOME/run/holdfast.sock`, then the installed system daemon's socket (the marker
 //! `trust::SYSTEM_MARKER`, no environment needed), then `$XDG_RUNTIME_DIR/holdfast/holdfast.sock`,
 //! then `<data dir>/holdfast.sock`. Config and data dirs: `HOLDFAST_HOME`, then the system
@@ -30,6 +31,14 @@ pub enum Endpoint {
     Socket(PathBuf),
     /// A Windows named pipe name (without the `\\.\pipe\` prefix).
     Pipe(String),
+    /// A daemon's TCP listener, for clients only (`HOLDFAST_ENDPOINT=tcp://host:port`): every
+    /// connection first presents the token read from `token_file` (see `transport::tcp`).
+    Tcp {
+        /// `host:port` as given (a name is resolved at connect time).
+        addr: String,
+        /// The file holding the token in hex (`HOLDFAST_TOKEN_FILE`, else `<data dir>/tcp.token`).
+        token_file: PathBuf,
+    },
 }
 
 impl std::fmt::Display for Endpoint {
@@ -37,6 +46,7 @@ impl std::fmt::Display for Endpoint {
         match self {
             Endpoint::Socket(p) => write!(f, "{}", p.display()),
             Endpoint::Pipe(n) => write!(f, r"\\.\pipe\{n}"),
+            Endpoint::Tcp { addr, .. } => write!(f, "tcp://{addr}"),
         }
     }
 }
@@ -79,12 +89,16 @@ impl Paths {
                 .context("cannot determine a home directory; set HOLDFAST_HOME")?;
             (dirs.config_dir().to_path_buf(), dirs.data_dir().to_path_buf(), None)
         };
-        let endpoint =
-            endpoint(&nonempty, home_run.as_ref().map(|(sock, run)| (sock.as_path(), run.as_path())), &data_dir)?;
+        let endpoint = match nonempty(ENDPOINT_ENV) {
+            Some(url) => tcp_endpoint(&url, nonempty(TOKEN_FILE_ENV), &data_dir)?,
+            None => {
+                endpoint(&nonempty, home_run.as_ref().map(|(sock, run)| (sock.as_path(), run.as_path())), &data_dir)?
+            }
+        };
         let run_dir = match (&endpoint, home_run) {
             (_, Some((_, run))) => run,
             (Endpoint::Socket(p), None) => p.parent().map(Path::to_path_buf).unwrap_or_else(|| data_dir.clone()),
-            (Endpoint::Pipe(_), None) => data_dir.clone(),
+            (Endpoint::Pipe(_) | Endpoint::Tcp { .. }, None) => data_dir.clone(),
         };
         Ok(Paths { config_dir, data_dir, run_dir, endpoint })
     }
@@ -105,6 +119,33 @@ impl Paths {
     pub fn policy(&self) -> PathBuf {
         self.config_dir.join("policy.toml")
     }
+    /// The TCP listener's token (hex, 0600), created by the daemon on its first start with
+    /// `[daemon] tcp` set.
+    pub fn tcp_token(&self) -> PathBuf {
+        self.data_dir.join(TCP_TOKEN_FILE)
+    }
+}
+
+/// Environment variable pointing clients at a TCP endpoint: `tcp://host:port`.
+pub const ENDPOINT_ENV: &str = "HOLDFAST_ENDPOINT";
+/// Environment variable naming the file that holds the TCP token.
+pub const TOKEN_FILE_ENV: &str = "HOLDFAST_TOKEN_FILE";
+/// The token file's name in the data dir.
+pub const TCP_TOKEN_FILE: &str = "tcp.token";
+
+/// Parses `HOLDFAST_ENDPOINT` (`tcp://host:port`); the token file defaults to the data dir's.
+fn tcp_endpoint(url: &std::ffi::OsStr, token_file: Option<OsString>, data_dir: &Path) -> Result<Endpoint> {
+    let text = url.to_string_lossy();
+    let bad = || {
+        anyhow::anyhow!("{ENDPOINT_ENV} must be tcp://host:port (got {text:?}); a socket path goes in HOLDFAST_SOCKET")
+    };
+    let addr = text.strip_prefix("tcp://").ok_or_else(bad)?.trim_end_matches('/');
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    if host.is_empty() || host.contains('/') || port.parse::<u16>().map_or(true, |p| p == 0) {
+        return Err(bad());
+    }
+    let token_file = token_file.map_or_else(|| data_dir.join(TCP_TOKEN_FILE), PathBuf::from);
+    Ok(Endpoint::Tcp { addr: addr.to_string(), token_file })
 }
 
 /// `home_run`: the socket and run dir of `HOLDFAST_HOME` or of the installed system daemon.
@@ -255,6 +296,27 @@ mod tests {
         let long = format!("/{}", "a".repeat(200));
         let err = Paths::resolve(&env(&[("HOLDFAST_HOME", &long)])).unwrap_err();
         assert!(err.to_string().contains("longer than the platform limit"), "{err}");
+    }
+
+    #[test]
+    fn tcp_endpoint_from_the_environment() {
+        let p =
+            Paths::resolve(&env(&[("HOLDFAST_HOME", "/h"), ("HOLDFAST_ENDPOINT", "tcp://host.docker.internal:7777")]))
+                .unwrap();
+        let token_file = PathBuf::from("/h/data/tcp.token");
+        assert_eq!(p.endpoint, Endpoint::Tcp { addr: "host.docker.internal:7777".into(), token_file });
+        assert_eq!(p.endpoint.to_string(), "tcp://host.docker.internal:7777");
+        let p = Paths::resolve(&env(&[
+            ("HOLDFAST_HOME", "/h"),
+            ("HOLDFAST_ENDPOINT", "tcp://[::1]:9"),
+            ("HOLDFAST_TOKEN_FILE", "/run/secrets/t"),
+        ]))
+        .unwrap();
+        assert_eq!(p.endpoint, Endpoint::Tcp { addr: "[::1]:9".into(), token_file: "/run/secrets/t".into() });
+        for bad in ["127.0.0.1:7", "tcp://127.0.0.1", "tcp://:7", "tcp://h:0", "tcp://h:x", "unix:///s"] {
+            let e = Paths::resolve(&env(&[("HOLDFAST_HOME", "/h"), ("HOLDFAST_ENDPOINT", bad)])).unwrap_err();
+            assert!(e.to_string().contains("tcp://host:port"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ use thiserror::Error;
 use crate::paths::{self, Endpoint, Paths};
 #[cfg(unix)]
 mod conns;
+pub mod tcp;
 #[cfg(unix)]
 pub use conns::{MAX_CONNECTIONS, connection_bound, raise_open_file_limit};
 
@@ -117,6 +118,8 @@ pub struct Server {
     endpoint: Endpoint,
     pid_file: std::path::PathBuf,
     frame_deadline: Duration,
+    /// The TCP listener, when the policy turns it on (see [`Server::listen_tcp`]).
+    tcp: Option<tcp::Gate>,
 }
 
 impl Server {
@@ -125,6 +128,13 @@ impl Server {
     pub fn bind(paths: &Paths, frame_deadline: Duration) -> Result<Self, BindError> {
         let endpoint = paths.endpoint.clone();
         let shown = endpoint.to_string();
+        if let Endpoint::Tcp { .. } = endpoint {
+            return Err(BindError::Paths(anyhow::anyhow!(
+                "{} names where clients connect ({shown}); unset it for the daemon, which listens on its socket and \
+                 on the global policy's `[daemon] tcp` address",
+                paths::ENDPOINT_ENV
+            )));
+        }
         crate::trust::ensure_socket_dir(&paths.run_dir)
             .map_err(|source| BindError::Io { endpoint: shown.clone(), source })?;
         probe_existing(&endpoint)?;
@@ -149,9 +159,25 @@ impl Server {
             endpoint,
             pid_file,
             frame_deadline,
+            tcp: None,
             #[cfg(windows)]
             stalled,
         })
+    }
+
+    /// Also listens on TCP at `addr` (loopback unless `allow_remote`), every connection gated by
+    /// `token`; the listener joins the same serve loop. Returns the address actually bound.
+    pub fn listen_tcp(
+        &mut self,
+        addr: std::net::SocketAddr,
+        allow_remote: bool,
+        token: tcp::Token,
+    ) -> Result<std::net::SocketAddr, BindError> {
+        let gate = tcp::Gate::bind(addr, allow_remote, token)
+            .map_err(|source| BindError::Io { endpoint: format!("tcp://{addr}"), source })?;
+        let bound = gate.local_addr();
+        self.tcp = Some(gate);
+        Ok(bound)
     }
 
     /// The endpoint this server listens on.
@@ -180,10 +206,15 @@ impl Server {
     /// time, its blocking pipe I/O on helper threads (see `winpipe`).
     pub fn serve(&self, service: &mut impl Service, stop: &AtomicBool) {
         #[cfg(unix)]
-        conns::Loop::new(&self.listener, self.frame_deadline).run(service, stop);
+        conns::Loop::new(&self.listener, self.tcp.as_ref(), self.frame_deadline).run(service, stop);
         #[cfg(windows)]
         while !stop.load(Ordering::SeqCst) {
-            let wait = service.idle().map_or(STOP_POLL, |d| d.min(STOP_POLL));
+            let mut wait = service.idle().map_or(STOP_POLL, |d| d.min(STOP_POLL));
+            if let Some(gate) = &self.tcp {
+                // No readiness API over both a pipe and a socket here: look at TCP often instead.
+                wait = wait.min(WINDOWS_TCP_POLL);
+                tcp::serve_pending(gate, self.frame_deadline, service);
+            }
             let Some(stream) = self.listener.next(wait) else { continue };
             let peer = peer_of(&stream);
             crate::winpipe::serve_connection(stream, self.frame_deadline, &self.stalled, |frame| {
@@ -193,6 +224,10 @@ impl Server {
     }
 }
 
+/// Windows: how often the serve loop looks for TCP connections between pipe waits.
+#[cfg(windows)]
+const WINDOWS_TCP_POLL: Duration = Duration::from_millis(5);
+
 /// What the serve loop drives: one frame at a time, plus periodic idle work.
 pub trait Service {
     /// Answers one frame (or why it could not be read); `None` sends nothing.
@@ -200,6 +235,10 @@ pub trait Service {
     /// Called before each wait (at least every 100 ms); returns how soon it wants to be called again.
     fn idle(&mut self) -> Option<Duration> {
         None
+    }
+    /// A TCP connection was refused before any request was read (wrong, missing or late token).
+    fn refused(&mut self, peer: &Peer, why: tcp::Refusal) {
+        let _ = (peer, why);
     }
 }
 
@@ -289,6 +328,7 @@ fn peer_of(stream: &OsStream) -> Peer {
             uid: c.euid(),
             #[cfg(not(unix))]
             uid: None,
+            addr: None,
         },
         Err(_) => Peer::default(),
     }
@@ -298,6 +338,15 @@ fn peer_of(stream: &OsStream) -> Peer {
 /// and never waiting longer than `budget` in all (on Windows the stream is blocking and the
 /// caller enforces the deadline). Bytes after the newline are ignored.
 pub fn read_frame(stream: &OsStream, budget: Duration) -> Result<Vec<u8>, FrameError> {
+    read_frame_from(stream, budget, |left| set_read_deadline(stream, left))
+}
+
+/// [`read_frame`] over any reader; `set_deadline` is told the time left before each read.
+pub(crate) fn read_frame_from<R: Read>(
+    mut reader: R,
+    budget: Duration,
+    mut set_deadline: impl FnMut(Duration) -> io::Result<()>,
+) -> Result<Vec<u8>, FrameError> {
     let deadline = Instant::now() + budget;
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
@@ -306,8 +355,8 @@ pub fn read_frame(stream: &OsStream, budget: Duration) -> Result<Vec<u8>, FrameE
         if now >= deadline {
             return Err(FrameError::Timeout(budget));
         }
-        set_read_deadline(stream, deadline - now)?;
-        let n = match (&*stream).read(&mut chunk) {
+        set_deadline(deadline - now)?;
+        let n = match reader.read(&mut chunk) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if is_timeout(&e) => return Err(FrameError::Timeout(budget)),
@@ -404,6 +453,13 @@ pub enum ClientError {
     /// A system daemon is installed and this endpoint is not it, or it is unreachable (see `trust`).
     #[error(transparent)]
     Trust(#[from] crate::trust::TrustError),
+    /// A TCP endpoint cannot be reached (refused, unresolvable). Unlike [`ClientError::NotRunning`]
+    /// this is never taken for "no daemon": a hook denies.
+    #[error("cannot reach the holdfast daemon at {0}")]
+    Unreachable(String),
+    /// The TCP token file is missing, unreadable or malformed.
+    #[error("{0}")]
+    Token(String),
 }
 
 /// A client of the daemon: one connection per request.
@@ -439,6 +495,18 @@ impl Client {
 
     /// Sends raw bytes and returns the raw reply frame (without its newline).
     pub fn exchange(&self, frame: &[u8]) -> Result<Vec<u8>, ClientError> {
+        if let Endpoint::Tcp { addr, token_file } = &self.endpoint {
+            // Where a system daemon is installed only its socket, whose owner can be checked, is believed.
+            if crate::trust::SystemDaemon::find()?.is_some() {
+                return Err(crate::trust::TrustError::Untrusted(format!(
+                    "refusing {}: a holdfast system daemon is installed here, and a TCP peer's identity cannot be \
+                     checked; use its socket",
+                    self.endpoint
+                ))
+                .into());
+            }
+            return tcp::exchange(addr, token_file, frame, self.timeout);
+        }
         let deadline = Instant::now() + self.timeout;
         let stream = self.connect()?;
         #[cfg(unix)]

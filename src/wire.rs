@@ -95,6 +95,21 @@ pub struct Peer {
     /// The peer's user id (Unix).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
+    /// A TCP peer's address (a TCP peer has no pid or uid: the OS does not say who it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<std::net::SocketAddr>,
+}
+
+impl Peer {
+    /// A TCP peer: its address only.
+    pub fn tcp(addr: std::net::SocketAddr) -> Self {
+        Peer { pid: None, uid: None, addr: Some(addr) }
+    }
+
+    /// True for a peer that came over TCP (authenticated by the token only, never by uid).
+    pub fn is_tcp(&self) -> bool {
+        self.addr.is_some()
+    }
 }
 
 /// A decoded request: optional correlation id and the kind's body.
@@ -570,6 +585,9 @@ pub struct Status {
     /// Requests whose handling panicked since start (each answered `internal` and recorded).
     #[serde(default)]
     pub panics: u64,
+    /// The TCP address the daemon also listens on (`[daemon] tcp`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<String>,
 }
 
 /// A `pong`.

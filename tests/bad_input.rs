@@ -1,30 +1,44 @@
 //! Hostile and malformed input against the real daemon: every case ends in its typed
-//! error or a clean close, and the daemon answers the next `ping`.
+//! error or a clean close, and the daemon answers the next `ping`. Every test runs twice, over
+//! the socket and over loopback TCP with the token (`socket::…`, `tcp::…`): the same loop serves both.
 #![cfg(unix)]
 
 #[path = "support/daemon.rs"]
 mod daemon;
 
 use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use daemon::{Home, error_code, raw_exchange};
+use daemon::{Conn, Home, Target, Via, error_code};
+
+crate::over_both!(
+    malformed_frames_get_typed_errors_and_the_daemon_keeps_serving,
+    errors_echo_the_request_id,
+    oversized_frame_is_refused_without_buffering_it_all,
+    a_frame_of_exactly_the_limit_is_accepted,
+    silent_and_stalled_peers_time_out_without_stalling_the_daemon,
+    a_trickling_peer_cannot_extend_its_deadline,
+    idle_and_trickling_peers_do_not_starve_the_others,
+    at_the_connection_bound_the_oldest_idle_peer_goes_first,
+    a_thousand_connections_opened_and_dropped,
+    text_mode_for_humans,
+    every_kind_is_served_and_missing_fields_are_typed_errors,
+    rss_stays_bounded_while_huge_frames_arrive,
+);
 
 /// Far above the 250 ms frame deadline: only catches a hang, never measures speed.
 const HANG: Duration = Duration::from_secs(10);
 
-fn expect_code(home: &Home, bytes: &[u8], code: &str) {
-    let reply = raw_exchange(&home.socket(), bytes);
+fn expect_code(t: &Target, bytes: &[u8], code: &str) {
+    let reply = t.raw_exchange(bytes);
     assert_eq!(error_code(&reply).as_deref(), Some(code), "reply: {}", String::from_utf8_lossy(&reply));
     assert!(reply.ends_with(b"\n"), "reply is one newline-terminated frame");
 }
 
-#[test]
-fn malformed_frames_get_typed_errors_and_the_daemon_keeps_serving() {
+fn malformed_frames_get_typed_errors_and_the_daemon_keeps_serving(via: Via) {
     let home = Home::new();
-    let d = home.daemon(&[]);
+    let (d, t) = home.daemon_via(via, &[]);
     let cases: &[(&[u8], &str)] = &[
         (b"{\"kind\":\"ping\"\n", "bad_frame"),
         (b"{nope}\n", "bad_frame"),
@@ -37,31 +51,29 @@ fn malformed_frames_get_typed_errors_and_the_daemon_keeps_serving() {
         (b"{\"kind\":\"ping\"}", "bad_frame"), // bytes without a newline, then EOF
     ];
     for (bytes, code) in cases {
-        expect_code(&home, bytes, code);
+        expect_code(&t, bytes, code);
         d.assert_alive();
     }
 }
 
-#[test]
-fn errors_echo_the_request_id() {
+fn errors_echo_the_request_id(via: Via) {
     let home = Home::new();
-    let _d = home.daemon(&[]);
-    let reply = raw_exchange(&home.socket(), b"{\"v\":2,\"kind\":\"ping\",\"id\":\"abc\"}\n");
+    let (_d, t) = home.daemon_via(via, &[]);
+    let reply = t.raw_exchange(b"{\"v\":2,\"kind\":\"ping\",\"id\":\"abc\"}\n");
     let v: serde_json::Value = serde_json::from_slice(&reply).unwrap();
     assert_eq!(v["id"], "abc");
     assert_eq!(v["v"], 1);
     assert!(v["message"].as_str().unwrap().contains("version"));
 }
 
-#[test]
-fn oversized_frame_is_refused_without_buffering_it_all() {
+fn oversized_frame_is_refused_without_buffering_it_all(via: Via) {
     let home = Home::new();
     // About size, not speed: a loaded debug build may need more than 250 ms for 16 MiB.
-    let d = home.daemon(&["--frame-deadline-ms", "10000"]);
-    let mut s = UnixStream::connect(home.socket()).unwrap();
-    s.set_read_timeout(Some(HANG)).unwrap();
+    let (d, t) = home.daemon_via(via, &["--frame-deadline-ms", "10000"]);
+    let mut s = t.connect();
+    s.set_read_timeout(Some(HANG));
     let writer = {
-        let mut s = s.try_clone().unwrap();
+        let mut s = s.try_clone();
         std::thread::spawn(move || {
             let chunk = vec![b'a'; 1 << 20];
             for _ in 0..17 {
@@ -79,11 +91,10 @@ fn oversized_frame_is_refused_without_buffering_it_all() {
     d.assert_alive();
 }
 
-#[test]
-fn a_frame_of_exactly_the_limit_is_accepted() {
+fn a_frame_of_exactly_the_limit_is_accepted(via: Via) {
     let home = Home::new();
     // This test is about size, not speed: give a debug build time to move 16 MiB.
-    let d = home.daemon(&["--frame-deadline-ms", "10000"]);
+    let (d, t) = home.daemon_via(via, &["--frame-deadline-ms", "10000"]);
     // {"kind":"ping","pad":"aaa…"}\n == 16 MiB exactly.
     let head = b"{\"kind\":\"ping\",\"pad\":\"";
     let tail = b"\"}\n";
@@ -92,27 +103,26 @@ fn a_frame_of_exactly_the_limit_is_accepted() {
     frame.resize(head.len() + pad, b'a');
     frame.extend_from_slice(tail);
     assert_eq!(frame.len(), holdfast::wire::MAX_FRAME);
-    let reply = raw_exchange(&home.socket(), &frame);
+    let reply = t.raw_exchange(&frame);
     let v: serde_json::Value = serde_json::from_slice(&reply).unwrap();
     assert_eq!(v["kind"], "pong", "{v}");
     // One byte more is too large.
     frame.insert(head.len(), b'a');
-    let reply = raw_exchange(&home.socket(), &frame);
+    let reply = t.raw_exchange(&frame);
     assert_eq!(error_code(&reply).as_deref(), Some("frame_too_large"), "{}", String::from_utf8_lossy(&reply));
     d.assert_alive();
 }
 
-#[test]
-fn silent_and_stalled_peers_time_out_without_stalling_the_daemon() {
+fn silent_and_stalled_peers_time_out_without_stalling_the_daemon(via: Via) {
     let home = Home::new();
-    let d = home.daemon(&[]);
+    let (d, t) = home.daemon_via(via, &[]);
     for partial in [&b""[..], &b"{\"kind\":\"pi"[..]] {
         let started = Instant::now();
-        let mut s = UnixStream::connect(home.socket()).unwrap();
+        let mut s = t.connect();
         s.write_all(partial).unwrap();
         // While this peer stalls, others are served as soon as its deadline passes.
         d.assert_alive();
-        s.set_read_timeout(Some(HANG)).unwrap();
+        s.set_read_timeout(Some(HANG));
         let mut reply = Vec::new();
         s.read_to_end(&mut reply).unwrap();
         assert_eq!(error_code(&reply).as_deref(), Some("timeout"), "{}", String::from_utf8_lossy(&reply));
@@ -121,17 +131,16 @@ fn silent_and_stalled_peers_time_out_without_stalling_the_daemon() {
     d.assert_alive();
 }
 
-#[test]
-fn a_trickling_peer_cannot_extend_its_deadline() {
+fn a_trickling_peer_cannot_extend_its_deadline(via: Via) {
     let home = Home::new();
-    let d = home.daemon(&["--frame-deadline-ms", "300"]);
-    let mut s = UnixStream::connect(home.socket()).unwrap();
-    s.set_read_timeout(Some(HANG)).unwrap();
+    let (d, t) = home.daemon_via(via, &["--frame-deadline-ms", "300"]);
+    let mut s = t.connect();
+    s.set_read_timeout(Some(HANG));
     let started = Instant::now();
     // One byte every 20 ms for as long as HANG: a per-read timeout would never fire while this
     // runs, so its answer would come only after the trickle ends.
     let trickler = {
-        let mut s = s.try_clone().unwrap();
+        let mut s = s.try_clone();
         std::thread::spawn(move || {
             for b in b"{\"kind\":\"ping\"".iter().cycle() {
                 if s.write_all(&[*b]).is_err() || started.elapsed() > HANG {
@@ -151,9 +160,9 @@ fn a_trickling_peer_cannot_extend_its_deadline() {
     d.assert_alive();
 }
 
-/// Holds `n` connections open to `socket` (each silent, or sending one byte every 20 ms).
-fn hold_connections(socket: &std::path::Path, n: usize) -> Vec<UnixStream> {
-    (0..n).map(|_| UnixStream::connect(socket).unwrap()).collect()
+/// Holds `n` connections open to `t` (each silent, or sending one byte every 20 ms).
+fn hold_connections(t: &Target, n: usize) -> Vec<Conn> {
+    (0..n).map(|_| t.connect()).collect()
 }
 
 /// Raises this test process's open-file limit (each held connection is a descriptor).
@@ -164,15 +173,14 @@ fn raise_nofile() {
     let _ = setrlimit(Resource::Nofile, l);
 }
 
-#[test]
-fn idle_and_trickling_peers_do_not_starve_the_others() {
+fn idle_and_trickling_peers_do_not_starve_the_others(via: Via) {
     raise_nofile();
     let home = Home::new();
-    let d = home.daemon(&[]);
+    let (d, t) = home.daemon_via(via, &[]);
     // The issue's figures: 2,000 silent peers or 50 trickling ones denied every command when the
     // daemon read one connection at a time (a 5 s client timeout against 250 ms each).
-    let idle = hold_connections(&home.socket(), 2_000);
-    let trickling = hold_connections(&home.socket(), 50);
+    let idle = hold_connections(&t, 2_000);
+    let trickling = hold_connections(&t, 50);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let trickler = {
         let stop = std::sync::Arc::clone(&stop);
@@ -186,7 +194,7 @@ fn idle_and_trickling_peers_do_not_starve_the_others() {
             }
         })
     };
-    let client = holdfast::transport::Client::new(home.endpoint()).with_timeout(Duration::from_secs(5));
+    let client = t.client().with_timeout(Duration::from_secs(5));
     for _ in 0..20 {
         let reply = client.request(holdfast::wire::RequestBody::Ping).expect("ping while flooded");
         assert!(matches!(reply.body, holdfast::wire::ResponseBody::Pong(_)));
@@ -197,10 +205,12 @@ fn idle_and_trickling_peers_do_not_starve_the_others() {
     d.assert_alive();
 }
 
-#[test]
-fn at_the_connection_bound_the_oldest_idle_peer_goes_first() {
+fn at_the_connection_bound_the_oldest_idle_peer_goes_first(via: Via) {
     raise_nofile();
     let home = Home::new();
+    if via == Via::Tcp {
+        home.enable_tcp();
+    }
     // 200 descriptors for the daemon: its connection bound is 200 less its reserve of 64.
     let mut sh = Command::new("sh");
     sh.arg("-c")
@@ -215,10 +225,11 @@ fn at_the_connection_bound_the_oldest_idle_peer_goes_first() {
         .stderr(Stdio::null());
     let d = daemon::Daemon { child: sh.spawn().unwrap(), client: home.client() };
     d.wait_ready();
-    let mut oldest = UnixStream::connect(home.socket()).unwrap();
-    oldest.set_read_timeout(Some(HANG)).unwrap();
+    let t = home.target(via);
+    let mut oldest = t.connect();
+    oldest.set_read_timeout(Some(HANG));
     // Far more silent peers than the bound, each with a 30 s frame deadline.
-    let _idle = hold_connections(&home.socket(), 300);
+    let _idle = hold_connections(&t, 300);
     let mut reply = Vec::new();
     let _ = oldest.read_to_end(&mut reply);
     assert_eq!(error_code(&reply).as_deref(), Some("unavailable"), "{}", String::from_utf8_lossy(&reply));
@@ -228,11 +239,10 @@ fn at_the_connection_bound_the_oldest_idle_peer_goes_first() {
     }
 }
 
-#[test]
-fn a_thousand_connections_opened_and_dropped() {
+fn a_thousand_connections_opened_and_dropped(via: Via) {
     let home = Home::new();
-    let d = home.daemon(&[]);
-    let conns: Vec<_> = (0..1000).filter_map(|_| UnixStream::connect(home.socket()).ok()).collect();
+    let (d, t) = home.daemon_via(via, &[]);
+    let conns: Vec<_> = (0..1000).filter_map(|_| t.try_connect().ok()).collect();
     assert!(conns.len() > 100, "could open only {} connections", conns.len());
     drop(conns);
     d.assert_alive();
@@ -240,21 +250,19 @@ fn a_thousand_connections_opened_and_dropped() {
     assert!(matches!(status, holdfast::wire::ResponseBody::Status(_)));
 }
 
-#[test]
-fn text_mode_for_humans() {
+fn text_mode_for_humans(via: Via) {
     let home = Home::new();
-    let d = home.daemon(&[]);
-    assert_eq!(raw_exchange(&home.socket(), b"PING\n"), b"PONG\n");
-    let status = String::from_utf8(raw_exchange(&home.socket(), b"STATUS\n")).unwrap();
+    let (d, t) = home.daemon_via(via, &[]);
+    assert_eq!(t.raw_exchange(b"PING\n"), b"PONG\n");
+    let status = String::from_utf8(t.raw_exchange(b"STATUS\n")).unwrap();
     assert!(status.starts_with("holdfast ") && status.contains(&format!("pid={}", d.pid())), "{status}");
-    let unknown = String::from_utf8(raw_exchange(&home.socket(), b"REBOOT\n")).unwrap();
+    let unknown = String::from_utf8(t.raw_exchange(b"REBOOT\n")).unwrap();
     assert!(unknown.starts_with("ERR "), "{unknown}");
 }
 
-#[test]
-fn every_kind_is_served_and_missing_fields_are_typed_errors() {
+fn every_kind_is_served_and_missing_fields_are_typed_errors(via: Via) {
     let home = Home::new();
-    let d = home.daemon(&[]);
+    let (d, t) = home.daemon_via(via, &[]);
     // A bare `{"kind": k}`: kinds that need fields say which is missing; the others answer.
     let cases = [
         ("propose", "error"),
@@ -271,7 +279,7 @@ fn every_kind_is_served_and_missing_fields_are_typed_errors() {
         ("log_head", "log_head"),
     ];
     for (kind, answer) in cases {
-        let reply = raw_exchange(&home.socket(), format!("{{\"kind\":\"{kind}\"}}\n").as_bytes());
+        let reply = t.raw_exchange(format!("{{\"kind\":\"{kind}\"}}\n").as_bytes());
         let v: serde_json::Value = serde_json::from_slice(&reply).unwrap();
         assert_eq!(v["kind"], answer, "{kind}: {v}");
         if answer == "error" {
@@ -282,10 +290,9 @@ fn every_kind_is_served_and_missing_fields_are_typed_errors() {
     d.assert_alive();
 }
 
-#[test]
-fn rss_stays_bounded_while_huge_frames_arrive() {
+fn rss_stays_bounded_while_huge_frames_arrive(via: Via) {
     let home = Home::new();
-    let d = home.daemon(&["--frame-deadline-ms", "10000"]);
+    let (d, t) = home.daemon_via(via, &["--frame-deadline-ms", "10000"]);
     let frame = {
         let mut f = b"{\"kind\":\"ping\",\"pad\":\"".to_vec();
         f.resize(15 << 20, b'a');
@@ -295,7 +302,7 @@ fn rss_stays_bounded_while_huge_frames_arrive() {
     let oversized = vec![b'x'; 20 << 20];
     for i in 0..12 {
         let bytes = if i % 2 == 0 { &frame } else { &oversized };
-        let _ = raw_exchange(&home.socket(), bytes);
+        let _ = t.raw_exchange(bytes);
     }
     d.assert_alive();
     let status = std::fs::read_to_string(format!("/proc/{}/status", d.pid())).unwrap();

@@ -74,6 +74,7 @@ fn endpoint_var(endpoint: &Endpoint) -> OsString {
     match endpoint {
         Endpoint::Socket(p) => p.clone().into_os_string(),
         Endpoint::Pipe(name) => name.into(),
+        Endpoint::Tcp { .. } => unreachable!("HOLDFAST_SOCKET names a local endpoint"),
     }
 }
 

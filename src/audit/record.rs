@@ -265,7 +265,11 @@ mod tests {
             serde_json::json!({"f": 1.5, "ctl": "\u{1}", "big": 18446744073709551615u64}),
             serde_json::json!([]),
         ];
-        let peers = [Peer::default(), Peer { pid: Some(7), uid: None }, Peer { pid: Some(u32::MAX), uid: Some(0) }];
+        let peers = [
+            Peer::default(),
+            Peer { pid: Some(7), uid: None, addr: None },
+            Peer { pid: Some(u32::MAX), uid: Some(0), addr: None },
+        ];
         let mut out = Vec::new();
         for (i, data) in datas.iter().enumerate() {
             let peer = &peers[i % peers.len()];

@@ -1,5 +1,6 @@
 //! `holdfast container`: how an agent inside a dev container reaches this machine's daemon — the
-//! socket's directory bind-mounted into the container, found there through `HOLDFAST_SOCKET`.
+//! socket's directory bind-mounted into the container, found there through `HOLDFAST_SOCKET` — and,
+//! when the global policy turns on `[daemon] tcp`, the loopback TCP setup with its token file.
 
 use anyhow::Result;
 use clap::Args;
@@ -31,6 +32,36 @@ struct Mount {
     uid: Option<u32>,
     docker_run: String,
     devcontainer_json: serde_json::Value,
+    /// The TCP setup, when the global policy has `[daemon] tcp`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp: Option<Tcp>,
+}
+
+/// The loopback TCP setup.
+#[derive(Serialize)]
+struct Tcp {
+    /// The address in the policy (port 0: see `holdfast status` for the one bound).
+    addr: String,
+    /// The token file to copy (read-only) into the container.
+    token_file: String,
+    /// `docker run` on Linux: host networking, so the container's 127.0.0.1 is the host's.
+    docker_run: String,
+}
+
+/// Where the token file appears inside the container.
+const TOKEN_IN_CONTAINER: &str = "/run/holdfast-token/tcp.token";
+
+/// The TCP setup, from the global policy.
+fn tcp_setup(paths: &Paths) -> Option<Tcp> {
+    let settings = holdfast::policy::Policy::load(&paths.policy()).ok()?.daemon;
+    let addr = settings.tcp?;
+    let token_file = paths.tcp_token().display().to_string();
+    let docker_run = format!(
+        "docker run --network host -v {token_file}:{TOKEN_IN_CONTAINER}:ro -e HOLDFAST_ENDPOINT=tcp://127.0.0.1:{} \
+         -e HOLDFAST_TOKEN_FILE={TOKEN_IN_CONTAINER} IMAGE",
+        addr.port()
+    );
+    Some(Tcp { addr: addr.to_string(), token_file, docker_run })
 }
 
 /// `holdfast container`.
@@ -60,6 +91,7 @@ pub fn container(args: &ContainerArgs) -> Result<Exit> {
         container_dir: IN_CONTAINER,
         socket_env,
         uid,
+        tcp: tcp_setup(&paths),
     };
     if args.json {
         print_json(&m);
@@ -81,6 +113,15 @@ pub fn container(args: &ContainerArgs) -> Result<Exit> {
     println!();
     println!("The container also needs the holdfast binary (mounted above) and the agent's hook set up inside it");
     println!("(`holdfast init` in the container). The daemon records each proposal's peer as the kernel reports it.");
+    if let Some(t) = &m.tcp {
+        println!();
+        println!(
+            "Or over loopback TCP ([daemon] tcp = \"{}\"): copy the token file into the container read-only.",
+            t.addr
+        );
+        println!("  token file  {}", t.token_file);
+        println!("  {}", t.docker_run);
+    }
     Ok(Exit::Ok)
 }
 

@@ -49,7 +49,10 @@ pub fn doctor(args: &JsonFlag) -> Result<Exit> {
             None
         }
     };
-    checks.push(endpoint_check(&paths.endpoint));
+    checks.push(match &paths.endpoint {
+        Endpoint::Tcp { token_file, .. } => tcp_check(&paths.endpoint, token_file),
+        local => endpoint_check(local),
+    });
     checks.push(match &status {
         None => Check::new("vault", "skip", "not checked: the daemon is not running", None),
         Some(s) if s.vault.starts_with("degraded") => Check::new(
@@ -147,6 +150,14 @@ fn policy_check(paths: &Paths, status: Option<&holdfast::wire::Status>) -> Check
             None if path.exists() => Check::new("policy", "ok", format!("{} parses", path.display()), None),
             None => Check::new("policy", "ok", "no global policy file: built-in defaults", None),
         },
+    }
+}
+
+/// A TCP endpoint (`HOLDFAST_ENDPOINT`): its token file must hold a token.
+fn tcp_check(endpoint: &Endpoint, token_file: &std::path::Path) -> Check {
+    match holdfast::transport::tcp::read_token_file(token_file) {
+        Ok(_) => Check::new("endpoint", "ok", format!("{endpoint}, token in {}", token_file.display()), None),
+        Err(e) => Check::new("endpoint", "fail", e.describe(token_file), None),
     }
 }
 

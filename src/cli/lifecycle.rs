@@ -334,6 +334,9 @@ pub fn status(args: &JsonFlag) -> Result<Exit> {
         println!("holdfast {} running", status.version);
         println!("  pid        {}", status.pid);
         println!("  endpoint   {}", status.endpoint);
+        if let Some(tcp) = &status.tcp {
+            println!("  tcp        tcp://{tcp} (token in {})", Paths::from_env()?.tcp_token().display());
+        }
         println!("  uptime     {}s", status.uptime_s);
         println!("  requests   {} ({} errors)", status.requests, status.errors);
         println!("  vault      {}", status.vault);

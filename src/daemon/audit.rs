@@ -235,6 +235,10 @@ impl Service for Daemon {
         }
         self.audit.as_mut().and_then(AuditLog::tick)
     }
+
+    fn refused(&mut self, peer: &Peer, why: crate::transport::tcp::Refusal) {
+        self.tcp_refused(peer, why);
+    }
 }
 
 fn unwritable(why: &str) -> WireError {

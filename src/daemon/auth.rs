@@ -316,6 +316,15 @@ impl Daemon {
         let (outcome, result) = self.auth.check(op, proof, &id, Instant::now());
         // An invalid op may come from a hostile request: record a bounded prefix of it.
         let shown: String = op.chars().take(crate::vault::proof::MAX_OP_LEN).collect();
+        // Without a vault nothing proves who a TCP peer is (the token is shared with the agent's
+        // container), so "no vault, no proof needed" holds for local peers only.
+        if outcome == Outcome::NoVault && peer.is_tcp() {
+            self.audit_admin(peer, &shown, "no_vault_tcp")?;
+            return Err(WireError::new(
+                ErrorCode::Unauthorized,
+                "privileged operations over TCP need an admin vault (`holdfast vault init` on the host), or use the                  local socket",
+            ));
+        }
         self.audit_admin(peer, &shown, outcome.as_str())?;
         result
     }

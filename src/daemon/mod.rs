@@ -19,6 +19,7 @@ mod propose;
 pub mod queue;
 mod replay;
 mod sessions;
+mod tcp;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -99,6 +100,10 @@ pub struct Daemon {
     notifier: notify::Notifier,
     /// Open approval sessions (memory only).
     sessions: sessions::Sessions,
+    /// The TCP address also listened on (`[daemon] tcp`), once bound.
+    tcp_addr: Option<std::net::SocketAddr>,
+    /// The rate limit on `tcp_refused` records.
+    tcp_refusals: tcp::Refusals,
 }
 
 impl Daemon {
@@ -147,6 +152,8 @@ impl Daemon {
             last_sweep: Instant::now(),
             notifier: notify::Notifier::default(),
             sessions: sessions::Sessions::default(),
+            tcp_addr: None,
+            tcp_refusals: tcp::Refusals::default(),
         };
         daemon.replay(checkpoint);
         // What hooks decided while the daemon was down joins the log before any new request.
@@ -289,6 +296,7 @@ impl Daemon {
             log_damage: self.log_damage.clone(),
             log_failures: log::failures(),
             panics: self.panics,
+            tcp: self.tcp_addr.map(|a| a.to_string()),
         }
     }
 
@@ -340,11 +348,16 @@ pub fn run(paths: Paths, options: DaemonOptions, signals: &Signals) -> Result<()
     // the usual 1,024 soft limit) decides who waits.
     #[cfg(unix)]
     let files = crate::transport::raise_open_file_limit();
-    let server = Server::bind(&paths, options.frame_deadline)?;
+    let mut server = Server::bind(&paths, options.frame_deadline)?;
     let mut daemon = Daemon::open_with(paths, Arc::clone(&signals.stop), options.durability)?;
     daemon.auth.set_nonce_ttl(options.auth_nonce_ttl);
     daemon.reload = Arc::clone(&signals.reload);
     daemon.record_start(&server.endpoint().to_string());
+    if let Err(e) = daemon.open_tcp(&mut server) {
+        // The start was recorded: close it in the log, so a failed TCP bind does not read as a crash.
+        daemon.record_stop();
+        return Err(e);
+    }
     log!("admin vault: {}", daemon.auth.describe(Instant::now()));
     log!("listening on {} (pid {})", server.endpoint(), std::process::id());
     #[cfg(unix)]

@@ -71,11 +71,22 @@ pub struct DaemonSettings {
     pub durability: Durability,
     /// With `batch`: the longest time between two syncs, in ms.
     pub batch_ms: u64,
+    /// `tcp = "127.0.0.1:PORT"`: also serve the protocol on this TCP address, each connection
+    /// gated by the token (off when absent). An IP literal; port 0 picks a free port.
+    pub tcp: Option<std::net::SocketAddr>,
+    /// `tcp_allow_remote = true`: the admin's explicit consent to a `tcp` address that is not
+    /// loopback. Without it such an address is refused.
+    pub tcp_allow_remote: bool,
 }
 
 impl Default for DaemonSettings {
     fn default() -> Self {
-        DaemonSettings { durability: Durability::Always, batch_ms: DEFAULT_BATCH_MS }
+        DaemonSettings {
+            durability: Durability::Always,
+            batch_ms: DEFAULT_BATCH_MS,
+            tcp: None,
+            tcp_allow_remote: false,
+        }
     }
 }
 
@@ -244,6 +255,8 @@ struct RawRule {
 struct RawDaemon {
     durability: Option<Durability>,
     batch_ms: Option<Spanned<u64>>,
+    tcp: Option<Spanned<String>>,
+    tcp_allow_remote: Option<bool>,
 }
 
 /// Byte offset → 1-based (line, column in characters).
@@ -374,9 +387,19 @@ impl PolicyFile {
                     Some(b) => b.into_inner(),
                     None => DEFAULT_BATCH_MS,
                 };
+                let tcp_allow_remote = d.tcp_allow_remote.unwrap_or(false);
+                let tcp = match d.tcp {
+                    Some(t) => Some(tcp_address(t, tcp_allow_remote, &invalid)?),
+                    None => None,
+                };
                 Some(Setting {
                     origin: origin(span),
-                    value: DaemonSettings { durability: d.durability.unwrap_or_default(), batch_ms },
+                    value: DaemonSettings {
+                        durability: d.durability.unwrap_or_default(),
+                        batch_ms,
+                        tcp,
+                        tcp_allow_remote,
+                    },
                 })
             }
             None => None,
@@ -397,6 +420,33 @@ impl PolicyFile {
             notify,
         })
     }
+}
+
+/// Checks `[daemon] tcp`: an IP address and port, loopback unless `tcp_allow_remote` says otherwise.
+fn tcp_address(
+    raw: Spanned<String>,
+    allow_remote: bool,
+    invalid: &dyn Fn(Range<usize>, String) -> PolicyError,
+) -> Result<std::net::SocketAddr, PolicyError> {
+    let span = raw.span();
+    // An IP literal, never a name: what the daemon binds must not depend on a resolver.
+    let addr: std::net::SocketAddr = raw.get_ref().parse().map_err(|_| {
+        invalid(
+            span.clone(),
+            format!("tcp = {:?} is not an IP address and port, e.g. \"127.0.0.1:7474\"", raw.get_ref()),
+        )
+    })?;
+    // Loopback only by default: the token alone should not be all that guards a port open to a network.
+    if !addr.ip().is_loopback() && !allow_remote {
+        return Err(invalid(
+            span,
+            format!(
+                "tcp = \"{addr}\" is not a loopback address; holdfast refuses to listen beyond this machine unless \
+                 the admin also sets tcp_allow_remote = true"
+            ),
+        ));
+    }
+    Ok(addr)
 }
 
 /// Checks a `[notify]` table: a non-empty program, bounded arguments, a timeout in range.
@@ -474,7 +524,26 @@ mod tests {
         assert_eq!(f.deny[0].origin.line, 8); // the [[deny]] header
         assert_eq!(f.hold[0].pattern.kind(), MatchKind::Prefix);
         let d = f.daemon.unwrap().value;
-        assert_eq!(d, DaemonSettings { durability: Durability::Batch, batch_ms: 7 });
+        assert_eq!(
+            d,
+            DaemonSettings { durability: Durability::Batch, batch_ms: 7, tcp: None, tcp_allow_remote: false }
+        );
+    }
+
+    #[test]
+    fn tcp_is_loopback_unless_remote_is_allowed_explicitly() {
+        let d = parse("[daemon]\ntcp = \"127.0.0.1:7474\"\n").unwrap().daemon.unwrap().value;
+        assert_eq!(d.tcp, Some("127.0.0.1:7474".parse().unwrap()));
+        let d = parse("[daemon]\ntcp = \"[::1]:0\"\n").unwrap().daemon.unwrap().value;
+        assert_eq!(d.tcp, Some("[::1]:0".parse().unwrap()));
+        for remote in ["0.0.0.0:7474", "192.168.1.2:7474", "[::]:7474"] {
+            let (line, _, msg) = err_at(&format!("[daemon]\ntcp = \"{remote}\"\n"));
+            assert_eq!(line, 2);
+            assert!(msg.contains("tcp_allow_remote = true"), "{msg}");
+        }
+        let d = parse("[daemon]\ntcp = \"0.0.0.0:7474\"\ntcp_allow_remote = true\n").unwrap().daemon.unwrap().value;
+        assert!(d.tcp_allow_remote && d.tcp == Some("0.0.0.0:7474".parse().unwrap()));
+        assert!(err_at("[daemon]\ntcp = \"localhost:7474\"\n").2.contains("not an IP address"));
     }
 
     #[test]

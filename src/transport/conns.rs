@@ -8,8 +8,14 @@
 //! still handled one at a time by the single caller of [`Service::handle`]. The number of open
 //! connections is bounded: at the bound, the oldest connection still waiting for its frame is
 //! closed to make room (idle peers cannot lock everyone else out).
+//!
+//! A TCP listener (`[daemon] tcp`), when there is one, joins the same loop: its connections get
+//! the same bound, buffers and deadlines, and one more state in front, [`State::Token`], in which
+//! only a short token line is read (see [`super::tcp`]); no request byte is read before it checks.
 
 use std::io;
+use std::net::TcpStream;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -18,6 +24,7 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags, recv, send};
 
+use super::tcp::{Gate, MAX_TOKEN_LINE, Refusal};
 use super::{FrameError, OsListener, OsStream, STOP_POLL, Service, peer_of};
 use crate::wire::{ErrorCode, MAX_FRAME, Peer, Response, WireError};
 
@@ -62,8 +69,33 @@ pub fn connection_bound() -> usize {
     MAX_CONNECTIONS.min(usize::try_from(fds).unwrap_or(usize::MAX))
 }
 
+/// A connection's socket: the local socket, or TCP.
+enum Stream {
+    Local(OsStream),
+    Tcp(TcpStream),
+}
+
+impl AsFd for Stream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Stream::Local(s) => s.as_fd(),
+            Stream::Tcp(s) => s.as_fd(),
+        }
+    }
+}
+
+/// What a read produced.
+enum Got {
+    /// A whole frame, or why it cannot be one.
+    Frame(Result<Vec<u8>, FrameError>),
+    /// A TCP connection's token line was refused.
+    Refused(Refusal),
+}
+
 /// What a connection is doing.
 enum State {
+    /// TCP only: waiting for the token line; nothing else is read before it checks.
+    Token { buf: Vec<u8>, deadline: Instant },
     /// Waiting for the rest of its frame.
     Reading { buf: Vec<u8>, deadline: Instant },
     /// Its reply is being sent; then it is closed.
@@ -73,7 +105,7 @@ enum State {
 }
 
 struct Conn {
-    stream: OsStream,
+    stream: Stream,
     peer: Peer,
     state: State,
 }
@@ -81,47 +113,64 @@ struct Conn {
 impl Conn {
     fn deadline(&self) -> Option<Instant> {
         match &self.state {
-            State::Reading { deadline, .. } | State::Writing { deadline, .. } => Some(*deadline),
+            State::Token { deadline, .. } | State::Reading { deadline, .. } | State::Writing { deadline, .. } => {
+                Some(*deadline)
+            }
             State::Closed => None,
         }
     }
 
     fn interest(&self) -> PollFlags {
         match self.state {
-            State::Reading { .. } => PollFlags::IN,
+            State::Token { .. } | State::Reading { .. } => PollFlags::IN,
             State::Writing { .. } => PollFlags::OUT,
             State::Closed => PollFlags::empty(),
         }
     }
 
-    /// Reads what has arrived; `Some` once the frame is complete or cannot be.
-    fn read(&mut self, chunk: &mut [u8]) -> Option<Result<Vec<u8>, FrameError>> {
-        let State::Reading { buf, .. } = &mut self.state else { return None };
+    /// Reads what has arrived; `Some` once the frame is complete or cannot be, or the token is
+    /// refused. `gate` checks a TCP connection's token line; `budget` is the next frame's deadline.
+    fn read(&mut self, chunk: &mut [u8], gate: Option<&Gate>, budget: Duration) -> Option<Got> {
         let mut taken = 0;
         while taken < READ_TURN {
             let n = match recv(&self.stream, &mut *chunk, RecvFlags::DONTWAIT) {
                 Ok((n, _)) => n,
                 Err(Errno::INTR) => continue,
                 Err(Errno::AGAIN) => return None,
-                Err(e) => return Some(Err(FrameError::Io(e.into()))),
+                Err(_) if matches!(self.state, State::Token { .. }) => return Some(Got::Refused(Refusal::Closed)),
+                Err(e) => return Some(Got::Frame(Err(FrameError::Io(e.into())))),
             };
-            if n == 0 {
-                return Some(Err(if buf.is_empty() { FrameError::Empty } else { FrameError::Truncated(buf.len()) }));
-            }
             taken += n;
             let got = &chunk[..n];
-            if let Some(pos) = got.iter().position(|&b| b == b'\n') {
-                if buf.len() + pos + 1 > MAX_FRAME {
-                    return Some(Err(FrameError::TooLarge));
+            match &mut self.state {
+                State::Token { buf, .. } => {
+                    if n == 0 {
+                        return Some(Got::Refused(Refusal::Closed));
+                    }
+                    let rest = match token_line(buf, got, gate) {
+                        Ok(Some(rest)) => rest,
+                        Ok(None) => continue,
+                        Err(why) => return Some(Got::Refused(why)),
+                    };
+                    // Bytes after the token line are the start of the request: keep them.
+                    let mut next = Vec::new();
+                    let frame = ingest(&mut next, rest);
+                    self.state = State::Reading { buf: next, deadline: Instant::now() + budget };
+                    if let Some(frame) = frame {
+                        return Some(Got::Frame(frame));
+                    }
                 }
-                buf.extend_from_slice(&got[..pos]);
-                return Some(Ok(std::mem::take(buf)));
+                State::Reading { buf, .. } => {
+                    if n == 0 {
+                        let e = if buf.is_empty() { FrameError::Empty } else { FrameError::Truncated(buf.len()) };
+                        return Some(Got::Frame(Err(e)));
+                    }
+                    if let Some(frame) = ingest(buf, got) {
+                        return Some(Got::Frame(frame));
+                    }
+                }
+                State::Writing { .. } | State::Closed => return None,
             }
-            // Without a newline yet, the frame needs at least one more byte: refuse at the bound.
-            if buf.len() + n >= MAX_FRAME {
-                return Some(Err(FrameError::TooLarge));
-            }
-            buf.extend_from_slice(got);
         }
         None
     }
@@ -151,9 +200,50 @@ impl Conn {
     }
 }
 
+/// Adds `got` to a frame being read; `Some` once it is complete (bytes after its newline are
+/// ignored) or over [`MAX_FRAME`].
+fn ingest(buf: &mut Vec<u8>, got: &[u8]) -> Option<Result<Vec<u8>, FrameError>> {
+    if let Some(pos) = got.iter().position(|&b| b == b'\n') {
+        if buf.len() + pos + 1 > MAX_FRAME {
+            return Some(Err(FrameError::TooLarge));
+        }
+        buf.extend_from_slice(&got[..pos]);
+        return Some(Ok(std::mem::take(buf)));
+    }
+    // Without a newline yet, the frame needs at least one more byte: refuse at the bound.
+    if buf.len() + got.len() >= MAX_FRAME {
+        return Some(Err(FrameError::TooLarge));
+    }
+    buf.extend_from_slice(got);
+    None
+}
+
+/// Adds `got` to a token line being read. `Ok(Some(rest))` once the line is complete and its token
+/// is right (`rest`: the bytes after it), `Ok(None)` while incomplete, `Err` when refused.
+fn token_line<'g>(buf: &mut Vec<u8>, got: &'g [u8], gate: Option<&Gate>) -> Result<Option<&'g [u8]>, Refusal> {
+    use zeroize::Zeroize as _;
+    let Some(pos) = got.iter().position(|&b| b == b'\n') else {
+        // A short bound: an unauthenticated peer never gets the 16 MiB frame buffer.
+        if buf.len() + got.len() >= MAX_TOKEN_LINE {
+            return Err(Refusal::TooLong);
+        }
+        buf.extend_from_slice(got);
+        return Ok(None);
+    };
+    if buf.len() + pos + 1 > MAX_TOKEN_LINE {
+        return Err(Refusal::TooLong);
+    }
+    buf.extend_from_slice(&got[..pos]);
+    // No gate means no token can be right (a TCP connection always has one): fail closed.
+    let checked = gate.map_or(Err(Refusal::Wrong), |g| g.token.check_line(buf));
+    buf.zeroize();
+    checked.map(|()| Some(&got[pos + 1..]))
+}
+
 /// The loop's state: the open connections, oldest first.
 pub(super) struct Loop<'a> {
     listener: &'a OsListener,
+    tcp: Option<&'a Gate>,
     budget: Duration,
     bound: usize,
     conns: Vec<Conn>,
@@ -161,8 +251,13 @@ pub(super) struct Loop<'a> {
 }
 
 impl<'a> Loop<'a> {
-    pub(super) fn new(listener: &'a OsListener, budget: Duration) -> Self {
-        Loop { listener, budget, bound: connection_bound(), conns: Vec::new(), chunk: vec![0; CHUNK] }
+    pub(super) fn new(listener: &'a OsListener, tcp: Option<&'a Gate>, budget: Duration) -> Self {
+        Loop { listener, tcp, budget, bound: connection_bound(), conns: Vec::new(), chunk: vec![0; CHUNK] }
+    }
+
+    /// How many listeners lead the poll set (the socket, then TCP when on).
+    fn listeners(&self) -> usize {
+        1 + usize::from(self.tcp.is_some())
     }
 
     /// Serves until `stop` is set.
@@ -185,10 +280,13 @@ impl<'a> Loop<'a> {
         }
     }
 
-    /// Polls; returns the events of the listener (first) and each connection, in order.
+    /// Polls; returns the events of the listeners (first) and each connection, in order.
     fn wait(&self, wait: Duration) -> io::Result<Vec<PollFlags>> {
-        let mut fds = Vec::with_capacity(self.conns.len() + 1);
+        let mut fds = Vec::with_capacity(self.conns.len() + 2);
         fds.push(PollFd::new(self.listener, PollFlags::IN));
+        if let Some(gate) = self.tcp {
+            fds.push(PollFd::new(&gate.listener, PollFlags::IN));
+        }
         fds.extend(self.conns.iter().map(|c| PollFd::new(&c.stream, c.interest())));
         let ts = Timespec { tv_sec: wait.as_secs() as i64, tv_nsec: i64::from(wait.subsec_nanos()) };
         match poll(&mut fds, Some(&ts)) {
@@ -200,17 +298,20 @@ impl<'a> Loop<'a> {
     /// Serves every ready connection once, applies the deadlines, then accepts new ones.
     fn turn(&mut self, ready: &[PollFlags], service: &mut impl Service) {
         let woke = PollFlags::IN | PollFlags::OUT | PollFlags::HUP | PollFlags::ERR;
-        for (i, events) in ready.iter().enumerate().skip(1) {
+        let listeners = self.listeners();
+        for (i, events) in ready.iter().enumerate().skip(listeners) {
             if events.intersects(woke) {
-                self.serve_one(i - 1, service);
+                self.serve_one(i - listeners, service);
             }
         }
         let now = Instant::now();
         for conn in &mut self.conns {
             match &conn.state {
+                State::Token { deadline, .. } if now >= *deadline => {
+                    settle(conn, Got::Refused(Refusal::Timeout), service, self.budget);
+                }
                 State::Reading { deadline, .. } if now >= *deadline => {
-                    let reply = service.handle(Err(FrameError::Timeout(self.budget)), &conn.peer);
-                    conn.reply(reply, self.budget);
+                    settle(conn, Got::Frame(Err(FrameError::Timeout(self.budget))), service, self.budget);
                 }
                 State::Writing { deadline, .. } if now >= *deadline => conn.state = State::Closed,
                 _ => {}
@@ -220,16 +321,18 @@ impl<'a> Loop<'a> {
         if ready.first().is_some_and(|e| e.intersects(woke)) {
             self.accept(service);
         }
+        if listeners > 1 && ready.get(1).is_some_and(|e| e.intersects(woke)) {
+            self.accept_tcp(service);
+        }
     }
 
     /// Moves connection `i` on: reads (and handles a complete frame) or writes.
     fn serve_one(&mut self, i: usize, service: &mut impl Service) {
         let conn = &mut self.conns[i];
         match conn.state {
-            State::Reading { .. } => {
-                if let Some(frame) = conn.read(&mut self.chunk) {
-                    let reply = service.handle(frame, &conn.peer);
-                    conn.reply(reply, self.budget);
+            State::Token { .. } | State::Reading { .. } => {
+                if let Some(got) = conn.read(&mut self.chunk, self.tcp, self.budget) {
+                    settle(conn, got, service, self.budget);
                 }
             }
             State::Writing { .. } => conn.write(),
@@ -251,26 +354,53 @@ impl<'a> Loop<'a> {
                     return;
                 }
             };
-            if self.conns.len() >= self.bound && !self.evict_oldest_idle() {
-                refuse(&stream);
-                continue;
-            }
             let peer = peer_of(&stream);
             let deadline = Instant::now() + self.budget;
-            let mut conn = Conn { stream, peer, state: State::Reading { buf: Vec::new(), deadline } };
-            if let Some(frame) = conn.read(&mut self.chunk) {
-                let reply = service.handle(frame, &conn.peer);
-                conn.reply(reply, self.budget);
-            }
-            if !matches!(conn.state, State::Closed) {
-                self.conns.push(conn);
-            }
+            self.admit(Stream::Local(stream), peer, State::Reading { buf: Vec::new(), deadline }, service);
+        }
+    }
+
+    /// Takes waiting TCP connections: each starts by owing its token line.
+    fn accept_tcp(&mut self, service: &mut impl Service) {
+        let Some(gate) = self.tcp else { return };
+        for _ in 0..ACCEPT_BATCH {
+            let (stream, addr) = match gate.listener.accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    crate::daemon::log::line(format_args!("tcp accept failed: {e}"));
+                    self.evict_oldest_idle();
+                    return;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            // A TCP peer is its address only: no uid, so nothing uid-based can ever apply to it.
+            let peer = Peer::tcp(addr);
+            let deadline = Instant::now() + self.budget;
+            self.admit(Stream::Tcp(stream), peer, State::Token { buf: Vec::new(), deadline }, service);
+        }
+    }
+
+    /// Makes room at the bound (or refuses), reads what arrived with the connect, and keeps the
+    /// connection while it still has something to do.
+    fn admit(&mut self, stream: Stream, peer: Peer, state: State, service: &mut impl Service) {
+        if self.conns.len() >= self.bound && !self.evict_oldest_idle() {
+            refuse(&stream);
+            return;
+        }
+        let mut conn = Conn { stream, peer, state };
+        if let Some(got) = conn.read(&mut self.chunk, self.tcp, self.budget) {
+            settle(&mut conn, got, service, self.budget);
+        }
+        if !matches!(conn.state, State::Closed) {
+            self.conns.push(conn);
         }
     }
 
     /// Closes the oldest connection still waiting for its frame; false when there is none.
     fn evict_oldest_idle(&mut self) -> bool {
-        match self.conns.iter().position(|c| matches!(c.state, State::Reading { .. })) {
+        match self.conns.iter().position(|c| matches!(c.state, State::Token { .. } | State::Reading { .. })) {
             Some(i) => {
                 refuse(&self.conns.remove(i).stream);
                 true
@@ -280,8 +410,21 @@ impl<'a> Loop<'a> {
     }
 }
 
+/// Answers what a read produced: a frame goes to the service; a refused token is reported to it
+/// (it records the attempt) and answered with one error frame, then the connection closes.
+fn settle(conn: &mut Conn, got: Got, service: &mut impl Service, budget: Duration) {
+    let reply = match got {
+        Got::Frame(frame) => service.handle(frame, &conn.peer),
+        Got::Refused(why) => {
+            service.refused(&conn.peer, why);
+            Some(Response::error(None, why.to_wire()).to_frame())
+        }
+    };
+    conn.reply(reply, budget);
+}
+
 /// Tells a connection the daemon has no room for it (one send that never waits), then drops it.
-fn refuse(stream: &OsStream) {
+fn refuse(stream: &impl AsFd) {
     let busy = WireError::new(ErrorCode::Unavailable, "too many open connections; try again");
     let _ = send(stream, &Response::error(None, busy).to_frame(), SEND_FLAGS);
 }

@@ -212,9 +212,13 @@ impl Sender {
                 ResponseBody::Error(e) => Delivery::Rejected(format!("{}: {}", code_name(e.code), e.message)),
                 other => Delivery::Rejected(format!("unexpected answer {other:?}")),
             },
-            Err(e @ (ClientError::NotRunning(_) | ClientError::Timeout | ClientError::Io(_))) => {
-                Delivery::Retry(e.to_string())
-            }
+            Err(
+                e @ (ClientError::NotRunning(_)
+                | ClientError::Unreachable(_)
+                | ClientError::Token(_)
+                | ClientError::Timeout
+                | ClientError::Io(_)),
+            ) => Delivery::Retry(e.to_string()),
             // A garbled or cut-off answer: the daemon may be going down; keep the observation.
             Err(e @ ClientError::Protocol(_)) => Delivery::Retry(e.to_string()),
             // Not the installed system daemon, or it is down: keep the observation for the real one.

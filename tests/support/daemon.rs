@@ -47,6 +47,7 @@ impl Home {
         match self.endpoint() {
             Endpoint::Socket(p) => p,
             Endpoint::Pipe(p) => PathBuf::from(p),
+            Endpoint::Tcp { .. } => unreachable!("a home's own endpoint is local"),
         }
     }
 
@@ -302,4 +303,187 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) {
 /// An absolute directory valid on this OS, for a proposal's `cwd` (`/tmp` is not absolute on Windows).
 pub fn abs_cwd() -> String {
     std::env::temp_dir().to_string_lossy().into_owned()
+}
+
+/// How a test reaches the daemon: its local socket, or loopback TCP with the token. Tests written
+/// once over `Via` run over both (see [`over_both!`]).
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Socket,
+    Tcp,
+}
+
+/// Runs each named `fn name(via: Via)` of the calling test file as two tests: `socket::name` and
+/// `tcp::name`.
+#[cfg(unix)]
+#[macro_export]
+macro_rules! over_both {
+    ($($name:ident),* $(,)?) => {
+        mod socket {
+            $( #[test] fn $name() { super::$name(super::daemon::Via::Socket) } )*
+        }
+        mod tcp {
+            $( #[test] fn $name() { super::$name(super::daemon::Via::Tcp) } )*
+        }
+    };
+}
+
+#[cfg(unix)]
+impl Home {
+    /// Turns on `[daemon] tcp` on a free loopback port in this home's global policy (the daemon
+    /// reports the port it bound in `status`).
+    pub fn enable_tcp(&self) {
+        self.write_policy("[daemon]\ntcp = \"127.0.0.1:0\"\n");
+    }
+
+    /// Writes the global policy file.
+    pub fn write_policy(&self, text: &str) {
+        let dir = self.path().join("config");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("policy.toml"), text).unwrap();
+    }
+
+    /// The TCP token file the daemon created.
+    pub fn tcp_token_file(&self) -> PathBuf {
+        self.paths().tcp_token()
+    }
+
+    /// The TCP address the running daemon reports.
+    pub fn tcp_addr(&self) -> std::net::SocketAddr {
+        match self.client().request(RequestBody::Status).unwrap().body {
+            ResponseBody::Status(s) => s.tcp.expect("the daemon listens on TCP").parse().unwrap(),
+            other => panic!("expected status, got {other:?}"),
+        }
+    }
+
+    /// Starts the daemon reachable `via` (TCP: with `[daemon] tcp` on) and returns how to reach it.
+    pub fn daemon_via(&self, via: Via, extra: &[&str]) -> (Daemon, Target) {
+        if via == Via::Tcp {
+            self.enable_tcp();
+        }
+        let d = self.daemon(extra);
+        (d, self.target(via))
+    }
+
+    /// How to reach this home's running daemon `via` the socket or TCP.
+    pub fn target(&self, via: Via) -> Target {
+        let tcp = (via == Via::Tcp).then(|| {
+            let token = std::fs::read_to_string(self.tcp_token_file()).unwrap();
+            (self.tcp_addr(), format!("{{\"token\":\"{}\"}}\n", token.trim()).into_bytes())
+        });
+        Target { socket: self.socket(), token_file: self.tcp_token_file(), tcp }
+    }
+}
+
+/// Where a test connects: the socket, or a TCP address whose connections open with the token line.
+#[cfg(unix)]
+pub struct Target {
+    pub socket: PathBuf,
+    pub token_file: PathBuf,
+    /// The TCP address and the token line, when over TCP.
+    pub tcp: Option<(std::net::SocketAddr, Vec<u8>)>,
+}
+
+#[cfg(unix)]
+impl Target {
+    /// A fresh connection; over TCP the token line is already sent.
+    pub fn connect(&self) -> Conn {
+        self.try_connect().unwrap()
+    }
+
+    /// [`Target::connect`], failing softly (e.g. out of descriptors).
+    pub fn try_connect(&self) -> std::io::Result<Conn> {
+        Ok(match &self.tcp {
+            None => Conn::Unix(std::os::unix::net::UnixStream::connect(&self.socket)?),
+            Some((addr, line)) => {
+                let mut s = std::net::TcpStream::connect(addr)?;
+                s.write_all(line)?;
+                Conn::Tcp(s)
+            }
+        })
+    }
+
+    /// Sends raw bytes on a fresh connection and returns everything answered before the close.
+    pub fn raw_exchange(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut s = self.connect();
+        s.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = s.write_all(bytes);
+        s.shutdown_write();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        out
+    }
+
+    /// A library client over the same transport.
+    pub fn client(&self) -> Client {
+        let endpoint = match &self.tcp {
+            None => Endpoint::Socket(self.socket.clone()),
+            Some((addr, _)) => Endpoint::Tcp { addr: addr.to_string(), token_file: self.token_file.clone() },
+        };
+        Client::new(endpoint).with_timeout(Duration::from_secs(10))
+    }
+}
+
+/// A test's connection to the daemon over either transport.
+#[cfg(unix)]
+pub enum Conn {
+    Unix(std::os::unix::net::UnixStream),
+    Tcp(std::net::TcpStream),
+}
+
+#[cfg(unix)]
+impl Conn {
+    pub fn try_clone(&self) -> Conn {
+        match self {
+            Conn::Unix(s) => Conn::Unix(s.try_clone().unwrap()),
+            Conn::Tcp(s) => Conn::Tcp(s.try_clone().unwrap()),
+        }
+    }
+
+    pub fn set_read_timeout(&self, t: Option<Duration>) {
+        match self {
+            Conn::Unix(s) => s.set_read_timeout(t).unwrap(),
+            Conn::Tcp(s) => s.set_read_timeout(t).unwrap(),
+        }
+    }
+
+    pub fn shutdown_write(&self) {
+        let _ = match self {
+            Conn::Unix(s) => s.shutdown(std::net::Shutdown::Write),
+            Conn::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
+        };
+    }
+}
+
+#[cfg(unix)]
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Unix(s) => s.read(buf),
+            Conn::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Unix(s) => s.write(buf),
+            Conn::Tcp(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The audit log's records of `kind`, oldest first.
+pub fn records_of(home: &Home, kind: &str) -> Vec<holdfast::audit::Record> {
+    holdfast::audit::read_records(&home.paths().audit_log())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|r| r.kind == kind)
+        .collect()
 }
