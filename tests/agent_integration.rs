@@ -173,7 +173,7 @@ fn an_agent_report_never_releases_a_waiting_hold() {
 fn a_bad_global_policy_is_loud_and_refused() {
     let home = Home::new();
     std::fs::create_dir_all(home.path().join("config")).unwrap();
-    let policy = home.path().join("config/policy.toml");
+    let policy = home.path().join("config").join("policy.toml");
     std::fs::write(&policy, "mode = \"atended\"\n\n[[deny]]\npattern = \"make deploy\"\n").unwrap();
     let at = format!("{} line 1 column 8", policy.display());
     let out = home.run(&["start"], "");

@@ -69,6 +69,10 @@ fn kill9_under_load(extra: &[&str]) {
                 })
             })
             .collect();
+        // Each round kills a daemon that is under load: wait for some acks first (a slow machine or
+        // Wine needs longer to get going), then a random moment.
+        let before = acked.lock().unwrap().len();
+        daemon::wait_for(Duration::from_secs(10), || acked.lock().unwrap().len() >= before + 10);
         std::thread::sleep(Duration::from_millis(20 + rng.next() % 131));
         d.kill9();
         stop.store(true, Ordering::SeqCst);

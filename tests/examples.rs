@@ -46,13 +46,15 @@ fn propose_example_gets_a_recorded_verdict() {
     let home = Home::new();
     let d = home.daemon(&[]);
     let mut cmd = example("propose");
-    cmd.env("HOLDFAST_HOME", home.path()).env_remove("HOLDFAST_SOCKET").args(["rm", "-rf", "/"]);
+    home.clean_env(&mut cmd);
+    cmd.args(["rm", "-rf", "/"]);
     let out = stdout(&run(cmd, ""));
     assert!(out.contains("Hold") && out.contains("held as"), "{out}");
     drop(d);
     // Without a daemon the example says so and fails.
     let mut cmd = example("propose");
-    cmd.env("HOLDFAST_HOME", home.path()).env_remove("HOLDFAST_SOCKET").arg("ls");
+    home.clean_env(&mut cmd);
+    cmd.arg("ls");
     let out = run(cmd, "");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no daemon"), "{out:?}");
@@ -83,14 +85,9 @@ fn verify_log_example_checks_a_real_log_and_catches_an_edit() {
 #[test]
 fn serve_until_example_answers_then_stops() {
     let home = Home::new();
-    let child = example("serve_until")
-        .env("HOLDFAST_HOME", home.path())
-        .env_remove("HOLDFAST_SOCKET")
-        .args(["--requests", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut serve = example("serve_until");
+    home.clean_env(&mut serve);
+    let child = serve.args(["--requests", "2"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let client = home.client();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let mut answered = 0;
@@ -115,7 +112,7 @@ fn custom_dialect_example_maps_payloads_to_verdicts_and_fails_closed() {
     let d = home.daemon(&[]);
     let hook = |payload: &str| {
         let mut cmd = example("custom_dialect");
-        cmd.env("HOLDFAST_HOME", home.path()).env_remove("HOLDFAST_SOCKET");
+        home.clean_env(&mut cmd);
         let out = run(cmd, payload);
         (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
     };

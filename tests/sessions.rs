@@ -42,7 +42,7 @@ fn open(d: &Daemon, ttl_s: Option<u64>, password: &str) -> Result<SessionKey, St
 
 fn hold(d: &Daemon, n: usize) -> String {
     let raw = format!("git push --force origin b{n}");
-    let p = Proposal { agent: "t".into(), cwd: "/tmp".into(), raw, ..Default::default() };
+    let p = Proposal { agent: "t".into(), cwd: daemon::abs_cwd(), raw, ..Default::default() };
     match d.request(RequestBody::Propose(p)) {
         ResponseBody::Verdict(v) => v.pending.expect("held"),
         other => panic!("{other:?}"),

@@ -28,7 +28,7 @@ fn challenge(d: &Daemon, op: &str) -> Challenge {
 
 /// Proposes a destructive command and returns its pending id.
 fn hold(d: &Daemon) -> String {
-    let p = Proposal { agent: "thief".into(), cwd: "/".into(), raw: "rm -rf /".into(), ..Default::default() };
+    let p = Proposal { agent: "thief".into(), cwd: daemon::abs_cwd(), raw: "rm -rf /".into(), ..Default::default() };
     match d.request(RequestBody::Propose(p)) {
         ResponseBody::Verdict(v) => v.pending.expect("rm -rf / is held in attended mode"),
         other => panic!("expected a verdict, got {other:?}"),

@@ -58,6 +58,12 @@ impl Home {
     /// A `holdfast` command with this home and a clean environment.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin());
+        self.clean_env(&mut c);
+        c
+    }
+
+    /// Gives `c` this home and a clean environment (any program that talks to the home's daemon).
+    pub fn clean_env(&self, c: &mut Command) {
         c.env_clear()
             .env("HOLDFAST_HOME", self.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -71,7 +77,6 @@ impl Home {
         // The user's home for `init`/`doctor` is %USERPROFILE% on Windows.
         #[cfg(windows)]
         c.env("USERPROFILE", self.path());
-        c
     }
 
     /// Runs `holdfast args…` with `stdin` and returns its output.
