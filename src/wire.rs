@@ -154,7 +154,7 @@ pub struct Proposal {
     /// The nearest `.holdfast.toml` as the client read it, for a daemon that cannot read it
     /// itself (see [`crate::policy::carry`]). Absent: the client found none, or is older.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repo_policy: Option<CarriedPolicy>,
+    pub repo_policy: Option<Box<CarriedPolicy>>,
 }
 
 /// A repository policy file carried in a proposal: where the client found it and its text.

@@ -21,6 +21,7 @@ fn carried(path: &Path, text: &str) -> CarriedPolicy {
 
 fn send(d: &Daemon, cwd: &Path, raw: &str, repo_policy: Option<CarriedPolicy>) -> ResponseBody {
     let cwd = cwd.to_string_lossy().into_owned();
+    let repo_policy = repo_policy.map(Box::new);
     d.request(RequestBody::Propose(Proposal {
         agent: "t".into(),
         cwd,

@@ -63,14 +63,15 @@ impl Daemon {
         let now = now_ms();
         let classification = classify(&p.raw);
         let repo = self.repos.lookup(&p.cwd, std::time::Instant::now());
-        let choice = carry::choose(&repo, p.repo_policy.as_ref());
+        let choice = carry::choose(&repo, p.repo_policy.as_deref());
         let (repo_policy, used) = match &choice {
             carry::Choice::Daemon => {
                 (repo.policy.as_ref().map(Option::as_ref), repo.found.as_deref().map(|f| (f, Source::Daemon)))
             }
-            carry::Choice::Client(compiled) => {
-                (compiled.as_ref().map(Some), p.repo_policy.as_ref().map(|c| (Path::new(&c.path), Source::Client)))
-            }
+            carry::Choice::Client(compiled) => (
+                compiled.as_ref().as_ref().map(Some),
+                p.repo_policy.as_ref().map(|c| (Path::new(&c.path), Source::Client)),
+            ),
         };
         let effective = Effective::new(&self.policy, repo_policy.ok().flatten());
         let matched = match repo_policy {

@@ -30,7 +30,7 @@ pub const MAX_CARRIED: usize = 64 * 1024;
 
 /// Client side: the nearest `.holdfast.toml` from `cwd`, with its text when it is readable UTF-8
 /// of at most [`MAX_CARRIED`] bytes. `None` when there is no such file.
-pub fn carry(cwd: &Path) -> Option<CarriedPolicy> {
+pub fn carry(cwd: &Path) -> Option<Box<CarriedPolicy>> {
     let path = find_repo_policy(cwd)?;
     let mut bytes = Vec::new();
     let read = std::fs::File::open(&path).and_then(|f| f.take(MAX_CARRIED as u64 + 1).read_to_end(&mut bytes));
@@ -38,7 +38,7 @@ pub fn carry(cwd: &Path) -> Option<CarriedPolicy> {
         Ok(n) if n <= MAX_CARRIED => String::from_utf8(bytes).ok(),
         _ => None,
     };
-    Some(CarriedPolicy { path: path.to_string_lossy().into_owned(), text })
+    Some(Box::new(CarriedPolicy { path: path.to_string_lossy().into_owned(), text }))
 }
 
 /// Daemon side: why a carried policy is malformed for a proposal from `cwd`, if it is. Its path
@@ -72,7 +72,7 @@ pub enum Choice {
     /// The daemon's own lookup ([`RepoLookup::policy`]).
     Daemon,
     /// The client's carried file, compiled (`Err`: why it cannot be used; fail closed).
-    Client(Result<RepoPolicy, String>),
+    Client(Box<Result<RepoPolicy, String>>),
 }
 
 /// Picks the daemon's own read of the repository policy, or the client's carried one when the
@@ -85,7 +85,7 @@ pub fn choose(lookup: &RepoLookup, carried: Option<&CarriedPolicy>) -> Choice {
         Some(ours) if depth(ours) > depth(theirs) => Choice::Daemon,
         // The daemon's own read, good or broken, beats any text a client sends for the same file.
         Some(ours) if ours == theirs && !lookup.unreadable => Choice::Daemon,
-        _ => Choice::Client(compile(c)),
+        _ => Choice::Client(Box::new(compile(c))),
     }
 }
 
@@ -120,7 +120,7 @@ mod tests {
         // The daemon sees nothing: the client's text applies.
         let none = RepoLookup::find(&sub);
         let c = carried(&file, Some("[[deny]]\npattern = \"make release\"\n"));
-        assert!(matches!(choose(&none, Some(&c)), Choice::Client(Ok(_))));
+        assert!(matches!(choose(&none, Some(&c)), Choice::Client(r) if r.is_ok()));
         assert!(matches!(choose(&none, None), Choice::Daemon));
         // The daemon reads the same file: its own read wins, whatever the client says.
         std::fs::write(&file, "").unwrap();
@@ -130,7 +130,7 @@ mod tests {
         let far = carried(&t.path().join(REPO_FILE_NAME), Some(""));
         assert!(matches!(choose(&seen, Some(&far)), Choice::Daemon));
         // The client found the file but could not carry it: fail closed.
-        assert!(matches!(choose(&none, Some(&carried(&file, None))), Choice::Client(Err(_))));
+        assert!(matches!(choose(&none, Some(&carried(&file, None))), Choice::Client(r) if r.is_err()));
     }
 
     #[test]
