@@ -8,7 +8,9 @@ mod daemon;
 mod admin;
 
 use daemon::{Daemon, Home};
-use holdfast::wire::{ErrorCode, Proof, RequestBody, ResponseBody, Status};
+#[cfg(unix)]
+use holdfast::wire::ErrorCode;
+use holdfast::wire::{Proof, RequestBody, ResponseBody, Status};
 
 fn status(d: &Daemon) -> Status {
     match d.request(RequestBody::Status) {
