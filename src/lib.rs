@@ -55,6 +55,8 @@ pub mod watch;
 mod winpipe;
 #[cfg(windows)]
 pub mod winsec;
+#[cfg(windows)]
+pub mod winservice;
 pub mod wire;
 
 /// This build's version.

@@ -222,6 +222,21 @@ pub struct Proposal {
     /// The client's clock: recorded, never trusted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ts: Option<String>,
+    /// The nearest `.holdfast.toml` as the client read it, for a daemon that cannot read it
+    /// itself (see [`crate::policy::carry`]). Absent: the client found none, or is older.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo_policy: Option<Box<CarriedPolicy>>,
+}
+
+/// A repository policy file carried in a proposal: where the client found it and its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedPolicy {
+    /// Absolute path of the file: `<an ancestor of cwd>/.holdfast.toml`.
+    pub path: String,
+    /// The file's text (at most [`crate::policy::carry::MAX_CARRIED`] bytes); absent when the
+    /// client found the file but could not read it within that bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// A filesystem change seen by the watcher.

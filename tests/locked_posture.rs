@@ -147,12 +147,16 @@ fn text(o: &Output) -> String {
 }
 
 fn generic_hook(m: &Machine, extra_env: &[(&str, &str)], command: &str) -> Output {
+    generic_hook_in(m, extra_env, "/", command)
+}
+
+fn generic_hook_in(m: &Machine, extra_env: &[(&str, &str)], cwd: &str, command: &str) -> Output {
     let mut c = m.cmd(Some(AGENT_ACCOUNT), &["hook", "--agent", "generic"]);
     for (k, v) in extra_env {
         c.env(k, v);
     }
     let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let payload = serde_json::json!({"command": command, "cwd": "/"}).to_string();
+    let payload = serde_json::json!({"command": command, "cwd": cwd}).to_string();
     let _ = child.stdin.take().unwrap().write_all(payload.as_bytes());
     child.wait_with_output().unwrap()
 }
@@ -187,7 +191,11 @@ fn impostor_with_the_right_owner(m: &Machine, daemon_uid: u32) -> Output {
 }
 
 fn propose(m: &Machine, command: &str) -> serde_json::Value {
-    let out = m.run(Some(AGENT_ACCOUNT), &["propose", "--json", "--cwd", "/", "--", command], "");
+    propose_in(m, "/", command)
+}
+
+fn propose_in(m: &Machine, cwd: &str, command: &str) -> serde_json::Value {
+    let out = m.run(Some(AGENT_ACCOUNT), &["propose", "--json", "--cwd", cwd, "--", command], "");
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
         let ls = Command::new("ls").arg("-lan").arg(m.path("run/holdfast")).output().unwrap();
         let id = m.sh(AGENT_ACCOUNT, "id");
@@ -317,6 +325,10 @@ fn the_agent_account_cannot_read_forge_signal_or_impersonate() {
     let out = generic_hook(&m, &[], "ls");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
+    // The agent's repositories, which the daemon's account cannot read: the policy travels with
+    // the proposal.
+    repository_policy_reaches_the_daemon_through_the_client(&m, agent_uid);
+
     // The daemon down: the hook denies everything and says how to start it.
     d.stop();
     let out = generic_hook(&m, &[], "ls");
@@ -341,4 +353,57 @@ fn the_agent_account_cannot_read_forge_signal_or_impersonate() {
     }
     assert!(left.is_empty(), "uninstall left {left:?}");
     assert_eq!(uid_of(DAEMON_ACCOUNT), None, "uninstall --purge removed the account (was uid {daemon_uid})");
+}
+
+/// A repository the daemon's account cannot read, twice: a private directory (the daemon cannot
+/// even see the file) and a readable directory with a private file (it sees it, cannot read it).
+/// Its `[[deny]]` applies through the hook and the CLI, and its `[[allow]]` is ignored and reported.
+fn repository_policy_reaches_the_daemon_through_the_client(m: &Machine, agent_uid: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let policy = "[[deny]]\npattern = \"make release\"\n\n[[allow]]\npattern = \"rm -rf /srv\"\n";
+    for (dir_mode, name) in [(0o700, "private-dir"), (0o755, "private-file")] {
+        let repo = m.path(&format!("home/{name}"));
+        std::fs::create_dir_all(&repo).unwrap();
+        let file = repo.join(".holdfast.toml");
+        std::fs::write(&file, policy).unwrap();
+        for (p, mode) in [(m.path("home"), 0o755), (repo.clone(), dir_mode), (file.clone(), 0o600)] {
+            std::os::unix::fs::chown(&p, Some(agent_uid), None).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let out = m.sh(DAEMON_ACCOUNT, &format!("cat '{}'", file.display()));
+        assert!(!out.status.success(), "{name}: the daemon's account can read the repository policy");
+        let cwd = repo.to_str().unwrap();
+
+        let out = generic_hook_in(m, &[], cwd, "make release");
+        assert_eq!(out.status.code(), Some(2), "{name}: the hook allowed a repository deny: {}", text(&out));
+        let rec = last_propose(m);
+        assert_eq!(rec["verdict"]["rule"], "policy.deny", "{name}: {rec}");
+        assert_eq!(rec["repo_policy"]["source"], "client", "{name}: {rec}");
+        assert_eq!(rec["repo_policy"]["path"], file.to_str().unwrap(), "{name}: {rec}");
+
+        let v = propose_in(m, cwd, "make release");
+        assert_eq!((v["decision"].as_str(), v["rule"].as_str()), (Some("deny"), Some("policy.deny")), "{name}: {v}");
+
+        // The carried [[allow]] loosens nothing: the catastrophic command is still held, and
+        // the attempt is reported exactly as for a file the daemon reads.
+        let v = propose_in(m, cwd, "rm -rf /srv");
+        assert_eq!(v["decision"], "hold", "{name}: {v}");
+        assert!(v["flags"].as_array().unwrap().iter().any(|f| f == "repo_loosening_ignored"), "{name}: {v}");
+        let rec = last_propose(m);
+        let ignored = format!(
+            "repo policy {} line 4: [[allow]] pattern \"rm -rf /srv\" ignored: a repository policy cannot allow \
+             commands; only the global policy may",
+            file.display()
+        );
+        assert_eq!(rec["repo_policy_ignored"], serde_json::json!([ignored]), "{name}: {rec}");
+        assert_eq!(rec["repo_policy"]["source"], "client", "{name}: {rec}");
+    }
+    std::fs::remove_dir_all(m.path("home")).unwrap();
+}
+
+/// The data of the newest `propose` record.
+fn last_propose(m: &Machine) -> serde_json::Value {
+    let records = m.audit();
+    let last = records.iter().rev().find(|r| r["body"]["kind"] == "propose").expect("a propose record");
+    last["body"]["data"].clone()
 }

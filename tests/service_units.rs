@@ -91,7 +91,7 @@ fn windows_sc_command_lines() {
     };
     let install = render(units::sc_install(Path::new(r"C:\Program Files\holdfast\holdfast.exe")));
     // sc.exe's option syntax: `name= value` as two arguments, the binPath quoted for spaces.
-    assert!(install.contains(r#"[binPath=] ["C:\Program Files\holdfast\holdfast.exe" daemon]"#), "{install}");
+    assert!(install.contains(r#"[binPath=] ["C:\Program Files\holdfast\holdfast.exe" daemon --service]"#), "{install}");
     golden("windows-sc-install.txt", &install);
     golden("windows-sc-uninstall.txt", &render(units::sc_uninstall()));
 }

@@ -73,10 +73,11 @@ pub fn exec(args: &ExecArgs) -> Result<i32> {
     let raw = shell_join(&args.command);
     let proposal = Proposal {
         agent: args.agent.clone(),
-        cwd,
+        cwd: cwd.clone(),
         raw: raw.clone(),
         argv: Some(args.command.clone()),
         pid: Some(std::process::id()),
+        repo_policy: holdfast::policy::carry::carry(std::path::Path::new(&cwd)),
         ..Default::default()
     };
     match flow::propose(&ctx, proposal) {

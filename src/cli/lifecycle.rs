@@ -29,6 +29,14 @@ pub struct DaemonArgs {
     auth_nonce_ttl_ms: u64,
     #[command(flatten)]
     durability: DurabilityArgs,
+    /// Run as a Windows service: speak the Service Control Manager's protocol (report Running,
+    /// stop on Stop and Shutdown). Only for the service's command line (`service install`).
+    #[arg(long)]
+    service: bool,
+    /// Root the config, data and endpoint under DIR, as HOLDFAST_HOME does (a service's
+    /// environment cannot be set by `sc.exe`).
+    #[arg(long, value_name = "DIR")]
+    home: Option<PathBuf>,
 }
 
 /// When audit records reach the disk.
@@ -110,15 +118,39 @@ pub fn running_pid(client: &Client) -> Option<u32> {
 
 /// `holdfast daemon`: foreground.
 pub fn daemon(args: &DaemonArgs) -> Result<Exit> {
-    let paths = Paths::from_env()?;
-    let signals = holdfast::signals::install().context("cannot install signal handlers")?;
+    let paths = match &args.home {
+        Some(home) => {
+            let home = std::path::absolute(home)?.into_os_string();
+            Paths::resolve(&|k| if k == "HOLDFAST_HOME" { Some(home.clone()) } else { std::env::var_os(k) })?
+        }
+        None => Paths::from_env()?,
+    };
     let options = DaemonOptions {
         frame_deadline: Duration::from_millis(args.frame_deadline_ms),
         auth_nonce_ttl: Duration::from_millis(args.auth_nonce_ttl_ms),
         durability: args.durability.get(&paths),
     };
+    if args.service {
+        return service_daemon(paths, options);
+    }
+    let signals = holdfast::signals::install().context("cannot install signal handlers")?;
     daemon::run(paths, options, &signals)?;
     Ok(Exit::Ok)
+}
+
+/// `holdfast daemon --service` on Windows: the daemon under the Service Control Manager.
+#[cfg(windows)]
+fn service_daemon(paths: Paths, options: DaemonOptions) -> Result<Exit> {
+    let body: holdfast::winservice::Body =
+        Box::new(move |signals| daemon::run(paths, options, signals).map_err(|e| format!("{e:#}")));
+    holdfast::winservice::run(holdfast::service::units::WINDOWS_SERVICE, body)?;
+    Ok(Exit::Ok)
+}
+
+/// `holdfast daemon --service` elsewhere: an error (systemd and launchd run `holdfast daemon`).
+#[cfg(not(windows))]
+fn service_daemon(_paths: Paths, _options: DaemonOptions) -> Result<Exit> {
+    bail!("--service is for the Windows Service Control Manager; systemd and launchd run `holdfast daemon`")
 }
 
 /// `holdfast start`: detached daemon, returns once it answers `ping`.

@@ -61,6 +61,7 @@ pub fn propose(args: &ProposeArgs) -> Result<Exit> {
         cwd: cwd.to_string_lossy().into_owned(),
         raw: args.command.join(" "),
         pid: Some(std::process::id()),
+        repo_policy: holdfast::policy::carry::carry(&cwd),
         ..Default::default()
     };
     let verdict = match client()?.request(RequestBody::Propose(proposal))?.body {

@@ -11,6 +11,7 @@ use super::clock::now_ms;
 use super::log::log;
 use super::queue::Held;
 use crate::classify::{Class, classify};
+use crate::policy::carry::{self, Source};
 use crate::policy::{self, DecideInput, Effective, PolicyMatch};
 use crate::wire::{Decision, ErrorCode, Peer, Proposal, ResponseBody, Verdict, WireError};
 
@@ -47,6 +48,9 @@ pub(crate) fn validate(p: &Proposal) -> Result<(), WireError> {
     if p.argv.as_ref().is_some_and(|a| a.len() > MAX_ARGV || a.iter().any(|w| w.len() > MAX_RAW)) {
         return bad(format!("`argv` must have at most {MAX_ARGV} entries"));
     }
+    if let Some(carried) = &p.repo_policy {
+        carry::check(&p.cwd, carried).or_else(bad)?;
+    }
     Ok(())
 }
 
@@ -59,8 +63,18 @@ impl Daemon {
         let now = now_ms();
         let classification = classify(&p.raw);
         let repo = self.repos.lookup(&p.cwd, std::time::Instant::now());
-        let effective = Effective::new(&self.policy, repo.policy.as_ref().ok().and_then(Option::as_ref));
-        let matched = match &repo.policy {
+        let choice = carry::choose(&repo, p.repo_policy.as_deref());
+        let (repo_policy, used) = match &choice {
+            carry::Choice::Daemon => {
+                (repo.policy.as_ref().map(Option::as_ref), repo.found.as_deref().map(|f| (f, Source::Daemon)))
+            }
+            carry::Choice::Client(compiled) => (
+                compiled.as_ref().as_ref().map(Some),
+                p.repo_policy.as_ref().map(|c| (Path::new(&c.path), Source::Client)),
+            ),
+        };
+        let effective = Effective::new(&self.policy, repo_policy.ok().flatten());
+        let matched = match repo_policy {
             Err(why) => PolicyMatch::Broken(why.clone()),
             Ok(_) => effective.check(&p.raw),
         };
@@ -135,6 +149,7 @@ impl Daemon {
             held: held.as_ref(),
             pid: p.pid,
             raw: &p.raw,
+            repo_policy: used.map(|(path, source)| RepoPolicyUsed { path, source }),
             repo_policy_ignored: &effective.ignored,
             session: p.session.as_deref(),
             span: classification.span.clone(),
@@ -181,6 +196,8 @@ struct ProposeRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pid: Option<u32>,
     raw: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repo_policy: Option<RepoPolicyUsed<'a>>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     repo_policy_ignored: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -188,6 +205,13 @@ struct ProposeRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     span: Option<Range<usize>>,
     verdict: VerdictRecord<'a>,
+}
+
+/// Which repository policy file governed a proposal, and whose read of it was used.
+#[derive(Serialize)]
+struct RepoPolicyUsed<'a> {
+    path: &'a Path,
+    source: Source,
 }
 
 /// The verdict as a `propose` record states it (its seq is the record's own).

@@ -328,10 +328,12 @@ pub fn hook(dialect: &dyn Dialect, payload: Result<Value, PayloadError>, ctx: &C
     let cwd = input.cwd.clone().unwrap_or_else(process_cwd);
     let proposal = Proposal {
         agent: input.agent.to_string(),
-        cwd,
+        cwd: cwd.clone(),
         raw: input.command.clone(),
         session: input.session.clone(),
         pid: Some(std::process::id()),
+        // The daemon may run under an account that cannot read this repository (locked posture).
+        repo_policy: crate::policy::carry::carry(std::path::Path::new(&cwd)),
         ..Default::default()
     };
     match propose(ctx, proposal) {

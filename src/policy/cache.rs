@@ -10,11 +10,11 @@
 //! human just wrote, or keep one a moment after its file is gone. `reload` clears the cache.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{RepoPolicy, discover};
+use super::{PolicyError, RepoPolicy, discover};
 
 /// How long one directory's answer is reused.
 pub(crate) const TTL: Duration = Duration::from_secs(1);
@@ -28,14 +28,25 @@ pub struct RepoLookup {
     pub scope: String,
     /// The nearest repository policy; `Err` (why) when that file cannot be used.
     pub policy: Result<Option<RepoPolicy>, String>,
+    /// The nearest `.holdfast.toml` the walk saw, usable or not.
+    pub found: Option<PathBuf>,
+    /// True when `found` exists but the daemon could not read it (permissions, a vanished file):
+    /// the case where a policy carried by the client applies ([`super::carry`]).
+    pub unreadable: bool,
 }
 
 impl RepoLookup {
     /// Walks the filesystem from `cwd` now.
     pub fn find(cwd: &Path) -> RepoLookup {
         let found = discover(cwd);
-        let policy = found.repo_policy.as_deref().map(RepoPolicy::load).transpose().map_err(|e| e.to_string());
-        RepoLookup { scope: found.scope.to_string_lossy().into_owned(), policy }
+        let loaded = found.repo_policy.as_deref().map(RepoPolicy::load).transpose();
+        let unreadable = matches!(loaded, Err(PolicyError::Io { .. }));
+        RepoLookup {
+            scope: found.scope.to_string_lossy().into_owned(),
+            policy: loaded.map_err(|e| e.to_string()),
+            found: found.repo_policy,
+            unreadable,
+        }
     }
 }
 

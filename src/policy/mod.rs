@@ -36,6 +36,7 @@
 //! ≤ 4 KiB each. Matching rules are in [`pattern`].
 
 pub mod cache;
+pub mod carry;
 pub mod decide;
 pub(crate) mod discover;
 pub mod file;

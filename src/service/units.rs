@@ -188,7 +188,8 @@ pub(crate) const WINDOWS_SERVICE: &str = "holdfast";
 /// it automatically and restart it on failure.
 pub fn sc_install(bin: &Path) -> Vec<Vec<String>> {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    let bin_path = format!("\"{}\" daemon", bin.display());
+    // `--service`: the daemon speaks the Service Control Manager's protocol, or the SCM kills it.
+    let bin_path = format!("\"{}\" daemon --service", bin.display());
     vec![
         s(&[
             "create",
