@@ -182,7 +182,7 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// The Windows service name.
-pub(crate) const WINDOWS_SERVICE: &str = "holdfast";
+pub const WINDOWS_SERVICE: &str = "holdfast";
 
 /// `sc.exe` argument lists that install the Windows service under the LocalService account, start
 /// it automatically and restart it on failure.
