@@ -185,7 +185,7 @@ impl Target {
 /// a missing binary) lets the command run.
 const BLOCK_ON_EXIT_2: &[&str] = &["claude-code", "codex", "gemini"];
 
-/// What [`fail_closed`] appends to a pre-tool command line.
+/// What `fail_closed` appends to a pre-tool command line.
 pub const FAIL_CLOSED_SUFFIX: &str = " || exit 2";
 
 /// `command` with `args` added to the hook's own arguments: before the fail-closed wrapper when the
