@@ -148,6 +148,7 @@ impl Daemon {
             notifier: notify::Notifier::default(),
             sessions: sessions::Sessions::default(),
         };
+        daemon.apply_audit_policy();
         daemon.replay(checkpoint);
         // What hooks decided while the daemon was down joins the log before any new request.
         daemon.ingest_offline();

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::pattern::{MatchKind, Pattern};
+use crate::audit::segments::{MIN_SEGMENT_BYTES, SegmentPolicy};
 
 /// Largest policy file accepted.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -140,6 +141,8 @@ pub struct PolicyFile {
     pub hold: Vec<RuleEntry>,
     pub daemon: Option<Setting<DaemonSettings>>,
     pub notify: Option<Setting<NotifySettings>>,
+    /// The `[audit]` table: segments, retention, compression (global policy only).
+    pub audit: Option<Setting<SegmentPolicy>>,
 }
 
 /// Why a policy file could not be used.
@@ -184,6 +187,7 @@ struct RawFile {
     hold: Vec<Spanned<RawRule>>,
     daemon: Option<Spanned<RawDaemon>>,
     notify: Option<Spanned<RawNotify>>,
+    audit: Option<Spanned<RawAudit>>,
 }
 
 #[derive(Deserialize)]
@@ -200,6 +204,16 @@ struct RawRule {
     #[serde(rename = "match", default)]
     kind: MatchKind,
     reason: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    segment_bytes: Option<Spanned<u64>>,
+    segment_age: Option<Spanned<String>>,
+    retain_segments: Option<u64>,
+    retain_days: Option<u64>,
+    compress: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -348,7 +362,12 @@ impl PolicyFile {
             Some(n) => Some(Setting { origin: origin(n.span()), value: notify_settings(n.into_inner(), &invalid)? }),
             None => None,
         };
+        let audit = match raw.audit {
+            Some(a) => Some(Setting { origin: origin(a.span()), value: audit_settings(a.into_inner(), &invalid)? }),
+            None => None,
+        };
         Ok(PolicyFile {
+            audit,
             path: path.to_path_buf(),
             mode: raw.mode.map(|s| Setting { origin: origin(s.span()), value: s.into_inner() }),
             hold_expiry_secs,
@@ -360,6 +379,44 @@ impl PolicyFile {
             notify,
         })
     }
+}
+
+/// Checks an `[audit]` table: `segment_bytes` at least [`MIN_SEGMENT_BYTES`], `segment_age` a
+/// duration (`"7d"`, `"12h"`) of at least a second; absent keys take their defaults.
+fn audit_settings(
+    raw: RawAudit,
+    invalid: &dyn Fn(Range<usize>, String) -> PolicyError,
+) -> Result<SegmentPolicy, PolicyError> {
+    let d = SegmentPolicy::default();
+    let segment_bytes = match raw.segment_bytes {
+        Some(b) if *b.get_ref() < MIN_SEGMENT_BYTES => {
+            return Err(invalid(b.span(), format!("segment_bytes = {} is below {MIN_SEGMENT_BYTES}", b.get_ref())));
+        }
+        Some(b) => b.into_inner(),
+        None => d.segment_bytes,
+    };
+    let segment_age = match raw.segment_age {
+        Some(a) => match humantime::parse_duration(a.get_ref()) {
+            Ok(age) if age >= std::time::Duration::from_secs(1) => age,
+            _ => {
+                return Err(invalid(
+                    a.span(),
+                    format!(
+                        "segment_age = {:?} is not a duration of at least 1s (like \"7d\" or \"12h\")",
+                        a.get_ref()
+                    ),
+                ));
+            }
+        },
+        None => d.segment_age,
+    };
+    Ok(SegmentPolicy {
+        segment_bytes,
+        segment_age,
+        retain_segments: raw.retain_segments.unwrap_or(d.retain_segments),
+        retain_days: raw.retain_days.unwrap_or(d.retain_days),
+        compress: raw.compress.unwrap_or(d.compress),
+    })
 }
 
 /// Checks a `[notify]` table: a non-empty program, bounded arguments, a timeout in range.
