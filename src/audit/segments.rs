@@ -129,7 +129,7 @@ pub fn archive_path(active: &Path, number: u64, compressed: bool) -> PathBuf {
 }
 
 /// Where a roll writes the next segment's first record before renaming it over the log.
-pub(crate) fn next_path(active: &Path) -> PathBuf {
+pub fn next_path(active: &Path) -> PathBuf {
     let mut name = active.file_name().unwrap_or_default().to_os_string();
     name.push(".next");
     active.with_file_name(name)
@@ -179,9 +179,28 @@ pub fn all(active: &Path) -> io::Result<Vec<Segment>> {
         None => list.last().map_or(1, |s| s.number + 1),
     };
     if std::fs::metadata(active).is_ok_and(|m| m.len() > 0) {
+        // A roll stopped between its link and its rename: the archive is the active file itself.
+        if list.last().is_some_and(|s| s.number == number && !s.compressed && same_file(&s.path, active)) {
+            list.pop();
+        }
         list.push(Segment { number, path: active.to_path_buf(), compressed: false });
     }
     Ok(list)
+}
+
+/// Whether two paths are the same file (a hard link): the same inode on Unix; elsewhere, the
+/// same length (between the two steps of a roll nobody else writes either name).
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        #[cfg(unix)]
+        (Ok(x), Ok(y)) => {
+            use std::os::unix::fs::MetadataExt;
+            x.dev() == y.dev() && x.ino() == y.ino()
+        }
+        #[cfg(not(unix))]
+        (Ok(x), Ok(y)) => x.len() == y.len(),
+        _ => false,
+    }
 }
 
 /// A reader over several segments in order, as one stream of lines.

@@ -79,20 +79,18 @@ fn stream<W: Write>(
     out: &mut W,
     mut each: impl FnMut(&mut W, &[u8]) -> std::io::Result<()>,
 ) -> Result<()> {
-    let mut one = |line: &[u8]| each(out, line);
-    let mut follower = Follower::start(path, since, &mut one)?;
-    drop(one);
+    let mut follower = Follower::start(path, since, &mut |line: &[u8]| each(out, line))?;
     out.flush()?;
-    while follow {
+    if !follow {
+        return Ok(());
+    }
+    loop {
         std::thread::sleep(POLL);
-        let mut one = |line: &[u8]| each(out, line);
-        if let Some(note) = follower.poll(&mut one)? {
+        if let Some(note) = follower.poll(&mut |line: &[u8]| each(out, line))? {
             eprintln!("holdfast: {note}");
         }
-        drop(one);
         out.flush()?;
     }
-    Ok(())
 }
 
 /// OCSF Process Activity.

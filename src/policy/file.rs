@@ -461,6 +461,17 @@ mod tests {
     }
 
     #[test]
+    fn audit_tables_are_checked() {
+        let f = parse("[audit]\nsegment_bytes = 1048576\nsegment_age = \"12h\"\nretain_days = 90\n").unwrap();
+        let a = f.audit.unwrap().value;
+        assert_eq!((a.segment_bytes, a.segment_age.as_secs(), a.retain_days), (1 << 20, 43_200, 90));
+        assert_eq!((a.retain_segments, a.compress), (0, true));
+        assert!(err_at("[audit]\nsegment_bytes = 10\n").2.contains("below"));
+        assert_eq!(err_at("[audit]\n\nsegment_age = \"soon\"\n").0, 3);
+        assert!(err_at("[audit]\nkeep = 1\n").2.contains("unknown field"));
+    }
+
+    #[test]
     fn notify_tables_are_checked() {
         let f = parse("[notify]\ncommand = [\"ntfy\", \"publish\", \"t\", \"{command}\"]\n").unwrap();
         let n = f.notify.unwrap().value;

@@ -86,7 +86,7 @@ pub(super) fn survey(active: &Path, report: &mut OpenReport) -> Result<Survey, A
         None => archives.last().map_or(1, |s| s.number + 1),
     };
     if let Some(last) = archives.last().filter(|s| s.number == number && !s.compressed)
-        && same_file(&last.path, active)
+        && segments::same_file(&last.path, active)
     {
         std::fs::remove_file(&last.path).map_err(io("cannot undo the unfinished roll of"))?;
         crate::paths::sync_dir(active.parent().unwrap_or(Path::new("."))).map_err(io("cannot sync"))?;
@@ -102,21 +102,6 @@ pub(super) fn survey(active: &Path, report: &mut OpenReport) -> Result<Survey, A
     }
     let began = first.and_then(|r| humantime::parse_rfc3339(&r.ts).ok());
     Ok(Survey { active: number, archives, began })
-}
-
-/// Whether two paths are the same file (a hard link): the same inode on Unix; elsewhere, the
-/// same length (the link and the log are written by nobody else between the two roll steps).
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        #[cfg(unix)]
-        (Ok(x), Ok(y)) => {
-            use std::os::unix::fs::MetadataExt;
-            x.dev() == y.dev() && x.ino() == y.ino()
-        }
-        #[cfg(not(unix))]
-        (Ok(x), Ok(y)) => x.len() == y.len(),
-        _ => false,
-    }
 }
 
 /// The chain through every archived segment (no usable checkpoint in the active one): the start
@@ -336,7 +321,8 @@ impl AuditLog {
             let ended = firsts[i + 1].as_ref().and_then(|(_, ts)| humantime::parse_rfc3339(ts).ok());
             let too_old = p.retain_days > 0 && matches!((ended, cutoff), (Some(e), Some(c)) if e < c);
             let (Some((first, _)), Some((next_first, _))) = (&firsts[i], &firsts[i + 1]) else { break };
-            if !(p.retain_segments > 0 && i < over) && !too_old {
+            let too_many = p.retain_segments > 0 && i < over;
+            if !(too_many || too_old) {
                 break;
             }
             removed.push((seg, *first, next_first.saturating_sub(1)));
