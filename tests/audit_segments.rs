@@ -61,7 +61,7 @@ fn exported(home: &Home) -> Vec<u64> {
 fn busy(home: &Home, n: usize) -> Daemon {
     let d = home.daemon(&[]);
     for i in 0..n {
-        let raw = if i % 10 == 0 { format!("rm -rf build{i}") } else { format!("cargo test -- case_{i}") };
+        let raw = if i.is_multiple_of(10) { format!("rm -rf build{i}") } else { format!("cargo test -- case_{i}") };
         propose(&d, &raw);
     }
     d

@@ -74,7 +74,8 @@ input(type="imfile" file="{}" tag="holdfast" ruleset="ship" freshStartTail="off"
 }
 
 fn propose(d: &Daemon, i: usize) {
-    let raw = if i % 7 == 0 { format!("rm -rf out{i}") } else { format!("echo \"shipped {i}\" | tee /tmp/x{i}") };
+    let raw =
+        if i.is_multiple_of(7) { format!("rm -rf out{i}") } else { format!("echo \"shipped {i}\" | tee /tmp/x{i}") };
     let p = Proposal { agent: "test".into(), cwd: daemon::abs_cwd(), raw, ..Default::default() };
     assert!(matches!(d.request(RequestBody::Propose(p)), ResponseBody::Verdict(_)));
 }
