@@ -43,6 +43,7 @@ pub(super) struct SegmentCursor {
     pub number: u64,
     /// When the active segment began.
     began: SystemTime,
+    /// Sizes, ages, retention and compression in force.
     pub policy: SegmentPolicy,
     /// A roll happened and no checkpoint was written in the new segment yet.
     pub rolled: bool,
@@ -55,6 +56,7 @@ pub(super) struct SegmentCursor {
 }
 
 impl SegmentCursor {
+    /// The cursor for the active segment open found.
     pub fn new(survey: &Survey) -> Self {
         SegmentCursor {
             number: survey.active,
