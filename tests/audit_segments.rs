@@ -234,3 +234,15 @@ fn kill_9_while_rolling_under_load_leaves_a_verifiable_chain_with_every_answer()
         assert!(acked.len() > 4, "round {round}: only {} proposals answered", acked.len());
     }
 }
+
+#[test]
+fn the_log_rolls_by_age_while_idle() {
+    let home = home_with("segment_age = \"1s\"\ncompress = false");
+    let d = busy(&home, 3);
+    daemon::wait_for(Duration::from_secs(15), || !archives(&home).is_empty());
+    propose(&d, "ls");
+    let (st, _) = d.terminate();
+    assert!(st.success());
+    let (ok, out) = verify(&home);
+    assert!(ok, "{out}");
+}

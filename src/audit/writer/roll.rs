@@ -182,7 +182,9 @@ impl AuditLog {
     pub(super) fn roll_if_due(&mut self) {
         let p = &self.seg.policy;
         let old = self.seg.began.elapsed().is_ok_and(|age| age >= p.segment_age);
-        if self.broken.is_some() || !(self.len >= p.segment_bytes || (old && self.len > 0)) {
+        // By age only when something was written since the last checkpoint: an idle log does not churn.
+        let old = old && self.ckpt.since > 0;
+        if self.broken.is_some() || !(self.len >= p.segment_bytes || old) {
             return;
         }
         if self.seg.retry_at.is_some_and(|at| Instant::now() < at) {
