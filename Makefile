@@ -23,11 +23,12 @@ test: test-deps test-patches
 
 ## Tools the tests use: tmux and zsh (tests/shell_init.rs and tests/console.rs drive real terminals),
 ## strace (tests/audit_sync_order.rs watches the daemon's fdatasync order), dbus-daemon and
-## dbus-monitor (tests/notify_desktop.rs). Each test skips, saying so, without its tool.
-TEST_TOOLS := tmux:tmux zsh:zsh strace:strace dbus-daemon:dbus-daemon dbus-monitor:dbus-bin
+## dbus-monitor (tests/notify_desktop.rs), rsyslogd (tests/rsyslog_roundtrip.rs ships the audit log
+## through two rsyslogd to a central copy). Each test skips, saying so, without its tool.
+TEST_TOOLS := tmux:tmux zsh:zsh strace:strace dbus-daemon:dbus-daemon dbus-monitor:dbus-bin rsyslogd:rsyslog
 test-deps:
 	@test "$$(uname -s)" != Linux || { missing=""; for tp in $(TEST_TOOLS); do \
-		command -v $${tp%%:*} >/dev/null || missing="$$missing $${tp#*:}"; done; \
+		PATH="$$PATH:/usr/sbin:/sbin" command -v $${tp%%:*} >/dev/null || missing="$$missing $${tp#*:}"; done; \
 		test -z "$$missing" || { echo "installing$$missing"; SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 			--no-install-recommends $$missing >/dev/null; }; }

@@ -4,6 +4,9 @@
 //! checkpoint yet) and stops cleanly, and the timed starts follow, interleaved with the empty one.
 //!
 //! Sizes: `HOLDFAST_BENCH_START_SIZES` (comma-separated record counts; default 10k, 1M, 5M).
+//! The logs (in segments of the default size, archived ones compressed, as a daemon leaves them)
+//! are cached under `target/tmp/bench-start/<n>` once their first start has written a
+//! checkpoint, so later runs neither regenerate nor replay them; `cargo clean` drops them.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -49,6 +52,34 @@ fn generate(home: &Path, n: u64) {
         log.append("propose", &peer, &data).unwrap();
     }
     log.close().unwrap();
+    drop(log);
+    // Archived segments compressed, as the daemon's maintenance leaves them.
+    let active = paths.audit_log();
+    for seg in holdfast::audit::segments::archives(&active).unwrap() {
+        holdfast::audit::segments::compress(&seg, &active).unwrap();
+    }
+}
+
+/// The cached home of a log of `n` records, generated and started once (full replay, then a
+/// checkpoint) unless an earlier run left it ready.
+fn cached_home(n: u64) -> std::path::PathBuf {
+    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-start").join(n.to_string());
+    let ready = home.join("ready");
+    if ready.exists() {
+        return home;
+    }
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    let t = Instant::now();
+    generate(&home, n);
+    let first = start_once(&home);
+    eprintln!(
+        "start bench: {n} records written in {:.1} s; first start (full replay) {:.2} s",
+        t.elapsed().as_secs_f64(),
+        first as f64 / 1e9
+    );
+    std::fs::write(&ready, b"").unwrap();
+    home
 }
 
 fn spawn(home: &Path) -> Child {
@@ -85,19 +116,11 @@ pub fn rows() -> Vec<Row> {
     start_once(empty.path());
     let mut rows = Vec::new();
     for n in sizes() {
-        let home = tempfile::Builder::new().prefix("hfs").tempdir().unwrap();
-        let t = Instant::now();
-        generate(home.path(), n);
-        let first = start_once(home.path());
-        eprintln!(
-            "start bench: {n} records written in {:.1} s; first start (full replay) {:.2} s",
-            t.elapsed().as_secs_f64(),
-            first as f64 / 1e9
-        );
+        let home = cached_home(n);
         let (mut big, mut base) = (Vec::new(), Vec::new());
         for _ in 0..RUNS {
             base.push(start_once(empty.path()));
-            big.push(start_once(home.path()));
+            big.push(start_once(&home));
         }
         let name = format!("start_{}", label(n));
         let budget = format!("p50 ≤ {GOAL} × empty");

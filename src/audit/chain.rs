@@ -37,10 +37,16 @@ pub struct Problem {
     /// The record's seq, when it could be read.
     pub seq: Option<u64>,
     pub what: String,
+    /// The segment file, when a verification walked several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{file}: ")?;
+        }
         match self.seq {
             Some(seq) => write!(f, "record seq {seq} (line {}): {}", self.line, self.what),
             None => write!(f, "line {}: {}", self.line, self.what),
@@ -98,6 +104,8 @@ pub(crate) struct Chain {
     pub key: Option<EpochKey>,
     /// Seq from which MACs cannot be checked (the sealing key was replaced there).
     pub macs_stop: Option<u64>,
+    /// Seq of the first record read when it is a `segment` record: earlier history is not here.
+    pub history_start: Option<u64>,
     /// The next record re-anchors: its seq and prev are taken as written.
     resync: bool,
     started: bool,
@@ -117,6 +125,7 @@ impl Chain {
             seals: 0,
             key,
             macs_stop: None,
+            history_start: None,
             resync: false,
             started: false,
         }
@@ -145,7 +154,7 @@ impl Chain {
     pub fn check<'a>(&mut self, line_no: u64, text: &'a [u8], out: &mut Vec<Problem>) -> Option<Seen<'a>> {
         let first = !self.started;
         self.started = true;
-        let problem = |seq: Option<u64>, what: String| Problem { line: line_no, seq, what };
+        let problem = |seq: Option<u64>, what: String| Problem { line: line_no, seq, what, file: None };
         let body = match parse_line(text) {
             Ok(b) => b,
             Err(e) => {
@@ -163,7 +172,9 @@ impl Chain {
         let (mac_ok, stored_mac) = (body.mac.is_some(), body.mac.unwrap_or_default());
         let (prev_ok, body_prev) = (body.prev.is_some(), body.prev.unwrap_or_default());
 
-        if first || body.kind == "genesis" {
+        if body.kind == "segment" {
+            self.segment_start(first, seq, body.data, &problem, out);
+        } else if first || body.kind == "genesis" {
             if !(first && seq == 1 && body.kind == "genesis") {
                 let what = if first {
                     "the log does not start with a genesis record (seq 1): its beginning was removed or replaced"
@@ -289,6 +300,52 @@ impl Chain {
         self.prev = if hash_ok { stored_hash } else { computed };
         self.next_seq = seq.saturating_add(1).max(1);
         Some(Seen { seq, kind: body.kind, data: body.data })
+    }
+
+    /// A `segment` record. As the first record read (older segments are not here): the chain
+    /// starts from it as written, with its log id and seal bookkeeping. Later: it must belong to
+    /// this log and agree with the bookkeeping so far.
+    fn segment_start(
+        &mut self,
+        first: bool,
+        seq: u64,
+        data: &str,
+        problem: &dyn Fn(Option<u64>, String) -> Problem,
+        out: &mut Vec<Problem>,
+    ) {
+        let Ok(s) = serde_json::from_str::<super::segments::SegmentData>(data) else {
+            out.push(problem(Some(seq), "malformed segment record data".into()));
+            if first {
+                self.resync = true;
+            }
+            return;
+        };
+        if first {
+            self.log_id = Some(s.log_id);
+            self.history_start = Some(seq);
+            self.resync = true;
+            self.jump_to(s.epoch, s.epoch_first);
+            self.in_epoch = s.in_epoch;
+            return;
+        }
+        if self.log_id.as_deref().is_some_and(|id| id != s.log_id) {
+            out.push(problem(Some(seq), format!("a segment of another log ({}) was spliced in", s.log_id)));
+        }
+        if (s.epoch, s.in_epoch, s.previous_last_seq) != (self.epoch, self.in_epoch, self.last_seq()) {
+            out.push(problem(
+                Some(seq),
+                format!(
+                    "segment {} says it follows seq {} in epoch {} after {} records; the log before it ends at seq {} in epoch {} after {}",
+                    s.segment,
+                    s.previous_last_seq,
+                    s.epoch,
+                    s.in_epoch,
+                    self.last_seq(),
+                    self.epoch,
+                    self.in_epoch
+                ),
+            ));
+        }
     }
 
     fn jump_to(&mut self, epoch: u64, seq: u64) {

@@ -44,8 +44,15 @@ struct Sidecar {
     offset: u64,
     /// 1-based line number of the checkpoint record.
     line: u64,
+    /// The segment whose file holds the record (absent in sidecars from before segments: 1).
+    #[serde(default = "first_segment")]
+    segment: u64,
     hash: String,
     state: Box<RawValue>,
+}
+
+fn first_segment() -> u64 {
+    1
 }
 
 /// The `data` of a `checkpoint` record.
@@ -87,6 +94,9 @@ pub enum Rejected {
     Missing,
     /// The sidecar exists but does not verify: never trusted.
     Invalid(String),
+    /// The sidecar names a record in an archived segment (the daemon stopped between a roll
+    /// and the checkpoint that follows it): not damage, but not used.
+    Archived(u64),
 }
 
 /// The sidecar's path.
@@ -110,20 +120,29 @@ pub fn due(since: u64, state_bytes: u64) -> bool {
 pub(crate) fn store(
     data_dir: &Path,
     log_id: &str,
-    (seq, offset, line): (u64, u64, u64),
+    (segment, seq, offset, line): (u64, u64, u64, u64),
     hash: &[u8; 32],
     state: &RawValue,
 ) -> Result<(), AuditError> {
     let path = sidecar_path(data_dir);
-    let side =
-        Sidecar { v: 1, log_id: log_id.into(), seq, offset, line, hash: hex::encode(hash), state: state.to_owned() };
+    let side = Sidecar {
+        v: 1,
+        log_id: log_id.into(),
+        seq,
+        offset,
+        line,
+        segment,
+        hash: hex::encode(hash),
+        state: state.to_owned(),
+    };
     let bytes = serde_json::to_vec(&side).map_err(|e| AuditError::Encode(e.to_string()))?;
     crate::paths::write_atomic(&path, &bytes)
         .map_err(|e| AuditError::io(format!("cannot store the checkpoint {}", path.display()), e))
 }
 
-/// Loads the sidecar and checks it against the log `file`; never trusts one that does not verify.
-pub(crate) fn load(data_dir: &Path, file: &File) -> Result<Checkpoint, Rejected> {
+/// Loads the sidecar and checks it against the log `file` (the active segment, number
+/// `segment`); never trusts one that does not verify.
+pub(crate) fn load(data_dir: &Path, file: &File, segment: u64) -> Result<Checkpoint, Rejected> {
     let path = sidecar_path(data_dir);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
@@ -132,6 +151,9 @@ pub(crate) fn load(data_dir: &Path, file: &File) -> Result<Checkpoint, Rejected>
     };
     let side: Sidecar = serde_json::from_slice(&bytes)
         .map_err(|e| Rejected::Invalid(format!("{} is not a holdfast checkpoint: {e}", path.display())))?;
+    if side.v == 1 && side.segment < segment {
+        return Err(Rejected::Archived(side.segment));
+    }
     check(&side, file)
         .map_err(|why| Rejected::Invalid(format!("the checkpoint {} does not verify: {why}", path.display())))
 }
@@ -144,7 +166,18 @@ fn check(side: &Sidecar, file: &File) -> Result<Checkpoint, String> {
     let g = parse_line(&genesis).map_err(|_| "the log's first line is not a record".to_string())?;
     let log_id =
         serde_json::from_str::<serde_json::Value>(g.data).ok().and_then(|d| d["log_id"].as_str().map(String::from));
-    if g.kind != "genesis" || log_id.as_deref() != Some(side.log_id.as_str()) {
+    // Segment 1 starts with genesis, later segments with a `segment` record naming the log.
+    let first_ok = match g.kind.as_ref() {
+        "genesis" => side.segment == 1,
+        "segment" => {
+            serde_json::from_str::<serde_json::Value>(g.data).is_ok_and(|d| d["segment"].as_u64() == Some(side.segment))
+        }
+        _ => false,
+    };
+    if !first_ok {
+        return Err(format!("the log file is not segment {} of the log", side.segment));
+    }
+    if log_id.as_deref() != Some(side.log_id.as_str()) {
         return Err(format!("it belongs to log {}, which is not the log in this file", side.log_id));
     }
     let line = read_line_at(file, side.offset)?;

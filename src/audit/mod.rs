@@ -49,15 +49,17 @@ mod layout;
 mod record;
 mod recover;
 mod seal;
+pub mod segments;
 pub mod verify;
 mod writer;
 
 use std::time::Duration;
 
 pub use checkpoint::Checkpoint;
-pub use record::{Record, RecordError, Records, read_records, read_records_from};
+pub use record::{Record, RecordError, Records, read_log_records, read_records, read_records_from};
 pub use seal::{EpochKey, VerificationKey, write_verification_key};
-pub use verify::{VerifyOptions, VerifyReport, verify_file};
+pub use segments::SegmentPolicy;
+pub use verify::{VerifyOptions, VerifyReport, verify_file, verify_log};
 pub use writer::{AuditLog, OpenReport, Recovered};
 
 /// Records per epoch, the seal included.

@@ -201,7 +201,7 @@ pub struct RecordError {
 
 /// Iterator over the records of a log file, line by line (constant memory).
 pub struct Records {
-    reader: std::io::BufReader<std::fs::File>,
+    reader: Box<dyn BufRead + Send>,
     buf: Vec<u8>,
     line: u64,
 }
@@ -210,7 +210,16 @@ pub struct Records {
 /// Hashes and MACs are not checked here (see [`super::verify`]).
 pub fn read_records(path: &Path) -> Result<Records, AuditError> {
     let file = std::fs::File::open(path).map_err(|e| AuditError::io(format!("cannot open {}", path.display()), e))?;
-    Ok(Records { reader: std::io::BufReader::with_capacity(256 * 1024, file), buf: Vec::new(), line: 0 })
+    Ok(Records { reader: Box::new(std::io::BufReader::with_capacity(256 * 1024, file)), buf: Vec::new(), line: 0 })
+}
+
+/// Reads the records of every segment present (see [`super::segments`]), oldest first, the
+/// active log `active` last: the whole history that retention left.
+pub fn read_log_records(active: &Path) -> Result<Records, AuditError> {
+    let what = |e| AuditError::io(format!("cannot list the segments of {}", active.display()), e);
+    let segments = super::segments::all(active).map_err(what)?;
+    let reader = std::io::BufReader::with_capacity(256 * 1024, super::segments::Concat::new(segments));
+    Ok(Records { reader: Box::new(reader), buf: Vec::new(), line: 0 })
 }
 
 /// Like [`read_records`], from byte `offset` (a record's first byte, e.g. a checkpoint's).
@@ -219,7 +228,7 @@ pub fn read_records_from(path: &Path, offset: u64) -> Result<Records, AuditError
     let what = || format!("cannot open {}", path.display());
     let mut file = std::fs::File::open(path).map_err(|e| AuditError::io(what(), e))?;
     file.seek(SeekFrom::Start(offset)).map_err(|e| AuditError::io(what(), e))?;
-    Ok(Records { reader: std::io::BufReader::with_capacity(256 * 1024, file), buf: Vec::new(), line: 0 })
+    Ok(Records { reader: Box::new(std::io::BufReader::with_capacity(256 * 1024, file)), buf: Vec::new(), line: 0 })
 }
 
 impl Iterator for Records {

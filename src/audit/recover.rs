@@ -14,13 +14,6 @@ pub(crate) struct Start {
     pub lines: u64,
 }
 
-impl Start {
-    /// The beginning of the file.
-    pub fn beginning() -> Self {
-        Start { chain: Chain::new(None), offset: 0, lines: 0 }
-    }
-}
-
 /// What a scan of an existing log found.
 pub(crate) struct Scan {
     pub chain: Chain,

@@ -14,6 +14,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::record::{BODY_START, begin_line, finish_line};
+
+mod roll;
 use super::seal::{self, EpochKey, StoredKey, VerificationKey};
 use super::{AuditError, Durability, EPOCH_RECORDS, EPOCH_SECS, recover};
 use crate::paths::Paths;
@@ -49,6 +51,8 @@ pub struct AuditLog {
     file_checked: Instant,
     /// Longest epoch (the time-based seal), [`EPOCH_SECS`] unless set.
     epoch_secs: u64,
+    /// Segments: see `writer/roll.rs`.
+    seg: roll::SegmentCursor,
 }
 
 /// Where the writer stands relative to checkpoints.
@@ -110,7 +114,11 @@ impl AuditLog {
             file.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(|e| AuditError::io(what(), e))?;
         }
         let mut report = OpenReport::default();
-        let start = checkpoint_start(&paths.data_dir, &file, &mut report);
+        let survey = roll::survey(&path, &mut report)?;
+        let start = match checkpoint_start(&paths.data_dir, &file, survey.active, &mut report) {
+            Some(start) => start,
+            None => roll::archive_start(&survey.archives, &mut report)?,
+        };
         let scan = recover::scan(&file, start)?;
         if let Some(torn) = &scan.torn {
             let quarantine = recover::quarantine(&path, torn)?;
@@ -140,9 +148,12 @@ impl AuditLog {
             ckpt: CheckpointCursor { lines: scan.lines, ..Default::default() },
             file_checked: now,
             epoch_secs: EPOCH_SECS,
+            seg: roll::SegmentCursor::new(&survey),
         };
         if scan.chain.records == 0 && scan.problems.is_empty() {
             log.create(&mut report)?;
+        } else if scan.lines == 0 && !survey.archives.is_empty() {
+            log.continue_after_archives(scan, &mut report)?;
         } else {
             log.checkpoint_findings(&scan, &mut report);
             log.resume(scan, &mut report)?;
@@ -188,12 +199,22 @@ impl AuditLog {
 
     /// An existing log: continue the chain from the last line as written.
     fn resume(&mut self, scan: recover::Scan, report: &mut OpenReport) -> Result<(), AuditError> {
-        let chain = scan.chain;
+        self.adopt(&scan.chain);
+        self.resume_keys(scan, report)
+    }
+
+    /// Continues the chain as the scan left it.
+    fn adopt(&mut self, chain: &Chain) {
         self.next_seq = chain.next_seq;
         self.prev = chain.prev;
         self.in_epoch = chain.in_epoch;
         self.epoch_first = chain.epoch_first;
         self.log_id = chain.log_id.clone().unwrap_or_default();
+    }
+
+    /// `seal.key` against the chain, then the `damage` and `recovered` records.
+    fn resume_keys(&mut self, scan: recover::Scan, report: &mut OpenReport) -> Result<(), AuditError> {
+        let chain = scan.chain;
         let mut damage: Vec<String> = std::mem::take(&mut report.damage);
         damage.extend(scan.problems.iter().map(|p| p.to_string()));
         let mut data = json!({});
@@ -287,6 +308,7 @@ impl AuditLog {
                 }
             }
         }
+        self.roll_if_due();
         Ok(seq)
     }
 
@@ -305,6 +327,8 @@ impl AuditLog {
         if self.key_store_pending {
             self.store_key();
         }
+        self.roll_if_due();
+        self.maintain();
         match self.durability {
             Durability::Batch { every } if self.dirty => {
                 let since = self.last_sync.elapsed();
@@ -388,24 +412,40 @@ impl AuditLog {
         if let Some(why) = &self.broken {
             return Err(AuditError::Broken(why.clone()));
         }
-        let ts = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
-        let seq = self.next_seq;
-        let mut line =
-            begin_line(seq, &ts, &self.prev, kind, peer, data).map_err(|e| AuditError::Encode(e.to_string()))?;
-        let hash = next_hash(&self.prev, &line[BODY_START..]);
-        let mac = self.key.mac(&hash);
-        finish_line(&mut line, &hash, &mac);
+        let (line, hash) = self.encode(kind, peer, data)?;
         if let Err(e) = self.file.write_all(&line) {
             self.rollback();
             return Err(AuditError::io(format!("cannot append to {}", self.path.display()), e));
         }
-        self.len += line.len() as u64;
+        Ok(self.commit(line.len() as u64, hash))
+    }
+
+    /// The next record's line (with its newline) and hash; nothing is written or advanced.
+    fn encode<D: Serialize + ?Sized>(
+        &self,
+        kind: &str,
+        peer: &Peer,
+        data: &D,
+    ) -> Result<(Vec<u8>, [u8; 32]), AuditError> {
+        let ts = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
+        let mut line = begin_line(self.next_seq, &ts, &self.prev, kind, peer, data)
+            .map_err(|e| AuditError::Encode(e.to_string()))?;
+        let hash = next_hash(&self.prev, &line[BODY_START..]);
+        let mac = self.key.mac(&hash);
+        finish_line(&mut line, &hash, &mac);
+        Ok((line, hash))
+    }
+
+    /// Advances the chain past a record of `bytes` bytes with `hash`, now in the file; its seq.
+    fn commit(&mut self, bytes: u64, hash: [u8; 32]) -> u64 {
+        let seq = self.next_seq;
+        self.len += bytes;
         self.next_seq += 1;
         self.prev = hash;
         self.in_epoch += 1;
         self.ckpt.lines += 1;
         self.ckpt.since += 1;
-        Ok(seq)
+        seq
     }
 
     fn sync(&mut self) -> Result<(), AuditError> {
@@ -453,19 +493,26 @@ fn lock(_file: &File, _path: &Path) -> Result<(), AuditError> {
 
 // ---- Checkpoints (format and checks in `checkpoint.rs`) ----
 
-/// Where the scan on open starts: at a sidecar checkpoint that verifies, else at the beginning
-/// (a sidecar that does not verify is reported as damage and never trusted).
-fn checkpoint_start(data_dir: &Path, file: &File, report: &mut OpenReport) -> recover::Start {
-    match checkpoint::load(data_dir, file) {
+/// Where the scan on open starts: at a sidecar checkpoint that verifies in the active segment
+/// (number `segment`), else `None`: from the oldest segment present (a sidecar that does not
+/// verify is reported as damage and never trusted).
+fn checkpoint_start(data_dir: &Path, file: &File, segment: u64, report: &mut OpenReport) -> Option<recover::Start> {
+    match checkpoint::load(data_dir, file, segment) {
         Ok(cp) => {
             let start = recover::Start { chain: Chain::resume(&cp), offset: cp.offset, lines: cp.line - 1 };
             report.checkpoint = Some(cp);
-            start
+            Some(start)
         }
-        Err(Rejected::Missing) => recover::Start::beginning(),
+        Err(Rejected::Missing) => None,
+        Err(Rejected::Archived(n)) => {
+            report.notes.push(format!(
+                "the checkpoint is in archived segment {n} (the daemon stopped right after a roll): every segment present was replayed"
+            ));
+            None
+        }
         Err(Rejected::Invalid(why)) => {
             report.damage.push(format!("{why}; the whole log was replayed instead"));
-            recover::Start::beginning()
+            None
         }
     }
 }
@@ -550,7 +597,8 @@ impl AuditLog {
         let seq = self.write("checkpoint", &Peer::default(), &data)?;
         // The sidecar must never name a record that is not durable.
         self.sync()?;
-        checkpoint::store(&self.data_dir(), &self.log_id, (seq, offset, line), &self.prev, state)?;
+        checkpoint::store(&self.data_dir(), &self.log_id, (self.seg.number, seq, offset, line), &self.prev, state)?;
+        self.seg.rolled = false;
         self.ckpt.since = 0;
         self.ckpt.state_bytes = state_bytes;
         Ok(seq)
@@ -558,7 +606,8 @@ impl AuditLog {
 
     /// True when enough records were written since the last checkpoint (see [`checkpoint::due`]).
     pub fn checkpoint_due(&self) -> bool {
-        checkpoint::due(self.ckpt.since, self.ckpt.state_bytes)
+        // A new segment gets a checkpoint at once, so a start never needs the archived ones.
+        self.seg.rolled || checkpoint::due(self.ckpt.since, self.ckpt.state_bytes)
     }
 }
 

@@ -8,13 +8,14 @@
 //! the same class, everything else to a Base Event (0) carrying the record in `unmapped`.
 //! A shipper restarts with `--since` the last seq it delivered.
 
-use std::io::{BufRead, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use holdfast::audit::Record;
+use holdfast::audit::segments::Follower;
 use holdfast::paths::Paths;
 use serde_json::{Value, json};
 
@@ -47,7 +48,7 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
     let path = Paths::from_env()?.audit_log();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    stream(&path, args.follow, &mut out, |out, line| {
+    stream(&path, args.since, args.follow, &mut out, |out, line| {
         let Some(body) = serde_json::from_slice::<Value>(line).ok().map(|mut v| v["body"].take()) else {
             return Ok(());
         };
@@ -68,40 +69,27 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Calls `each` with every whole line (newline included) of the file at `path`, then with
-/// `follow` every line appended later (reopening the path when the file was replaced or cut).
-/// `out` is flushed after each read to the end.
+/// Calls `each` with every whole line (newline included) of the log's segments that may hold
+/// records after `since`, then with `follow` every line appended later, across rolls
+/// (`holdfast::audit::segments::Follower`). `out` is flushed after each read to the end.
 fn stream<W: Write>(
     path: &Path,
+    since: u64,
     follow: bool,
     out: &mut W,
     mut each: impl FnMut(&mut W, &[u8]) -> std::io::Result<()>,
 ) -> Result<()> {
-    let mut file = std::fs::File::open(path)?;
-    let mut pos = 0u64;
-    let mut buf = Vec::new();
+    let mut follower = Follower::start(path, since, &mut |line: &[u8]| each(out, line))?;
+    out.flush()?;
+    if !follow {
+        return Ok(());
+    }
     loop {
-        file.seek(SeekFrom::Start(pos))?;
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, &file);
-        loop {
-            buf.clear();
-            let n = reader.read_until(b'\n', &mut buf)?;
-            if n == 0 || !buf.ends_with(b"\n") {
-                break; // a line still being written: read it whole next time
-            }
-            pos += n as u64;
-            each(out, &buf)?;
+        std::thread::sleep(POLL);
+        if let Some(note) = follower.poll(&mut |line: &[u8]| each(out, line))? {
+            eprintln!("holdfast: {note}");
         }
         out.flush()?;
-        if !follow {
-            return Ok(());
-        }
-        std::thread::sleep(POLL);
-        if std::fs::metadata(path).map(|m| m.len() < pos).unwrap_or(false) {
-            eprintln!("holdfast: the log got shorter (replaced or truncated?); streaming it from its start");
-            file = std::fs::File::open(path)?;
-            pos = 0;
-        }
     }
 }
 

@@ -1,13 +1,13 @@
 //! `log verify`, `log tail`, `log head` (and `log export`, in `export.rs`).
 
 use std::collections::VecDeque;
-use std::io::{BufRead, Seek};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use holdfast::audit::verify::{VerifyOptions, VerifyReport, verify_file};
+use holdfast::audit::segments::Follower;
+use holdfast::audit::verify::{VerifyOptions, VerifyReport, verify_file, verify_log};
 use holdfast::audit::{Record, VerificationKey, read_records};
 use holdfast::paths::Paths;
 use holdfast::transport::{Client, ClientError};
@@ -42,7 +42,8 @@ pub struct VerifyArgs {
     vault: bool,
     #[command(flatten)]
     password: PasswordArgs,
-    /// Log file to check (default: this home's audit log).
+    /// Log file to check, e.g. a central copy (default: this home's audit log, every segment). A
+    /// directory is read as a data directory: its `audit.jsonl` and archived segments.
     #[arg(long)]
     file: Option<PathBuf>,
     /// A head recorded earlier, `SEQ:HASH`, that the file must still contain.
@@ -140,7 +141,12 @@ fn verify(args: &VerifyArgs) -> Result<Exit> {
             g.log_id
         );
     }
-    let report = verify_file(&path, &VerifyOptions { key, anchor })?;
+    let options = VerifyOptions { key, anchor };
+    let report = match &args.file {
+        Some(f) if f.is_dir() => verify_log(&f.join("audit.jsonl"), &options)?,
+        Some(f) => verify_file(f, &options)?,
+        None => verify_log(&path, &options)?,
+    };
     if args.json {
         let mut v = serde_json::to_value(&report)?;
         v["file"] = path.display().to_string().into();
@@ -185,6 +191,18 @@ fn print_report(r: &VerifyReport, path: &std::path::Path, anchor: Option<&str>) 
     if let Some(h) = &r.head {
         println!("  head     seq {} hash {}", h.seq, h.hash);
     }
+    if r.segments > 0 {
+        println!("  segments {} files", r.segments);
+    }
+    if let Some(h) = &r.history_starts {
+        match h.retention_seq {
+            Some(s) => println!(
+                "  history  starts at seq {} (segment {}): older segments removed by retention (recorded at seq {s})",
+                h.seq, h.segment
+            ),
+            None => println!("  history  starts at seq {} (segment {}): older segments are missing", h.seq, h.segment),
+        }
+    }
     println!("  chain    checked");
     match (r.macs_checked, r.macs_unchecked_from) {
         (true, None) => println!("  seals    every MAC checked with the verification key"),
@@ -219,21 +237,34 @@ fn print_report(r: &VerifyReport, path: &std::path::Path, anchor: Option<&str>) 
 fn tail(args: &TailArgs) -> Result<Exit> {
     let paths = Paths::from_env()?;
     let path = paths.audit_log();
+    let zone = (!args.utc).then(jiff::tz::TimeZone::system);
     let mut last: VecDeque<Record> = VecDeque::with_capacity(args.n.min(10_000));
+    let keep = |last: &mut VecDeque<Record>, rec: Record| {
+        if last.len() == args.n {
+            last.pop_front();
+        }
+        if args.n > 0 {
+            last.push_back(rec);
+        }
+    };
+    // The active segment, and the archived ones only while it holds fewer than n records.
     for r in read_records(&path)? {
         match r {
-            Ok(rec) => {
-                if last.len() == args.n {
-                    last.pop_front();
-                }
-                if args.n > 0 {
-                    last.push_back(rec);
-                }
-            }
+            Ok(rec) => keep(&mut last, rec),
             Err(e) => eprintln!("holdfast: {e}"),
         }
     }
-    let zone = (!args.utc).then(jiff::tz::TimeZone::system);
+    if last.len() < args.n {
+        let first = last.front().map(|r| r.seq);
+        let mut older: VecDeque<Record> = VecDeque::new();
+        for rec in holdfast::audit::read_log_records(&path)?.flatten().take_while(|r| first.is_none_or(|f| r.seq < f)) {
+            keep(&mut older, rec);
+        }
+        let room = args.n - last.len();
+        for rec in older.into_iter().rev().take(room) {
+            last.push_front(rec);
+        }
+    }
     for r in &last {
         show(r, args.json, zone.as_ref());
     }
@@ -243,33 +274,20 @@ fn tail(args: &TailArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Prints records appended after the current end, forever.
+/// Prints records appended after the current end, forever (across rolls into new segments).
 fn follow(path: &std::path::Path, json: bool, zone: Option<&jiff::tz::TimeZone>) -> Result<Exit> {
-    let mut file = std::fs::File::open(path)?;
-    let mut pos = file.seek(std::io::SeekFrom::End(0))?;
-    let mut buf = Vec::new();
+    let mut print = |line: &[u8]| {
+        let v = serde_json::from_slice::<serde_json::Value>(line).ok();
+        if let Some(rec) = v.and_then(|v| serde_json::from_value::<Record>(v["body"].clone()).ok()) {
+            show(&rec, json, zone);
+        }
+        Ok(())
+    };
+    let mut follower = Follower::start(path, u64::MAX, &mut |_| Ok(()))?;
     loop {
         std::thread::sleep(Duration::from_millis(200));
-        let len = std::fs::metadata(path)?.len();
-        if len < pos {
-            eprintln!("holdfast: the log got shorter (truncated?); following from its new end");
-            file = std::fs::File::open(path)?;
-            pos = file.seek(std::io::SeekFrom::End(0))?;
-            continue;
-        }
-        file.seek(std::io::SeekFrom::Start(pos))?;
-        let mut reader = std::io::BufReader::new(&file);
-        loop {
-            buf.clear();
-            let n = reader.read_until(b'\n', &mut buf)?;
-            if n == 0 || !buf.ends_with(b"\n") {
-                break; // a line still being written: read it whole next time
-            }
-            pos += n as u64;
-            let line = serde_json::from_slice::<serde_json::Value>(&buf).ok();
-            if let Some(rec) = line.and_then(|v| serde_json::from_value::<Record>(v["body"].clone()).ok()) {
-                show(&rec, json, zone);
-            }
+        if let Some(note) = follower.poll(&mut print)? {
+            eprintln!("holdfast: {note}");
         }
     }
 }
@@ -320,7 +338,7 @@ fn head(args: &HeadArgs) -> Result<Exit> {
     let (head, source) = match daemon_head(&paths)? {
         Some(h) => (h, "daemon"),
         None => {
-            let report = verify_file(&paths.audit_log(), &VerifyOptions::default())?;
+            let report = verify_log(&paths.audit_log(), &VerifyOptions::default())?;
             let Some(h) = report.head else { bail!("the audit log {} has no records", paths.audit_log().display()) };
             (h, "file")
         }

@@ -150,6 +150,7 @@ impl Daemon {
         match open_log(&self.paths, self.durability) {
             Ok((Some(log), damage, checkpoint)) => {
                 self.audit = Some(log);
+                self.apply_audit_policy();
                 self.log_damage = damage;
                 self.log_opened = true;
                 log!("the audit log is open again");
@@ -161,6 +162,13 @@ impl Daemon {
             }
             Ok((None, damage, _)) => self.log_damage = damage,
             Err(e) => log!("cannot reopen the audit log: {e}"),
+        }
+    }
+
+    /// Gives the open log the global policy's `[audit]` settings (segments, retention, compression).
+    pub(super) fn apply_audit_policy(&mut self) {
+        if let Some(log) = self.audit.as_mut() {
+            log.set_segments(self.policy.audit);
         }
     }
 

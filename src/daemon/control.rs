@@ -77,6 +77,7 @@ impl Daemon {
                     Ok(seq) => {
                         self.policy = policy;
                         self.policy_error = None;
+                        self.apply_audit_policy();
                         ack(seq, "policy reloaded")
                     }
                     Err(e) => ResponseBody::Error(e),

@@ -155,6 +155,7 @@ impl Daemon {
             tcp_addr: None,
             tcp_refusals: tcp::Refusals::default(),
         };
+        daemon.apply_audit_policy();
         daemon.replay(checkpoint);
         // What hooks decided while the daemon was down joins the log before any new request.
         daemon.ingest_offline();

@@ -58,7 +58,12 @@ impl Daemon {
             }
             None => (0, 0),
         };
-        let records = match crate::audit::read_records_from(&path, offset) {
+        // Without a checkpoint in the active segment, every segment present is replayed.
+        let records = match if after > 0 {
+            crate::audit::read_records_from(&path, offset)
+        } else {
+            crate::audit::read_log_records(&path)
+        } {
             Ok(r) => r,
             Err(e) => {
                 log!("cannot replay the audit log: {e}");

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::pattern::{MatchKind, Pattern};
+use crate::audit::segments::{MIN_SEGMENT_BYTES, SegmentPolicy};
 
 /// Largest policy file accepted.
 pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -168,6 +169,8 @@ pub struct PolicyFile {
     pub daemon: Option<Setting<DaemonSettings>>,
     /// The `[notify]` table, if present.
     pub notify: Option<Setting<NotifySettings>>,
+    /// The `[audit]` table: segments, retention, compression (global policy only).
+    pub audit: Option<Setting<SegmentPolicy>>,
 }
 
 /// Why a policy file could not be used.
@@ -232,6 +235,7 @@ struct RawFile {
     hold: Vec<Spanned<RawRule>>,
     daemon: Option<Spanned<RawDaemon>>,
     notify: Option<Spanned<RawNotify>>,
+    audit: Option<Spanned<RawAudit>>,
 }
 
 #[derive(Deserialize)]
@@ -248,6 +252,16 @@ struct RawRule {
     #[serde(rename = "match", default)]
     kind: MatchKind,
     reason: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    segment_bytes: Option<Spanned<u64>>,
+    segment_age: Option<Spanned<String>>,
+    retain_segments: Option<u64>,
+    retain_days: Option<u64>,
+    compress: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -408,7 +422,12 @@ impl PolicyFile {
             Some(n) => Some(Setting { origin: origin(n.span()), value: notify_settings(n.into_inner(), &invalid)? }),
             None => None,
         };
+        let audit = match raw.audit {
+            Some(a) => Some(Setting { origin: origin(a.span()), value: audit_settings(a.into_inner(), &invalid)? }),
+            None => None,
+        };
         Ok(PolicyFile {
+            audit,
             path: path.to_path_buf(),
             mode: raw.mode.map(|s| Setting { origin: origin(s.span()), value: s.into_inner() }),
             hold_expiry_secs,
@@ -447,6 +466,44 @@ fn tcp_address(
         ));
     }
     Ok(addr)
+}
+
+/// Checks an `[audit]` table: `segment_bytes` at least [`MIN_SEGMENT_BYTES`], `segment_age` a
+/// duration (`"7d"`, `"12h"`) of at least a second; absent keys take their defaults.
+fn audit_settings(
+    raw: RawAudit,
+    invalid: &dyn Fn(Range<usize>, String) -> PolicyError,
+) -> Result<SegmentPolicy, PolicyError> {
+    let d = SegmentPolicy::default();
+    let segment_bytes = match raw.segment_bytes {
+        Some(b) if *b.get_ref() < MIN_SEGMENT_BYTES => {
+            return Err(invalid(b.span(), format!("segment_bytes = {} is below {MIN_SEGMENT_BYTES}", b.get_ref())));
+        }
+        Some(b) => b.into_inner(),
+        None => d.segment_bytes,
+    };
+    let segment_age = match raw.segment_age {
+        Some(a) => match humantime::parse_duration(a.get_ref()) {
+            Ok(age) if age >= std::time::Duration::from_secs(1) => age,
+            _ => {
+                return Err(invalid(
+                    a.span(),
+                    format!(
+                        "segment_age = {:?} is not a duration of at least 1s (like \"7d\" or \"12h\")",
+                        a.get_ref()
+                    ),
+                ));
+            }
+        },
+        None => d.segment_age,
+    };
+    Ok(SegmentPolicy {
+        segment_bytes,
+        segment_age,
+        retain_segments: raw.retain_segments.unwrap_or(d.retain_segments),
+        retain_days: raw.retain_days.unwrap_or(d.retain_days),
+        compress: raw.compress.unwrap_or(d.compress),
+    })
 }
 
 /// Checks a `[notify]` table: a non-empty program, bounded arguments, a timeout in range.
@@ -488,6 +545,17 @@ mod tests {
             Err(PolicyError::Invalid { line, column, message, .. }) => (line, column, message),
             other => panic!("expected Invalid, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn audit_tables_are_checked() {
+        let f = parse("[audit]\nsegment_bytes = 1048576\nsegment_age = \"12h\"\nretain_days = 90\n").unwrap();
+        let a = f.audit.unwrap().value;
+        assert_eq!((a.segment_bytes, a.segment_age.as_secs(), a.retain_days), (1 << 20, 43_200, 90));
+        assert_eq!((a.retain_segments, a.compress), (0, true));
+        assert!(err_at("[audit]\nsegment_bytes = 10\n").2.contains("below"));
+        assert_eq!(err_at("[audit]\n\nsegment_age = \"soon\"\n").0, 3);
+        assert!(err_at("[audit]\nkeep = 1\n").2.contains("unknown field"));
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub struct Policy {
     pub daemon: DaemonSettings,
     /// What to run when a command is held.
     pub notify: Option<super::file::NotifySettings>,
+    /// Audit log segments, retention and compression.
+    pub audit: crate::audit::SegmentPolicy,
     deny: RuleSet,
     hold: RuleSet,
     allow: RuleSet,
@@ -93,6 +95,7 @@ impl Default for Policy {
             fail_closed: false,
             daemon: DaemonSettings::default(),
             notify: None,
+            audit: crate::audit::SegmentPolicy::default(),
             deny: RuleSet::default(),
             hold: RuleSet::default(),
             allow: RuleSet::default(),
@@ -111,6 +114,7 @@ impl Policy {
             fail_closed: file.fail_closed.map_or(d.fail_closed, |s| s.value),
             daemon: file.daemon.map_or(d.daemon, |s| s.value),
             notify: file.notify.map(|s| s.value),
+            audit: file.audit.map_or(d.audit, |s| s.value),
             deny: RuleSet::new(file.deny),
             hold: RuleSet::new(file.hold),
             allow: RuleSet::new(file.allow),
@@ -159,6 +163,9 @@ impl RepoPolicy {
         }
         if let Some(d) = &file.daemon {
             ignored.push(report(&d.origin, "[daemon]", "only the global policy configures the daemon"));
+        }
+        if let Some(a) = &file.audit {
+            ignored.push(report(&a.origin, "[audit]", "only the global policy configures the audit log"));
         }
         // A repository is written by whoever wrote the code: it never chooses what the daemon runs.
         if let Some(n) = &file.notify {

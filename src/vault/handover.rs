@@ -9,7 +9,7 @@
 //! log's genesis record (`mac_1 = HMAC(k0, hash_1)`), so a stale file of another log is never
 //! wrapped in place of the current log's key.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use crate::audit::VerificationKey;
@@ -30,13 +30,21 @@ impl Genesis {
     /// Reads the first record of the log at `path`: `Ok(None)` when there is no log (or it is empty),
     /// an error when the first line is not a genesis record.
     pub fn read(path: &Path) -> Result<Option<Genesis>, String> {
-        let file = match std::fs::File::open(path) {
-            Ok(f) => f,
+        // Record 1 is in the oldest segment (the log itself until its first roll).
+        let oldest = crate::audit::segments::all(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            .into_iter()
+            .next();
+        let Some(oldest) = oldest else { return Ok(None) };
+        let reader = match oldest.open() {
+            Ok(r) => r,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => return Err(format!("cannot read {}: {e}", oldest.path.display())),
         };
+        let path = oldest.path.as_path();
         let mut line = Vec::new();
-        BufReader::new(file.take(MAX_GENESIS_LINE))
+        reader
+            .take(MAX_GENESIS_LINE)
             .read_until(b'\n', &mut line)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if line.is_empty() {
