@@ -2,7 +2,10 @@
 
 use super::super::cx::Cx;
 use super::super::ir::Word;
-use super::{Inv, flag, has_long, has_short, operands};
+use std::ops::Range;
+
+use super::table::{Arm, always, first_arm};
+use super::{Inv, any_of, flag, has_long, has_short, operands};
 
 rules! {
     FORCE_PUSH = ("git.force_push", Catastrophic, "Force-pushes, overwriting the remote branch's history; others' commits there are lost. Use `--force-with-lease` on your own branch, or push a new branch.");
@@ -218,6 +221,62 @@ fn gh_api(cx: &mut Cx<'_>, argv: &[Word<'_>]) {
     }
 }
 
+/// Subcommands whose verdict is a rule over their flags and first operands (first arm wins).
+const ARMS: &[Arm] = &[
+    Arm { on: &["reset"], path: &[], when: |a, _| has_long(a, "--hard"), rule: &RESET_HARD },
+    Arm {
+        on: &["clean"],
+        path: &[],
+        when: |a, _| flag(a, 'f', "--force") && !flag(a, 'n', "--dry-run"),
+        rule: &CLEAN_FORCE,
+    },
+    Arm {
+        on: &["branch"],
+        path: &[],
+        when: |a, _| has_short(a, 'D') || (flag(a, 'd', "--delete") && flag(a, 'f', "--force")),
+        rule: &BRANCH_FORCE_DELETE,
+    },
+    Arm {
+        on: &["switch"],
+        path: &[],
+        when: |a, _| flag(a, 'f', "--force") || has_long(a, "--discard-changes"),
+        rule: &SWITCH_DISCARD,
+    },
+    Arm { on: &["stash"], path: &["clear"], when: always, rule: &STASH_CLEAR },
+    Arm { on: &["stash"], path: &["drop"], when: always, rule: &STASH_DROP },
+    Arm { on: &["filter-branch", "filter-repo"], path: &[], when: always, rule: &FILTER_BRANCH },
+    Arm {
+        on: &["update-ref"],
+        path: &[],
+        when: |a, _| flag(a, 'd', "--delete") || has_long(a, "--stdin"),
+        rule: &UPDATE_REF_DELETE,
+    },
+    Arm { on: &["reflog"], path: &["expire"], when: |a, _| any_of(a, EXPIRE_NOW), rule: &REFLOG_EXPIRE_NOW },
+    Arm { on: &["reflog"], path: &["expire|delete"], when: always, rule: &REFLOG_EXPIRE },
+    Arm { on: &["gc"], path: &[], when: |a, _| any_of(a, PRUNE_NOW), rule: &GC_PRUNE_NOW },
+    Arm {
+        on: &["prune"],
+        path: &[],
+        when: |a, _| any_of(a, PRUNE_NOW) || any_of(a, &["--expire"]),
+        rule: &GC_PRUNE_NOW,
+    },
+    Arm { on: &["worktree"], path: &["remove"], when: |a, _| flag(a, 'f', "--force"), rule: &WORKTREE_FORCE },
+];
+
+const EXPIRE_NOW: &[&str] =
+    &["--expire=now", "--expire=all", "--expire-unreachable=now", "--expire-unreachable=all", "--expire=0"];
+const PRUNE_NOW: &[&str] = &["--prune=now", "--prune=all", "--expire=now"];
+
+/// A subcommand that reads its operands itself: gets its arguments, their operands and the span.
+type Handler = fn(&mut Cx<'_>, &str, &[Word<'_>], &[&str], Range<usize>, u32);
+
+const HANDLERS: &[(&[&str], Handler)] =
+    &[(&["push"], push), (&["checkout", "restore"], discard), (&["config"], config)];
+
+/// Options before the subcommand that take a value (`git -C dir …`).
+const VALUED_GLOBALS: &[&str] =
+    &["-C", "--git-dir", "--work-tree", "--namespace", "--exec-path", "--super-prefix", "--config-env"];
+
 pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
     if let Some(expanded) = expand_abbreviations(argv) {
         return check(cx, name, &expanded, inv);
@@ -233,186 +292,115 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
         }
         return gh_api(cx, argv);
     }
-    // Global options.
+    let i = global_options(cx, argv, inv.depth);
+    let Some(sub) = argv.get(i) else { return };
+    let args = &argv[i + 1..];
+    let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
+    let span = sub.span.start..argv[argv.len() - 1].span.end;
+    let sub = sub.as_str();
+    if let Some((_, h)) = HANDLERS.iter().find(|(subs, _)| subs.contains(&sub)) {
+        h(cx, sub, args, &ops, span, inv.depth);
+    } else if let Some(r) = first_arm(ARMS, sub, args, &ops) {
+        cx.hit(r, span);
+    }
+}
+
+/// Skips git's global options (checking `-c key=value` as config); the index of the subcommand.
+fn global_options(cx: &mut Cx<'_>, argv: &[Word<'_>], depth: u32) -> usize {
     let mut i = 1;
     while i < argv.len() {
         let t = argv[i].as_str();
-        match t {
-            "-C" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--super-prefix" | "--config-env" => {
-                i += 2
+        if t == "-c" {
+            if let Some(w) = argv.get(i + 1) {
+                let (k, v) = match w.as_str().split_once('=') {
+                    Some((k, v)) => (k, Some(v)),
+                    None => (w.as_str(), None),
+                };
+                config_value(cx, k, v, w, depth);
             }
-            "-c" => {
-                if let Some(w) = argv.get(i + 1) {
-                    let kv = w.as_str();
-                    let (k, v) = match kv.split_once('=') {
-                        Some((k, v)) => (k, Some(v)),
-                        None => (kv, None),
-                    };
-                    config_value(cx, k, v, w, inv.depth);
-                }
-                i += 2;
-            }
-            _ if t.starts_with("--git-dir=")
-                || t.starts_with("--work-tree=")
-                || t.starts_with("--exec-path")
-                || t.starts_with("--namespace=") =>
-            {
-                i += 1
-            }
-            _ if t.starts_with('-') => i += 1,
-            _ => break,
+            i += 2;
+        } else if VALUED_GLOBALS.contains(&t) {
+            i += 2;
+        } else if t.starts_with('-') {
+            i += 1;
+        } else {
+            break;
         }
     }
-    let Some(sub) = argv.get(i) else { return };
-    let args = &argv[i + 1..];
-    let ops: Vec<&Word<'_>> = operands(args).collect();
-    let span = sub.span.start..argv[argv.len() - 1].span.end;
-    match sub.as_str() {
-        "push" => {
-            if has_long(args, "--mirror") {
-                return cx.hit(&PUSH_MIRROR, span);
-            }
-            let force = has_long(args, "--force") || has_short(args, 'f');
-            let lease = has_long(args, "--force-with-lease") || has_long(args, "--force-if-includes");
-            let delete = has_long(args, "--delete") || has_short(args, 'd');
-            let refs: Vec<&str> = ops.iter().skip(1).map(|w| w.as_str()).collect();
-            let plus = refs.iter().find(|r| r.starts_with('+'));
-            let colon_delete = refs.iter().find(|r| r.starts_with(':') && r.len() > 1);
-            if delete || colon_delete.is_some() {
-                let targets: Vec<&str> =
-                    if delete { refs.clone() } else { colon_delete.into_iter().copied().collect() };
-                if targets.iter().any(|r| protected(r.trim_start_matches(':'))) {
-                    cx.hit(&PUSH_DELETE_PROTECTED, span.clone());
-                } else {
-                    cx.hit(&PUSH_DELETE, span.clone());
-                }
-            }
-            if force || plus.is_some() {
-                cx.hit(&FORCE_PUSH, span);
-            } else if lease {
-                if refs.iter().any(|r| protected(r)) {
-                    cx.hit(&FORCE_PUSH, span);
-                } else {
-                    cx.hit(&FORCE_PUSH_LEASE, span);
-                }
-            } else if has_long(args, "--prune") {
-                cx.hit(&PUSH_DELETE, span);
-            }
+    i
+}
+
+/// `git push`: mirror, deleted refs (protected or not), force (with or without a lease), prune.
+fn push(cx: &mut Cx<'_>, _: &str, args: &[Word<'_>], ops: &[&str], span: Range<usize>, _: u32) {
+    if has_long(args, "--mirror") {
+        return cx.hit(&PUSH_MIRROR, span);
+    }
+    let force = has_long(args, "--force") || has_short(args, 'f');
+    let lease = has_long(args, "--force-with-lease") || has_long(args, "--force-if-includes");
+    let delete = has_long(args, "--delete") || has_short(args, 'd');
+    let refs = ops.get(1..).unwrap_or(&[]);
+    let plus = refs.iter().any(|r| r.starts_with('+'));
+    let colon_delete = refs.iter().find(|r| r.starts_with(':') && r.len() > 1);
+    if delete || colon_delete.is_some() {
+        let targets = if delete { refs } else { colon_delete.map(std::slice::from_ref).unwrap_or(&[]) };
+        let protected_target = targets.iter().any(|r| protected(r.trim_start_matches(':')));
+        cx.hit(if protected_target { &PUSH_DELETE_PROTECTED } else { &PUSH_DELETE }, span.clone());
+    }
+    if force || plus {
+        cx.hit(&FORCE_PUSH, span);
+    } else if lease {
+        cx.hit(if refs.iter().any(|r| protected(r)) { &FORCE_PUSH } else { &FORCE_PUSH_LEASE }, span);
+    } else if has_long(args, "--prune") {
+        cx.hit(&PUSH_DELETE, span);
+    }
+}
+
+/// Pathspecs that name the whole working tree.
+const ALL_PATHS: &[&str] = &[".", "*", ":/", "./", ":/*", "/"];
+
+/// `git checkout|restore [<rev>] [--] <paths>`: discarding uncommitted changes.
+fn discard(cx: &mut Cx<'_>, sub: &str, args: &[Word<'_>], ops: &[&str], span: Range<usize>, _: u32) {
+    let restore = sub == "restore";
+    if restore && flag(args, 'S', "--staged") && !flag(args, 'W', "--worktree") {
+        return;
+    }
+    let paths: Vec<&str> = match args.iter().position(|a| a.as_str() == "--") {
+        Some(p) => args[p + 1..].iter().map(|w| w.as_str()).collect(),
+        None if restore => ops.to_vec(),
+        None => ops.iter().copied().filter(|w| ALL_PATHS[..4].contains(w)).collect(),
+    };
+    if paths.iter().any(|w| ALL_PATHS.contains(w)) {
+        cx.hit(&DISCARD_ALL, span);
+    } else if !paths.is_empty() {
+        cx.hit(&DISCARD_PATHS, span);
+    } else if !restore && flag(args, 'f', "--force") {
+        cx.hit(&SWITCH_DISCARD, span);
+    }
+}
+
+/// `git config` reads of any kind change nothing.
+const CONFIG_READS: &[&str] =
+    &["--get", "--get-all", "--list", "-l", "--unset", "--get-regexp", "get", "list", "--show-origin"];
+
+/// `git config [set] KEY VALUE`: a key that runs a program.
+fn config(cx: &mut Cx<'_>, _: &str, args: &[Word<'_>], _: &[&str], _: Range<usize>, depth: u32) {
+    if any_of(args, CONFIG_READS) {
+        return;
+    }
+    let mut k = 0;
+    let mut key_val: Vec<&Word<'_>> = Vec::new();
+    while k < args.len() {
+        let t = args[k].as_str();
+        if matches!(t, "-f" | "--file" | "--blob" | "--type") {
+            k += 2;
+            continue;
         }
-        "reset" if has_long(args, "--hard") => {
-            cx.hit(&RESET_HARD, span);
+        if !(t.starts_with('-') || (key_val.is_empty() && matches!(t, "set" | "unset"))) {
+            key_val.push(&args[k]);
         }
-        "clean" => {
-            let dry = flag(args, 'n', "--dry-run");
-            let force = flag(args, 'f', "--force");
-            if force && !dry {
-                cx.hit(&CLEAN_FORCE, span);
-            }
-        }
-        "branch" => {
-            let force_delete = has_short(args, 'D') || ((flag(args, 'd', "--delete")) && flag(args, 'f', "--force"));
-            if force_delete {
-                cx.hit(&BRANCH_FORCE_DELETE, span);
-            }
-        }
-        "checkout" | "restore" => {
-            let staged_only =
-                sub.as_str() == "restore" && flag(args, 'S', "--staged") && !flag(args, 'W', "--worktree");
-            if staged_only {
-                return;
-            }
-            let dd = args.iter().position(|a| a.as_str() == "--");
-            let paths: Vec<&Word<'_>> = match dd {
-                Some(p) => args[p + 1..].iter().collect(),
-                None if sub.as_str() == "restore" => ops.clone(),
-                None => ops.iter().copied().filter(|w| matches!(w.as_str(), "." | "*" | ":/" | "./")).collect(),
-            };
-            let all = paths.iter().any(|w| matches!(w.as_str(), "." | "*" | ":/" | "./" | ":/*" | "/"));
-            if all {
-                cx.hit(&DISCARD_ALL, span);
-            } else if !paths.is_empty() {
-                cx.hit(&DISCARD_PATHS, span);
-            } else if sub.as_str() == "checkout" && flag(args, 'f', "--force") {
-                cx.hit(&SWITCH_DISCARD, span);
-            }
-        }
-        "switch" if (flag(args, 'f', "--force") || has_long(args, "--discard-changes")) => {
-            cx.hit(&SWITCH_DISCARD, span);
-        }
-        "stash" => match ops.first().map(|w| w.as_str()) {
-            Some("clear") => cx.hit(&STASH_CLEAR, span),
-            Some("drop") => cx.hit(&STASH_DROP, span),
-            _ => {}
-        },
-        "filter-branch" | "filter-repo" => cx.hit(&FILTER_BRANCH, span),
-        "update-ref" if (flag(args, 'd', "--delete") || has_long(args, "--stdin")) => {
-            cx.hit(&UPDATE_REF_DELETE, span);
-        }
-        "reflog" => match ops.first().map(|w| w.as_str()) {
-            Some("expire") => {
-                let now = args.iter().any(|a| {
-                    matches!(
-                        a.as_str(),
-                        "--expire=now"
-                            | "--expire=all"
-                            | "--expire-unreachable=now"
-                            | "--expire-unreachable=all"
-                            | "--expire=0"
-                    )
-                });
-                cx.hit(if now { &REFLOG_EXPIRE_NOW } else { &REFLOG_EXPIRE }, span);
-            }
-            Some("delete") => cx.hit(&REFLOG_EXPIRE, span),
-            _ => {}
-        },
-        "gc" | "prune" => {
-            let now = args.iter().any(|a| matches!(a.as_str(), "--prune=now" | "--prune=all" | "--expire=now"));
-            if now || (sub.as_str() == "prune" && args.iter().any(|a| a.as_str() == "--expire")) {
-                cx.hit(&GC_PRUNE_NOW, span);
-            }
-        }
-        "config" => {
-            if args.iter().any(|a| {
-                matches!(
-                    a.as_str(),
-                    "--get"
-                        | "--get-all"
-                        | "--list"
-                        | "-l"
-                        | "--unset"
-                        | "--get-regexp"
-                        | "get"
-                        | "list"
-                        | "--show-origin"
-                )
-            }) {
-                return;
-            }
-            let mut k = 0;
-            let mut key_val: Vec<&Word<'_>> = Vec::new();
-            while k < args.len() {
-                let t = args[k].as_str();
-                if matches!(t, "-f" | "--file" | "--blob" | "--type") {
-                    k += 2;
-                    continue;
-                }
-                if t.starts_with('-') || (key_val.is_empty() && matches!(t, "set" | "unset")) {
-                    k += 1;
-                    continue;
-                }
-                key_val.push(&args[k]);
-                k += 1;
-            }
-            if let Some(kw) = key_val.first() {
-                let v = key_val.get(1).map(|w| w.as_str());
-                if v.is_some() {
-                    config_value(cx, kw.as_str(), v, kw, inv.depth);
-                }
-            }
-        }
-        "worktree" if ops.first().is_some_and(|w| w.as_str() == "remove") && flag(args, 'f', "--force") => {
-            cx.hit(&WORKTREE_FORCE, span);
-        }
-        _ => {}
+        k += 1;
+    }
+    if let [kw, v, ..] = key_val[..] {
+        config_value(cx, kw.as_str(), Some(v.as_str()), kw, depth);
     }
 }

@@ -140,6 +140,11 @@ pub(crate) fn has_long(args: &[Word<'_>], l: &str) -> bool {
     false
 }
 
+/// Some argument is one of `words` (anywhere, `--` included, exactly).
+pub(crate) fn any_of(args: &[Word<'_>], words: &[&str]) -> bool {
+    args.iter().any(|a| words.contains(&a.as_str()))
+}
+
 pub(crate) fn flag(args: &[Word<'_>], c: char, l: &str) -> bool {
     has_short(args, c) || has_long(args, l)
 }

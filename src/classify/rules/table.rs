@@ -156,3 +156,34 @@ pub(crate) fn all_rules() -> impl Iterator<Item = &'static Rule> {
         .into_iter()
         .flatten()
 }
+
+/// A row of a family that reads its own command line before matching (git after its global
+/// options, the cloud CLIs after their valued options, `systemctl` after its flags): `on` names
+/// the program or subcommand, `path` the leading operands as the family read them (each
+/// `|`-separated alternatives), and `when` tests the arguments and those operands.
+pub(crate) struct Arm {
+    pub on: &'static [&'static str],
+    pub path: &'static [&'static str],
+    pub when: fn(&[Word<'_>], &[&str]) -> bool,
+    pub rule: &'static Rule,
+}
+
+/// The `when` of an arm that needs no more than its program and path.
+pub(crate) fn always(_: &[Word<'_>], _: &[&str]) -> bool {
+    true
+}
+
+/// The rule of the first arm that names `on`, matches `ops` and holds: one verdict per command,
+/// so a family lists the graver reading of a subcommand before the milder one.
+pub(crate) fn first_arm(arms: &'static [Arm], on: &str, args: &[Word<'_>], ops: &[&str]) -> Option<&'static Rule> {
+    arms.iter()
+        .find(|a| {
+            a.on.contains(&on)
+                && a.path
+                    .iter()
+                    .enumerate()
+                    .all(|(k, step)| ops.get(k).is_some_and(|o| step.split('|').any(|alt| alt == *o)))
+                && (a.when)(args, ops)
+        })
+        .map(|a| a.rule)
+}
