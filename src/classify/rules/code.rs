@@ -14,7 +14,7 @@ use super::{Inv, Stdin, db, decode, remote, secrets, selfprot};
 
 rules! {
     DESTRUCTIVE_API = ("code.destructive_api", Ambiguous, "An interpreter one-liner deletes files or directories. Use a shell `rm` of the named path, or `trash`.");
-    DESTRUCTIVE_API_BROAD = ("code.destructive_api_broad", Catastrophic, "An interpreter one-liner deletes the root, home, a system directory or the whole project.");
+    DESTRUCTIVE_API_BROAD = ("code.destructive_api_broad", Catastrophic, "An interpreter one-liner deletes the root, home, a system directory or the whole project. Delete the one subdirectory you mean, by name.");
     SHELL_DYNAMIC = ("code.shell_exec_dynamic", Ambiguous, "An interpreter one-liner runs a shell command that cannot be read. Run the shell command directly.");
     INTERP_STDIN_UNKNOWN = ("code.stdin_unknown", Ambiguous, "An interpreter runs code piped from another command, unread. Write it to a file and run that.");
 }

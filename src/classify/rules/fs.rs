@@ -24,27 +24,27 @@ rules! {
     RSYNC_DELETE_BROAD = ("fs.rsync_delete_broad", Catastrophic, "rsync with deletion targets the root, home or a system directory, erasing what the source lacks. Sync into a dedicated directory.");
     RM_RECURSIVE = ("fs.rm_recursive", Ambiguous, "Recursively deletes a directory that is not a known build artefact; its files are gone for good. Use `trash`, or check it is regenerable.");
     RM_WILDCARD = ("fs.rm_wildcard", Ambiguous, "Deletes every file matching a broad wildcard. List them with `ls` first, or use `trash`.");
-    RM_SYSTEM_PATH = ("fs.rm_system_path", Ambiguous, "Deletes files inside a system directory, which can break installed software.");
+    RM_SYSTEM_PATH = ("fs.rm_system_path", Ambiguous, "Deletes files inside a system directory, which can break installed software. Remove the package that installed them instead, or let a human do it.");
     RM_VARIABLE = ("fs.rm_variable_target", Ambiguous, "Recursively deletes a path computed at run time, which may not be what it seems. Print the path first, or use `${VAR:?}`.");
     RM_RUNTIME = ("fs.rm_runtime_targets", Ambiguous, "Deletes files whose list is only known at run time (xargs, find -exec). Run the listing alone first.");
     RM_RUNTIME_BROAD = ("fs.rm_runtime_broad", Catastrophic, "Deletes files found under the root, home or a system directory. Narrow the search to the project.");
     FIND_DELETE = ("fs.find_delete", Ambiguous, "find deletes every file matching its filters. Run it with `-print` instead of `-delete` first.");
     FIND_DELETE_BROAD = ("fs.find_delete_broad", Catastrophic, "find deletes files across the root, home or a system directory, or with no filter at all. Search only the project, with a filter, and `-print` first.");
     SHRED = ("fs.shred", Ambiguous, "Irrecoverably overwrites files. Use `rm` or `trash` unless the data must be unrecoverable.");
-    SHRED_SYSTEM = ("fs.shred_system", Catastrophic, "Irrecoverably overwrites system files, keys or broad targets; nothing can be restored.");
+    SHRED_SYSTEM = ("fs.shred_system", Catastrophic, "Irrecoverably overwrites system files, keys or broad targets; nothing can be restored. Shred only the one file you mean, by name.");
     TRUNCATE = ("fs.truncate", Ambiguous, "Truncates a file, discarding its content. Copy it first if the content matters.");
-    TRUNCATE_SYSTEM = ("fs.truncate_system", Catastrophic, "Truncates a system, secret or critical file, losing its content.");
-    MV_BROAD = ("fs.mv_broad", Catastrophic, "Moves away the root, home, a system directory or the repository itself, breaking everything that uses it.");
-    WRITE_CRITICAL = ("fs.write_critical_file", Catastrophic, "Overwrites a critical system or access-control file (passwd, sudoers, authorized_keys, cron, binaries, boot files); a mistake locks users out or opens the machine.");
+    TRUNCATE_SYSTEM = ("fs.truncate_system", Catastrophic, "Truncates a system, secret or critical file, losing its content. Copy the file first, or edit only the lines you mean.");
+    MV_BROAD = ("fs.mv_broad", Catastrophic, "Moves away the root, home, a system directory or the repository itself, breaking everything that uses it. Move the one file or subdirectory you mean, by name.");
+    WRITE_CRITICAL = ("fs.write_critical_file", Catastrophic, "Overwrites a critical system or access-control file (passwd, sudoers, authorized_keys, cron, binaries, boot files); a mistake locks users out or opens the machine. Edit a copy and let a human install it (`visudo` for sudoers).");
     CLOBBER_SYSTEM = ("fs.clobber_system_file", Catastrophic, "Truncates and overwrites a file in a core system directory, losing its content. Append (`>>`) or edit a copy.");
-    WRITE_SYSTEM = ("fs.write_system_path", Ambiguous, "Writes into a system directory, changing the machine outside the project.");
+    WRITE_SYSTEM = ("fs.write_system_path", Ambiguous, "Writes into a system directory, changing the machine outside the project. Write inside the project, or let a human install the file.");
     CLOBBER_SHELL_RC = ("fs.clobber_shell_rc", Catastrophic, "Overwrites a shell start-up file such as ~/.bashrc, losing the user's settings. Append (`>>`) instead.");
     APPEND_SHELL_RC = ("fs.append_shell_rc", Ambiguous, "Changes a shell start-up file such as ~/.bashrc, which runs in every new shell. Tell the user what to add instead.");
     CLOBBER_SECRET = ("fs.clobber_secret", Catastrophic, "Overwrites a private key or credential file; the old one cannot be recovered. Write to a new file name.");
     WRITE_ENV_FILE = ("fs.write_env_file", Ambiguous, "Overwrites a .env secrets file, losing its values. Append (`>>`) or write a new file.");
-    CHMOD_BROAD = ("fs.chmod_broad", Catastrophic, "Changes permissions or ownership of the root, home or a system directory tree, which can lock users out or open every file.");
+    CHMOD_BROAD = ("fs.chmod_broad", Catastrophic, "Changes permissions or ownership of the root, home or a system directory tree, which can lock users out or open every file. Change only the files that need it, by name.");
     CHMOD_RECURSIVE = ("fs.chmod_recursive", Ambiguous, "Recursively changes permissions or ownership. Change the files that need it by name.");
-    CHMOD_SYSTEM = ("fs.chmod_system", Ambiguous, "Changes permissions or ownership of a system path.");
+    CHMOD_SYSTEM = ("fs.chmod_system", Ambiguous, "Changes permissions or ownership of a system path. Change only the file that needs it, and say why.");
 }
 
 /// How a path is written.

@@ -12,20 +12,20 @@ rules! {
     TF_STATE = ("infra.terraform_state", Ambiguous, "Edits Terraform state or workspaces directly; Terraform may then lose track of real resources. Back up the state first.");
     KUBE_DELETE_BROAD = ("infra.kubectl_delete_broad", Catastrophic, "Deletes Kubernetes namespaces, volumes, nodes or everything of a kind, with their data. Run it with `--dry-run=client` first.");
     KUBE_DELETE = ("infra.kubectl_delete", Ambiguous, "Deletes Kubernetes resources. Run it with `--dry-run=client` first.");
-    KUBE_DRAIN = ("infra.kubectl_drain", Ambiguous, "Drains or cordons a node, evicting its workloads.");
-    KUBE_SCALE_ZERO = ("infra.kubectl_scale_zero", Ambiguous, "Scales a workload down to zero replicas, taking it offline.");
+    KUBE_DRAIN = ("infra.kubectl_drain", Ambiguous, "Drains or cordons a node, evicting its workloads. Check what runs there with `kubectl get pods -A -o wide` first.");
+    KUBE_SCALE_ZERO = ("infra.kubectl_scale_zero", Ambiguous, "Scales a workload down to zero replicas, taking it offline. Scale down by one, or let a human take it offline.");
     HELM_UNINSTALL = ("infra.helm_uninstall", Catastrophic, "Uninstalls a Helm release and deletes its resources. Run it with `--dry-run` first.");
     DOCKER_VOLUME_RM = ("infra.docker_volume_rm", Catastrophic, "Deletes Docker volumes and the data stored in them. Back the volume up first.");
     DOCKER_PRUNE_ALL = ("infra.docker_prune_all", Catastrophic, "Prunes all unused Docker data including volumes and their data. Prune without `--volumes`.");
-    DOCKER_PRUNE = ("infra.docker_prune", Ambiguous, "Prunes unused Docker containers, networks and images.");
+    DOCKER_PRUNE = ("infra.docker_prune", Ambiguous, "Prunes unused Docker containers, networks and images. See what would go with `docker system df` first.");
     DOCKER_RM_FORCE = ("infra.docker_rm_force", Ambiguous, "Force-removes running containers, killing their processes. Stop them first.");
     COMPOSE_DOWN_VOLUMES = ("infra.compose_down_volumes", Catastrophic, "Stops the compose project and deletes its volumes with their data. Use `docker compose down` without `-v`.");
     S3_RM_RECURSIVE = ("infra.s3_rm_recursive", Catastrophic, "Deletes every object under an S3 prefix or bucket. Run it with `--dryrun` first.");
-    S3_RB_FORCE = ("infra.s3_rb_force", Catastrophic, "Deletes an S3 bucket with all its objects.");
+    S3_RB_FORCE = ("infra.s3_rb_force", Catastrophic, "Deletes an S3 bucket with all its objects. List it with `aws s3 ls` and keep a copy first.");
     S3_DELETE = ("infra.s3_delete", Ambiguous, "Deletes S3 objects or buckets, or syncs with deletion. Run it with `--dryrun` first.");
-    CLOUD_DELETE = ("infra.cloud_delete", Catastrophic, "Deletes or terminates cloud resources and their data.");
+    CLOUD_DELETE = ("infra.cloud_delete", Catastrophic, "Deletes or terminates cloud resources and their data. Snapshot or back it up first and let a human delete it.");
     CLOUD_MUTATE = ("infra.cloud_change", Ambiguous, "Stops, detaches or modifies cloud resources.");
-    PLATFORM_DESTROY = ("infra.platform_destroy", Catastrophic, "Destroys a deployed application, stack or cluster.");
+    PLATFORM_DESTROY = ("infra.platform_destroy", Catastrophic, "Destroys a deployed application, stack or cluster. Preview it first (`pulumi preview --diff`, `cdk diff`) and let a human destroy it.");
 }
 
 fn first_ops<'a>(args: &'a [Word<'_>]) -> Vec<&'a str> {

@@ -14,11 +14,11 @@ rules! {
     FORK_BOMB = ("system.fork_bomb", Catastrophic, "A function that spawns itself recursively: a fork bomb that freezes the machine.");
     CRONTAB_REMOVE = ("system.crontab_remove", Catastrophic, "Deletes the user's whole crontab. Save it with `crontab -l > backup` first.");
     CRONTAB_REPLACE = ("system.crontab_replace", Ambiguous, "Replaces the user's crontab, losing the old entries. Save it with `crontab -l > backup` first.");
-    SERVICE_STOP = ("system.service_stop", Ambiguous, "Stops, disables or masks a system service, taking what it serves offline.");
+    SERVICE_STOP = ("system.service_stop", Ambiguous, "Stops, disables or masks a system service, taking what it serves offline. Use `systemctl restart` when a restart is what you need.");
     SERVICE_CRITICAL = ("system.service_critical", Catastrophic, "Stops or disables a critical service (ssh, networking, the init system), which can cut off the machine.");
     USER_ADMIN = ("system.user_admin", Ambiguous, "Creates, changes or deletes system users, groups or passwords.");
     USER_DELETE = ("system.user_delete", Catastrophic, "Deletes a user together with their home directory. Lock the account instead (`usermod -L`).");
-    FIREWALL = ("system.firewall", Ambiguous, "Changes or flushes firewall rules, which can cut off access or open ports.");
+    FIREWALL = ("system.firewall", Ambiguous, "Changes or flushes firewall rules, which can cut off access or open ports. List the rules first (`iptables -S`, `ufw status`).");
     KERNEL = ("system.kernel", Ambiguous, "Changes kernel parameters, modules or boot/security settings.");
     SECURITY_OFF = ("system.security_disable", Catastrophic, "Disables an operating-system security protection, leaving the machine exposed.");
     HISTORY_WIPE = ("system.history_clear", Ambiguous, "Clears the shell history, erasing the record of what was run.");
