@@ -162,8 +162,11 @@ pub(crate) fn all_rules() -> impl Iterator<Item = &'static Rule> {
 /// the program or subcommand, `path` the leading operands as the family read them (each
 /// `|`-separated alternatives), and `when` tests the arguments and those operands.
 pub(crate) struct Arm {
+    /// Program names or subcommands, exactly.
     pub on: &'static [&'static str],
+    /// Leading operands in order, each `|`-separated alternatives (exact).
     pub path: &'static [&'static str],
+    /// Gets the arguments after `on` and the operands the family read.
     pub when: fn(&[Word<'_>], &[&str]) -> bool,
     pub rule: &'static Rule,
 }
