@@ -1,9 +1,13 @@
 //! Databases: DROP/TRUNCATE, DELETE/UPDATE without WHERE, FLUSHALL, dropdb…
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use super::super::Rule;
 use super::super::cx::Cx;
 use super::super::ir::Word;
-use super::table::{Arm, always, first_arm};
+use super::names::FnvBuild;
+use super::table::{Arm, ArmIndex, always, first_arm, index_arms, index_handlers};
 use super::{Inv, Stdin, any_of, operands, opt_value};
 
 rules! {
@@ -179,6 +183,8 @@ const CLIENTS: &[(&[&str], Client)] = &[
     (&["redis-cli", "valkey-cli"], redis_command),
 ];
 
+static BY_NAME: LazyLock<HashMap<&str, Client, FnvBuild>> = LazyLock::new(|| index_handlers(CLIENTS));
+
 /// The option that carries a client's query (`-e SQL`, `--execute=SQL`, `-eSQL`).
 const QUERY_OPTIONS: &[(&[&str], &[&str])] = &[
     (&["clickhouse-client", "clickhouse"], &["--query", "-q"]),
@@ -224,9 +230,11 @@ const ARMS: &[Arm] = &[
     Arm { on: &["influx"], path: &["bucket", "delete"], when: always, rule: &DROP },
 ];
 
+static INDEX: LazyLock<ArmIndex> = LazyLock::new(|| index_arms(ARMS));
+
 pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
     let args = &argv[1..];
-    if let Some((_, client)) = CLIENTS.iter().find(|(names, _)| names.contains(&name)) {
+    if let Some(client) = BY_NAME.get(name) {
         client(cx, name, args);
         match &inv.stdin {
             Stdin::Data(t, w) => check_text(cx, t, w),
@@ -236,7 +244,7 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
         return;
     }
     let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
-    if let Some(r) = first_arm(ARMS, name, args, &ops) {
+    if let Some(r) = first_arm(&INDEX, name, args, &ops) {
         cx.hit(r, argv[0].span.start..argv[argv.len() - 1].span.end);
     }
 }

@@ -1,8 +1,10 @@
 //! Disks and partitions: `dd of=/dev/…`, `mkfs`, partition editors, `wipefs`.
 
+use std::sync::LazyLock;
+
 use super::super::cx::Cx;
 use super::super::ir::Word;
-use super::table::{Arm, always, first_arm};
+use super::table::{Arm, ArmIndex, always, first_arm, index_arms};
 use super::{Inv, any_of, flag, has_long, has_short, operands};
 
 rules! {
@@ -74,6 +76,8 @@ const ARMS: &[Arm] = &[
     },
 ];
 
+static INDEX: LazyLock<ArmIndex> = LazyLock::new(|| index_arms(ARMS));
+
 /// A partition editor asked to list, dump, verify or show its version.
 fn partition_listing(args: &[Word<'_>]) -> bool {
     flag(args, 'l', "--list")
@@ -113,7 +117,7 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'
     let args = &argv[1..];
     let key = if name.starts_with("mkfs") || name.starts_with("mke2fs") { "mkfs" } else { name };
     let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
-    if let Some(r) = first_arm(ARMS, key, args, &ops) {
+    if let Some(r) = first_arm(&INDEX, key, args, &ops) {
         cx.hit(r, argv[0].span.start..argv[argv.len() - 1].span.end);
     }
 }

@@ -6,10 +6,15 @@
 //! **safe** — it is everyday work. Other recursive deletions of relative
 //! paths (`rm -rf src/old`) are ambiguous; `rm` of single files is safe.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use super::super::cx::Cx;
 use super::super::ir::{Cmd, RedirOp, Word};
 use super::super::paths::{self, PathKind, Secret};
 use super::super::unwrap;
+use super::names::FnvBuild;
+use super::table::index_handlers;
 use super::{Inv, any_of, disk, flag, has_long, has_short, operands, selfprot};
 
 rules! {
@@ -242,8 +247,10 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     (&["dd"], dd),
 ];
 
+static BY_NAME: LazyLock<HashMap<&str, Handler, FnvBuild>> = LazyLock::new(|| index_handlers(HANDLERS));
+
 pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
-    if let Some((_, h)) = HANDLERS.iter().find(|(names, _)| names.contains(&name)) {
+    if let Some(h) = BY_NAME.get(name) {
         h(cx, name, argv, inv);
     }
 }

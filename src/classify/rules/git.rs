@@ -1,10 +1,14 @@
 //! git: history rewriting, force pushes, discarding work, config that runs programs.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use super::super::cx::Cx;
 use super::super::ir::Word;
+use super::names::FnvBuild;
 use std::ops::Range;
 
-use super::table::{Arm, always, first_arm};
+use super::table::{Arm, ArmIndex, always, first_arm, index_arms, index_handlers};
 use super::{Inv, any_of, flag, has_long, has_short, operands};
 
 rules! {
@@ -263,6 +267,8 @@ const ARMS: &[Arm] = &[
     Arm { on: &["worktree"], path: &["remove"], when: |a, _| flag(a, 'f', "--force"), rule: &WORKTREE_FORCE },
 ];
 
+static INDEX: LazyLock<ArmIndex> = LazyLock::new(|| index_arms(ARMS));
+
 const EXPIRE_NOW: &[&str] =
     &["--expire=now", "--expire=all", "--expire-unreachable=now", "--expire-unreachable=all", "--expire=0"];
 const PRUNE_NOW: &[&str] = &["--prune=now", "--prune=all", "--expire=now"];
@@ -272,6 +278,8 @@ type Handler = fn(&mut Cx<'_>, &str, &[Word<'_>], &[&str], Range<usize>, u32);
 
 const HANDLERS: &[(&[&str], Handler)] =
     &[(&["push"], push), (&["checkout", "restore"], discard), (&["config"], config)];
+
+static BY_NAME: LazyLock<HashMap<&str, Handler, FnvBuild>> = LazyLock::new(|| index_handlers(HANDLERS));
 
 /// Options before the subcommand that take a value (`git -C dir …`).
 const VALUED_GLOBALS: &[&str] =
@@ -298,9 +306,9 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
     let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
     let span = sub.span.start..argv[argv.len() - 1].span.end;
     let sub = sub.as_str();
-    if let Some((_, h)) = HANDLERS.iter().find(|(subs, _)| subs.contains(&sub)) {
+    if let Some(h) = BY_NAME.get(sub) {
         h(cx, sub, args, &ops, span, inv.depth);
-    } else if let Some(r) = first_arm(ARMS, sub, args, &ops) {
+    } else if let Some(r) = first_arm(&INDEX, sub, args, &ops) {
         cx.hit(r, span);
     }
 }

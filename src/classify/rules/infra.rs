@@ -1,9 +1,11 @@
 //! Infrastructure: terraform, kubernetes, helm, docker, cloud CLIs.
 
+use std::sync::LazyLock;
+
 use super::super::cx::Cx;
 use super::super::ir::Word;
 use super::super::unwrap;
-use super::table::{Arm, always, first_arm};
+use super::table::{Arm, ArmIndex, always, first_arm, index_arms};
 use super::{Inv, any_of, flag, has_long, has_short};
 
 rules! {
@@ -196,6 +198,8 @@ const ARMS: &[Arm] = &[
     Arm { on: HOSTS, path: &[], when: |_, o| o.iter().any(|o| host_destroys(o)), rule: &PLATFORM_DESTROY },
 ];
 
+static INDEX: LazyLock<ArmIndex> = LazyLock::new(|| index_arms(ARMS));
+
 /// Kinds whose deletion takes data or the cluster's shape with it.
 const KUBE_BROAD_KINDS: &[&str] = &[
     "namespace",
@@ -280,7 +284,7 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
         let p = if docker { args.iter().position(|a| a.as_str() == "exec").map_or(0, |p| p + 1) } else { 0 };
         return exec_after_dashdash(cx, &args[p..], inv, docker);
     }
-    if let Some(r) = first_arm(ARMS, name, args, &ops) {
+    if let Some(r) = first_arm(&INDEX, name, args, &ops) {
         cx.hit(r, argv[0].span.start..argv[argv.len() - 1].span.end);
     }
 }

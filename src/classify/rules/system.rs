@@ -1,10 +1,14 @@
 //! System: power state, killing everything, fork bombs, cron, services, users.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use super::super::cx::Cx;
 use super::super::ir::Word;
+use super::names::FnvBuild;
 use std::ops::Range;
 
-use super::table::{Arm, always, first_arm};
+use super::table::{Arm, ArmIndex, always, first_arm, index_arms, index_handlers};
 use super::{Inv, any_of, flag, has_long, operands, selfprot};
 
 rules! {
@@ -111,6 +115,8 @@ const ARMS: &[Arm] = &[
     Arm { on: &["history"], path: &[], when: |a, _| any_of(a, &["-c"]), rule: &HISTORY_WIPE },
 ];
 
+static INDEX: LazyLock<ArmIndex> = LazyLock::new(|| index_arms(ARMS));
+
 /// Firewall arguments that only list, and those that change even in a listing.
 const FIREWALL_LISTS: &[&str] =
     &["-L", "--list", "-S", "--list-rules", "list", "status", "-s", "-n", "-nvL", "-vL", "-nL"];
@@ -136,14 +142,16 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     (&["systemctl", "service", "launchctl", "loginctl"], services),
 ];
 
+static BY_NAME: LazyLock<HashMap<&str, Handler, FnvBuild>> = LazyLock::new(|| index_handlers(HANDLERS));
+
 pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'_>) {
     let whole = argv[0].span.start..argv[argv.len() - 1].span.end;
-    if let Some((_, h)) = HANDLERS.iter().find(|(names, _)| names.contains(&name)) {
+    if let Some(h) = BY_NAME.get(name) {
         return h(cx, name, argv, whole);
     }
     let args = &argv[1..];
     let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
-    if let Some(r) = first_arm(ARMS, name, args, &ops) {
+    if let Some(r) = first_arm(&INDEX, name, args, &ops) {
         cx.hit(r, whole);
     }
 }

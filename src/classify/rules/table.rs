@@ -176,16 +176,39 @@ pub(crate) fn always(_: &[Word<'_>], _: &[&str]) -> bool {
     true
 }
 
+/// A family's arms indexed by the names they are `on` (each list in table order), built at
+/// first use: a command costs one hash lookup, not a walk over every arm of the family.
+pub(crate) type ArmIndex = HashMap<&'static str, Vec<&'static Arm>, FnvBuild>;
+
+/// The index of `arms` (for a family's `LazyLock`).
+pub(crate) fn index_arms(arms: &'static [Arm]) -> ArmIndex {
+    let mut index = ArmIndex::default();
+    for arm in arms {
+        for name in arm.on {
+            index.entry(*name).or_default().push(arm);
+        }
+    }
+    index
+}
+
+/// A family's handlers indexed by program or subcommand name (the first entry naming it wins).
+pub(crate) fn index_handlers<H: Copy>(handlers: &[(&'static [&'static str], H)]) -> HashMap<&'static str, H, FnvBuild> {
+    let mut index = HashMap::default();
+    for (names, h) in handlers {
+        for name in *names {
+            index.entry(*name).or_insert(*h);
+        }
+    }
+    index
+}
+
 /// The rule of the first arm that names `on`, matches `ops` and holds: one verdict per command,
 /// so a family lists the graver reading of a subcommand before the milder one.
-pub(crate) fn first_arm(arms: &'static [Arm], on: &str, args: &[Word<'_>], ops: &[&str]) -> Option<&'static Rule> {
-    arms.iter()
+pub(crate) fn first_arm(arms: &ArmIndex, on: &str, args: &[Word<'_>], ops: &[&str]) -> Option<&'static Rule> {
+    arms.get(on)?
+        .iter()
         .find(|a| {
-            a.on.contains(&on)
-                && a.path
-                    .iter()
-                    .enumerate()
-                    .all(|(k, step)| ops.get(k).is_some_and(|o| step.split('|').any(|alt| alt == *o)))
+            a.path.iter().enumerate().all(|(k, step)| ops.get(k).is_some_and(|o| step.split('|').any(|alt| alt == *o)))
                 && (a.when)(args, ops)
         })
         .map(|a| a.rule)
