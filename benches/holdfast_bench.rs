@@ -44,6 +44,10 @@ fn main() {
     if std::env::var("HOLDFAST_BENCH_ONLY").as_deref() == Ok("start") {
         return report::publish(&bench_start::rows());
     }
+    // `HOLDFAST_BENCH_ONLY=classify`: just the classifier's row (seconds, for work on the rules).
+    if std::env::var("HOLDFAST_BENCH_ONLY").as_deref() == Ok("classify") {
+        return report::publish(&bench_classify::rows());
+    }
     let mut rows = bench_classify::rows();
     // Daemon against raw server: one CPU for both (see `rig::on_one_cpu`).
     rows.extend(rig::on_one_cpu(|| bench_ping::rows(&rig::Rig::start(&[]))));

@@ -277,19 +277,8 @@ impl<'t> Lexer<'t, '_> {
                 self.test_token(c, next)?;
                 continue;
             }
-            if let Some(Frame { kind: Kind::ForHead(st), .. }) = self.frames.last_mut() {
-                match c {
-                    b'\n' | b';' => {
-                        *st = match (*st, c) {
-                            (1 | 2, _) | (3, b'\n') => 3,
-                            _ => return None,
-                        };
-                        self.i += 1;
-                        continue;
-                    }
-                    b'&' | b'|' | b'<' | b'>' | b'(' | b')' | b'#' => return None,
-                    _ => {}
-                }
+            if self.for_head(c)? {
+                continue;
             }
             match c {
                 b'\n' | b';' => {
@@ -312,31 +301,8 @@ impl<'t> Lexer<'t, '_> {
                     }
                     self.i += 1;
                 }
-                b'&' => match next {
-                    Some(b'&') => self.and_or()?,
-                    Some(b'>') => {
-                        if self.b.get(self.i + 2) == Some(&b'>') {
-                            self.start_redir(None, RedirOp::Append, 3)?;
-                        } else {
-                            self.start_redir(None, RedirOp::Out, 2)?;
-                        }
-                    }
-                    _ => {
-                        self.need_command()?;
-                        self.end_pipeline(false)?;
-                        self.i += 1;
-                    }
-                },
-                b'|' => match next {
-                    Some(b'|') => self.and_or()?,
-                    Some(b'&') => return None,
-                    _ => {
-                        self.need_command()?;
-                        self.end_cmd(false)?;
-                        self.i += 1;
-                        self.require_more()?;
-                    }
-                },
+                b'&' => self.ampersand(next)?,
+                b'|' => self.bar(next)?,
                 b'<' | b'>' if next == Some(b'(') => self.proc_subst()?,
                 b'(' => self.open_paren()?,
                 b')' => self.close_subshell()?,
@@ -358,6 +324,55 @@ impl<'t> Lexer<'t, '_> {
         }
         self.end_pipeline(true)?;
         Some(false)
+    }
+
+    /// In a `for NAME in WORDS` head only words and the `;` or newline that ends it may come:
+    /// `Some(true)` when `c` was that separator.
+    fn for_head(&mut self, c: u8) -> Option<bool> {
+        if let Some(Frame { kind: Kind::ForHead(st), .. }) = self.frames.last_mut() {
+            match c {
+                b'\n' | b';' => {
+                    *st = match (*st, c) {
+                        (1 | 2, _) | (3, b'\n') => 3,
+                        _ => return None,
+                    };
+                    self.i += 1;
+                    return Some(true);
+                }
+                b'&' | b'|' | b'<' | b'>' | b'(' | b')' | b'#' => return None,
+                _ => {}
+            }
+        }
+        Some(false)
+    }
+
+    /// `&&`, `&>`, `&>>` or a background `&`.
+    fn ampersand(&mut self, next: Option<u8>) -> Option<()> {
+        match next {
+            Some(b'&') => self.and_or(),
+            Some(b'>') if self.b.get(self.i + 2) == Some(&b'>') => self.start_redir(None, RedirOp::Append, 3),
+            Some(b'>') => self.start_redir(None, RedirOp::Out, 2),
+            _ => {
+                self.need_command()?;
+                self.end_pipeline(false)?;
+                self.i += 1;
+                Some(())
+            }
+        }
+    }
+
+    /// `||` or a pipe (`|&` is left to the full walk).
+    fn bar(&mut self, next: Option<u8>) -> Option<()> {
+        match next {
+            Some(b'|') => self.and_or(),
+            Some(b'&') => None,
+            _ => {
+                self.need_command()?;
+                self.end_cmd(false)?;
+                self.i += 1;
+                self.require_more()
+            }
+        }
     }
 
     fn cmd_empty(&self) -> bool {
@@ -595,6 +610,7 @@ impl<'t> Lexer<'t, '_> {
             return None;
         }
         let b = self.b;
+        let s = self.s;
         let mut i = self.i + 2;
         let strip_tabs = b.get(i) == Some(&b'-');
         if strip_tabs {
@@ -606,14 +622,14 @@ impl<'t> Lexer<'t, '_> {
         let (delim, quoted, after) = match b.get(i)? {
             q @ (b'\'' | b'"') => {
                 let end = b[i + 1..].iter().position(|c| c == q)? + i + 1;
-                (&self.s[i + 1..end], true, end + 1)
+                (&s[i + 1..end], true, end + 1)
             }
             _ => {
                 let start = i;
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'-' || b[i] == b'.') {
                     i += 1;
                 }
-                (&self.s[start..i], false, i)
+                (&s[start..i], false, i)
             }
         };
         if delim.is_empty() || !delim.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.')
@@ -626,56 +642,15 @@ impl<'t> Lexer<'t, '_> {
         // Rest of the line: must be simple (no quotes, escapes, expansions, other here-docs).
         let nl = after + b[after..].iter().position(|&c| c == b'\n')?;
         if b[after..nl].iter().any(|&c| matches!(c, b'\'' | b'"' | b'\\' | b'$' | b'`' | b'(' | b')' | b'#'))
-            || self.s[after..nl].contains("<<")
+            || s[after..nl].contains("<<")
         {
             return None;
         }
-        // Find the delimiter line.
         let body_start = nl + 1;
-        let mut line_start = body_start;
-        let body_end;
-        let resume;
-        loop {
-            if line_start > b.len() {
-                return None;
-            }
-            let line_end = b[line_start..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| line_start + p);
-            let line = &self.s[line_start..line_end];
-            let line = if strip_tabs { line.trim_start_matches('\t') } else { line };
-            if line == delim {
-                body_end = line_start;
-                resume = line_end;
-                break;
-            }
-            if line_end >= b.len() {
-                // No delimiter line: brush rejects an unterminated here-document.
-                return self.syntax_error();
-            }
-            line_start = line_end + 1;
-        }
-        let body = &self.s[body_start..body_end];
-        let (mut dynamic, mut fetch) = (false, false);
-        if !quoted && body.bytes().any(|c| matches!(c, b'$' | b'`' | b'\\')) {
-            // As the full walk: `$(…)` in the body is classified, other expansions stay text.
-            if strip_tabs || body.bytes().any(|c| c == b'`' || c == b'\\') {
-                return None;
-            }
-            let mut p = body_start;
-            while let Some(off) = b[p..body_end].iter().position(|&c| c == b'$') {
-                let d = p + off;
-                match b.get(d + 1) {
-                    Some(b'(') if b.get(d + 2) != Some(&b'(') => {
-                        let close = close_paren(b, d + 2).filter(|&c| c < body_end)?;
-                        fetch |= code_fetches(&self.s[d + 2..close]);
-                        dynamic = true;
-                        self.subs.push((d + 2..close, self.level()));
-                        p = close + 1;
-                    }
-                    Some(b'(' | b'{') => return None,
-                    _ => p = d + 1,
-                }
-            }
-        }
+        let (body_end, resume) = self.heredoc_end(body_start, delim, strip_tabs)?;
+        let body = &s[body_start..body_end];
+        let (dynamic, fetch) =
+            if quoted { (false, false) } else { self.heredoc_substs(body_start, body_end, strip_tabs)? };
         let text: Cow<'t, str> = if strip_tabs && (body.contains("\n\t") || body.starts_with('\t')) {
             Cow::Owned(body.split_inclusive('\n').map(|l| l.trim_start_matches('\t')).collect())
         } else {
@@ -697,6 +672,59 @@ impl<'t> Lexer<'t, '_> {
         self.heredoc_skip = Some((nl, resume));
         self.i = after;
         Some(())
+    }
+
+    /// The here-document's body ends at `body_end`, where its delimiter line starts; `resume` is
+    /// the newline ending that line (or EOF).
+    fn heredoc_end(&mut self, body_start: usize, delim: &str, strip_tabs: bool) -> Option<(usize, usize)> {
+        let b = self.b;
+        let mut line_start = body_start;
+        loop {
+            if line_start > b.len() {
+                return None;
+            }
+            let line_end = b[line_start..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| line_start + p);
+            let line = &self.s[line_start..line_end];
+            let line = if strip_tabs { line.trim_start_matches('\t') } else { line };
+            if line == delim {
+                return Some((line_start, line_end));
+            }
+            if line_end >= b.len() {
+                // No delimiter line: brush rejects an unterminated here-document.
+                return self.syntax_error();
+            }
+            line_start = line_end + 1;
+        }
+    }
+
+    /// An unquoted body's `$(…)` are classified as the full walk does (other expansions stay
+    /// text): whether it has any (`dynamic`) and whether one fetches.
+    fn heredoc_substs(&mut self, body_start: usize, body_end: usize, strip_tabs: bool) -> Option<(bool, bool)> {
+        let b = self.b;
+        let body = &self.s[body_start..body_end];
+        let (mut dynamic, mut fetch) = (false, false);
+        if !body.bytes().any(|c| matches!(c, b'$' | b'`' | b'\\')) {
+            return Some((dynamic, fetch));
+        }
+        if strip_tabs || body.bytes().any(|c| c == b'`' || c == b'\\') {
+            return None;
+        }
+        let mut p = body_start;
+        while let Some(off) = b[p..body_end].iter().position(|&c| c == b'$') {
+            let d = p + off;
+            match b.get(d + 1) {
+                Some(b'(') if b.get(d + 2) != Some(&b'(') => {
+                    let close = close_paren(b, d + 2).filter(|&c| c < body_end)?;
+                    fetch |= code_fetches(&self.s[d + 2..close]);
+                    dynamic = true;
+                    self.subs.push((d + 2..close, self.level()));
+                    p = close + 1;
+                }
+                Some(b'(' | b'{') => return None,
+                _ => p = d + 1,
+            }
+        }
+        Some((dynamic, fetch))
     }
 
     fn start_redir(&mut self, fd: Option<u32>, op: RedirOp, len: usize) -> Option<()> {
@@ -919,27 +947,11 @@ impl<'t> Lexer<'t, '_> {
             i += 1;
         }
         let terminal = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')');
-        let mut w = Word::default();
         if i == b.len() || terminal(b[i]) {
-            if i == start {
-                return None;
-            }
-            if !self.test && i < b.len() && matches!(b[i], b'<' | b'>') && b[start..i].iter().all(u8::is_ascii_digit) {
-                let fd: u32 = self.s[start..i].parse().ok()?;
-                self.i = i;
-                return self.redirect_op(Some(fd));
-            }
-            let raw = &self.s[start..i];
-            if class & BRACE != 0 {
-                check_braces(raw)?;
-            }
-            w.text = Cow::Borrowed(raw);
-            w.glob = class & GLOB != 0;
-            w.span = self.origin.map(start, i);
-            self.i = i;
-            return self.push_word(w, start, i);
+            return self.plain_word(start, i, class);
         }
         // General case: build the text.
+        let mut w = Word::default();
         let mut out = String::with_capacity(i - start + 16);
         out.push_str(&self.s[start..i]);
         let mut glob = class & GLOB != 0;
@@ -971,41 +983,7 @@ impl<'t> Lexer<'t, '_> {
                 }
                 b'"' => {
                     w.quoted = true;
-                    i += 1;
-                    loop {
-                        let c = *b.get(i)?;
-                        match c {
-                            b'"' => {
-                                i += 1;
-                                break;
-                            }
-                            b'\\' => {
-                                let n = *b.get(i + 1)?;
-                                match n {
-                                    b'$' | b'`' | b'"' | b'\\' => out.push(n as char),
-                                    b'\n' => {}
-                                    _ if n.is_ascii() => {
-                                        out.push('\\');
-                                        out.push(n as char);
-                                    }
-                                    _ => return None,
-                                }
-                                i += 2;
-                            }
-                            b'$' => i = self.dollar(i, &mut out, &mut w)?,
-                            b'`' => i = self.backquote(i, &mut out, &mut w)?,
-                            b'!' => return None,
-                            _ => {
-                                // Copy a run of ordinary characters (may be non-ASCII).
-                                let run = b[i..]
-                                    .iter()
-                                    .position(|&x| matches!(x, b'"' | b'\\' | b'$' | b'`' | b'!'))
-                                    .map_or(b.len(), |p| i + p);
-                                out.push_str(&self.s[i..run]);
-                                i = run;
-                            }
-                        }
-                    }
+                    i = self.double_quoted(i + 1, &mut out, &mut w)?;
                 }
                 b'\\' => {
                     let n = *b.get(i + 1)?;
@@ -1021,18 +999,8 @@ impl<'t> Lexer<'t, '_> {
                     i += 2;
                 }
                 b'$' if b.get(i + 1) == Some(&b'\'') => {
-                    // ANSI-C quote: ends at the first `'` not escaped by a backslash.
-                    let mut j = i + 2;
-                    loop {
-                        match *b.get(j)? {
-                            b'\\' => j += 2,
-                            b'\'' => break,
-                            _ => j += 1,
-                        }
-                    }
                     w.quoted = true;
-                    out.push_str(&ansi_c_decode(&self.s[i + 2..j]));
-                    i = j + 1;
+                    i = self.ansi_c(i, &mut out)?;
                 }
                 b'$' => i = self.dollar(i, &mut out, &mut w)?,
                 b'`' => i = self.backquote(i, &mut out, &mut w)?,
@@ -1045,6 +1013,86 @@ impl<'t> Lexer<'t, '_> {
         w.glob = glob;
         w.span = self.origin.map(start, i);
         self.push_word(w, start, i)
+    }
+
+    /// A word of plain bytes only, `start..i` (`class`: what they hold): borrowed, or the fd of
+    /// a redirection (`2>`).
+    fn plain_word(&mut self, start: usize, i: usize, class: u8) -> Option<()> {
+        let b = self.b;
+        if i == start {
+            return None;
+        }
+        if !self.test && i < b.len() && matches!(b[i], b'<' | b'>') && b[start..i].iter().all(u8::is_ascii_digit) {
+            let fd: u32 = self.s[start..i].parse().ok()?;
+            self.i = i;
+            return self.redirect_op(Some(fd));
+        }
+        let raw = &self.s[start..i];
+        if class & BRACE != 0 {
+            check_braces(raw)?;
+        }
+        let mut w = Word { text: Cow::Borrowed(raw), ..Default::default() };
+        w.glob = class & GLOB != 0;
+        w.span = self.origin.map(start, i);
+        self.i = i;
+        self.push_word(w, start, i)
+    }
+
+    /// The inside of a double-quoted string from `i` (after its `"`) into `out`: the index after
+    /// the closing `"`.
+    fn double_quoted(&mut self, mut i: usize, out: &mut String, w: &mut Word<'t>) -> Option<usize> {
+        let b = self.b;
+        loop {
+            let c = *b.get(i)?;
+            match c {
+                b'"' => {
+                    i += 1;
+                    break;
+                }
+                b'\\' => {
+                    let n = *b.get(i + 1)?;
+                    match n {
+                        b'$' | b'`' | b'"' | b'\\' => out.push(n as char),
+                        b'\n' => {}
+                        _ if n.is_ascii() => {
+                            out.push('\\');
+                            out.push(n as char);
+                        }
+                        _ => return None,
+                    }
+                    i += 2;
+                }
+                b'$' => i = self.dollar(i, out, w)?,
+                b'`' => i = self.backquote(i, out, w)?,
+                b'!' => return None,
+                _ => {
+                    // Copy a run of ordinary characters (may be non-ASCII).
+                    let run = b[i..]
+                        .iter()
+                        .position(|&x| matches!(x, b'"' | b'\\' | b'$' | b'`' | b'!'))
+                        .map_or(b.len(), |p| i + p);
+                    out.push_str(&self.s[i..run]);
+                    i = run;
+                }
+            }
+        }
+        Some(i)
+    }
+
+    /// An ANSI-C quote `$'…'` at `i` decoded into `out` (it ends at the first `'` not escaped by
+    /// a backslash): the index after it.
+    fn ansi_c(&self, i: usize, out: &mut String) -> Option<usize> {
+        let b = self.b;
+        let mut j = i + 2;
+        loop {
+            match *b.get(j)? {
+                b'\\' => j += 2,
+                b'\'' => break,
+                _ => j += 1,
+            }
+        }
+        out.push_str(&ansi_c_decode(&self.s[i + 2..j]));
+        Some(j + 1)
     }
 }
 

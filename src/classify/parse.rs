@@ -290,30 +290,8 @@ impl Walker<'_, '_, '_> {
                     r.text.push_str(&param_expr_name(e));
                 }
                 WordPiece::CommandSubstitution(code) | WordPiece::BackquotedCommandSubstitution(code) => {
-                    r.dynamic = true;
                     let back = matches!(p.piece, WordPiece::BackquotedCommandSubstitution(_));
-                    let code: Cow<'_, str> = if back && code.contains('\\') {
-                        Cow::Owned(unescape_backquoted(code))
-                    } else {
-                        Cow::Borrowed(code.as_str())
-                    };
-                    if code_fetches(&code) {
-                        r.fetch = true;
-                    }
-                    let skip = if back { 1 } else { 2 };
-                    let origin = match word_base {
-                        Some(b) if !matches!(code, Cow::Owned(_)) => {
-                            let start = b + p.start_index + skip;
-                            let o = self.origin.map(start, start + code.len());
-                            Origin { base: o.start, pin: self.origin.pin.clone() }
-                        }
-                        _ => Origin { base: pin.start, pin: Some(pin.clone()) },
-                    };
-                    r.subst.get_or_insert_with(String::new).push_str(&code);
-                    self.run_subst(&code, origin);
-                    r.text.push_str("$(");
-                    r.text.push_str(&code);
-                    r.text.push(')');
+                    self.render_subst(code, back, p.start_index, r, word_base, pin);
                 }
                 WordPiece::EscapeSequence(s) => {
                     r.quoted = true;
@@ -332,6 +310,38 @@ impl Walker<'_, '_, '_> {
                 }
             }
         }
+    }
+
+    /// `$(CODE)` or `` `CODE` `` inside a word (at `start` in it): classified where it sits.
+    fn render_subst(
+        &mut self,
+        code: &str,
+        back: bool,
+        start: usize,
+        r: &mut Render,
+        word_base: Option<usize>,
+        pin: &Range<usize>,
+    ) {
+        r.dynamic = true;
+        let code: Cow<'_, str> =
+            if back && code.contains('\\') { Cow::Owned(unescape_backquoted(code)) } else { Cow::Borrowed(code) };
+        if code_fetches(&code) {
+            r.fetch = true;
+        }
+        let skip = if back { 1 } else { 2 };
+        let origin = match word_base {
+            Some(b) if !matches!(code, Cow::Owned(_)) => {
+                let start = b + start + skip;
+                let o = self.origin.map(start, start + code.len());
+                Origin { base: o.start, pin: self.origin.pin.clone() }
+            }
+            _ => Origin { base: pin.start, pin: Some(pin.clone()) },
+        };
+        r.subst.get_or_insert_with(String::new).push_str(&code);
+        self.run_subst(&code, origin);
+        r.text.push_str("$(");
+        r.text.push_str(&code);
+        r.text.push(')');
     }
 
     /// Convert a brush word into an IR word, classifying any substitution in it.

@@ -180,6 +180,35 @@ fn home_cache(r: &str, first: &str) -> bool {
 /// duplicate slashes, `.` segments and trailing slashes are removed and `..`
 /// is resolved for absolute and home paths.
 pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
+    let (prefix, rest) = home_prefix(p);
+    // Common cases without rebuilding: every segment is kept and at most one
+    // trailing slash is dropped (`/etc/` → `/etc`, `~/src/` → `~/src`).
+    if prefix.is_empty() {
+        let body = if rest.len() > 1 { rest.strip_suffix('/').unwrap_or(rest) } else { rest };
+        if clean(body) {
+            return Cow::Borrowed(&p[..body.len()]);
+        }
+    } else {
+        // `rest` is empty or starts with `/`.
+        let body = rest.strip_suffix('/').unwrap_or(rest);
+        if body.is_empty() || (body.len() > 1 && clean(body)) {
+            // Only the home prefix is rewritten (`~/…` already is its own form).
+            return if p.len() == rest.len() + 1 && p.starts_with('~') {
+                Cow::Borrowed(&p[..1 + body.len()])
+            } else {
+                Cow::Owned(format!("~{body}"))
+            };
+        }
+    }
+    if !prefix.is_empty() || rest.starts_with('/') {
+        return Cow::Owned(resolve_absolute(prefix, rest, p.len()));
+    }
+    Cow::Owned(resolve_relative(rest))
+}
+
+/// `~` and what follows it when `p` starts with the home directory in any spelling (`$HOME`,
+/// `~user`, `/home/user`, `/Users/user`, `/root`); else `""` and `p`.
+fn home_prefix(p: &str) -> (&'static str, &str) {
     let mut rest: &str = p;
     let mut prefix = "";
     if rest.starts_with('$') {
@@ -222,51 +251,39 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
             }
         }
     }
-    // Common cases without rebuilding: every segment is kept and at most one
-    // trailing slash is dropped (`/etc/` → `/etc`, `~/src/` → `~/src`).
-    if prefix.is_empty() {
-        let body = if rest.len() > 1 { rest.strip_suffix('/').unwrap_or(rest) } else { rest };
-        if clean(body) {
-            return Cow::Borrowed(&p[..body.len()]);
-        }
-    } else {
-        // `rest` is empty or starts with `/`.
-        let body = rest.strip_suffix('/').unwrap_or(rest);
-        if body.is_empty() || (body.len() > 1 && clean(body)) {
-            // Only the home prefix is rewritten (`~/…` already is its own form).
-            return if p.len() == rest.len() + 1 && p.starts_with('~') {
-                Cow::Borrowed(&p[..1 + body.len()])
-            } else {
-                Cow::Owned(format!("~{body}"))
-            };
-        }
-    }
-    let absolute = !prefix.is_empty() || rest.starts_with('/');
-    if absolute {
-        // The output itself is the stack of kept segments (`/seg` each, after
-        // the `~` if any): `..` drops the last one.
-        let mut out = String::with_capacity(p.len());
-        out.push_str(prefix);
-        let base = out.len();
-        for seg in rest.split('/') {
-            match seg {
-                "" | "." => {}
-                ".." => {
-                    if let Some(k) = out[base..].rfind('/') {
-                        out.truncate(base + k);
-                    }
-                }
-                s => {
-                    out.push('/');
-                    out.push_str(s);
+    (prefix, rest)
+}
+
+/// `prefix` and `rest` with `.` and empty segments dropped and `..` resolved (an absolute or
+/// home path: nothing goes above the root).
+fn resolve_absolute(prefix: &str, rest: &str, len: usize) -> String {
+    // The output itself is the stack of kept segments (`/seg` each, after
+    // the `~` if any): `..` drops the last one.
+    let mut out = String::with_capacity(len);
+    out.push_str(prefix);
+    let base = out.len();
+    for seg in rest.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if let Some(k) = out[base..].rfind('/') {
+                    out.truncate(base + k);
                 }
             }
+            s => {
+                out.push('/');
+                out.push_str(s);
+            }
         }
-        if out.is_empty() {
-            out.push('/');
-        }
-        return Cow::Owned(out);
     }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+/// A relative path with `.` and empty segments dropped and `..` resolved where it can be.
+fn resolve_relative(rest: &str) -> String {
     // Relative: a leading `.` or a run of leading `..` (what `..` cannot
     // resolve), then the kept segments, again stacked as `/seg` each.
     let mut dot = false;
@@ -300,7 +317,7 @@ pub(crate) fn normalize(p: &str) -> Cow<'_, str> {
     if out.is_empty() {
         out.push('.');
     }
-    Cow::Owned(out)
+    out
 }
 
 /// No segment to drop or resolve: no trailing slash (beyond a lone `/`) and
@@ -350,80 +367,90 @@ pub(crate) fn kind(raw: &str) -> PathKind {
         return PathKind::Root;
     }
     if let Some(r) = p.strip_prefix('~') {
-        let r = r.trim_start_matches('/');
-        if r.is_empty() || r.bytes().all(|c| matches!(c, b'*' | b'.' | b'/')) {
-            return PathKind::Home;
-        }
-        let first = r.split('/').next().unwrap_or("");
-        if first.contains('*') {
-            return PathKind::Home;
-        }
-        let depth = r.split('/').count();
-        if home_cache(r, first) {
-            return if depth == 1 || r == "Library/Caches" { PathKind::HomeCache } else { PathKind::Tmp };
-        }
-        if depth == 1 {
-            return PathKind::HomeTop;
-        }
-        if r.split('/').any(|s| s == ".git") {
-            return PathKind::GitDir;
-        }
-        if depth >= 2 && r.split('/').skip(1).any(is_artifact) {
-            return PathKind::Artifact;
-        }
-        return PathKind::HomePath;
+        return home_kind(r.trim_start_matches('/'));
     }
     if let Some(r) = p.strip_prefix('/') {
-        let mut segs = r.split('/');
-        let top = segs.next().unwrap_or("");
-        let second = segs.next();
-        let deeper = segs.next().is_some();
-        if top == "dev" {
-            return match second {
-                Some("null" | "zero" | "stdout" | "stderr" | "stdin" | "tty" | "random" | "urandom" | "full") => {
-                    PathKind::DevNull
-                }
-                Some(s) if s.starts_with("fd") || s.starts_with("pts") || s == "shm" => PathKind::DevNull,
-                Some(_) => PathKind::Device,
-                None => PathKind::SystemDir,
-            };
-        }
-        if top == "tmp" || (top == "var" && second == Some("tmp")) || (top == "private" && second == Some("tmp")) {
-            let inner = if top == "tmp" { second } else { r.split('/').nth(2) };
-            return match inner {
-                None => PathKind::TmpRoot,
-                // `/tmp/*` clears scratch files; `/tmp`, `/tmp/.`, `/tmp/..` are the directory itself or above.
-                Some(s) if s.is_empty() || s.bytes().all(|c| c == b'.') => PathKind::TmpRoot,
-                _ => PathKind::Tmp,
-            };
-        }
-        if top == "var" && second == Some("lib") {
-            return match r.split('/').nth(2) {
-                None => PathKind::SystemDir,
-                Some(_) if r.split('/').nth(3).is_none() => PathKind::SystemDir,
-                _ => PathKind::SystemPath,
-            };
-        }
-        if is_system_top(top) || is_globby(top) {
-            return match second {
-                None => PathKind::SystemDir,
-                Some(s) if is_globby(s) && !deeper => PathKind::SystemDir,
-                Some(_) if !deeper && matches!(top, "usr" | "etc" | "var" | "System" | "Library") => {
-                    PathKind::SystemDir
-                }
-                _ => PathKind::SystemPath,
-            };
-        }
-        // A top-level directory of the file system (`/data`, `/data/*`) is broad.
-        if second.is_none()
-            || (!deeper && second.is_some_and(|s| s.is_empty() || s.bytes().all(|c| matches!(c, b'*' | b'.'))))
-        {
-            return PathKind::SystemDir;
-        }
-        return PathKind::OtherAbs;
+        return absolute_kind(r);
     }
-    // Relative.
-    let r = p.strip_prefix("./").unwrap_or(p);
+    relative_kind(p.strip_prefix("./").unwrap_or(p))
+}
+
+/// A path under the home directory (`r`: after `~/`).
+fn home_kind(r: &str) -> PathKind {
+    if r.is_empty() || r.bytes().all(|c| matches!(c, b'*' | b'.' | b'/')) {
+        return PathKind::Home;
+    }
+    let first = r.split('/').next().unwrap_or("");
+    if first.contains('*') {
+        return PathKind::Home;
+    }
+    let depth = r.split('/').count();
+    if home_cache(r, first) {
+        return if depth == 1 || r == "Library/Caches" { PathKind::HomeCache } else { PathKind::Tmp };
+    }
+    if depth == 1 {
+        return PathKind::HomeTop;
+    }
+    if r.split('/').any(|s| s == ".git") {
+        return PathKind::GitDir;
+    }
+    if depth >= 2 && r.split('/').skip(1).any(is_artifact) {
+        return PathKind::Artifact;
+    }
+    PathKind::HomePath
+}
+
+/// An absolute path (`r`: after the leading `/`).
+fn absolute_kind(r: &str) -> PathKind {
+    let mut segs = r.split('/');
+    let top = segs.next().unwrap_or("");
+    let second = segs.next();
+    let deeper = segs.next().is_some();
+    if top == "dev" {
+        return match second {
+            Some("null" | "zero" | "stdout" | "stderr" | "stdin" | "tty" | "random" | "urandom" | "full") => {
+                PathKind::DevNull
+            }
+            Some(s) if s.starts_with("fd") || s.starts_with("pts") || s == "shm" => PathKind::DevNull,
+            Some(_) => PathKind::Device,
+            None => PathKind::SystemDir,
+        };
+    }
+    if top == "tmp" || (top == "var" && second == Some("tmp")) || (top == "private" && second == Some("tmp")) {
+        let inner = if top == "tmp" { second } else { r.split('/').nth(2) };
+        return match inner {
+            None => PathKind::TmpRoot,
+            // `/tmp/*` clears scratch files; `/tmp`, `/tmp/.`, `/tmp/..` are the directory itself or above.
+            Some(s) if s.is_empty() || s.bytes().all(|c| c == b'.') => PathKind::TmpRoot,
+            _ => PathKind::Tmp,
+        };
+    }
+    if top == "var" && second == Some("lib") {
+        return match r.split('/').nth(2) {
+            None => PathKind::SystemDir,
+            Some(_) if r.split('/').nth(3).is_none() => PathKind::SystemDir,
+            _ => PathKind::SystemPath,
+        };
+    }
+    if is_system_top(top) || is_globby(top) {
+        return match second {
+            None => PathKind::SystemDir,
+            Some(s) if is_globby(s) && !deeper => PathKind::SystemDir,
+            Some(_) if !deeper && matches!(top, "usr" | "etc" | "var" | "System" | "Library") => PathKind::SystemDir,
+            _ => PathKind::SystemPath,
+        };
+    }
+    // A top-level directory of the file system (`/data`, `/data/*`) is broad.
+    if second.is_none()
+        || (!deeper && second.is_some_and(|s| s.is_empty() || s.bytes().all(|c| matches!(c, b'*' | b'.'))))
+    {
+        return PathKind::SystemDir;
+    }
+    PathKind::OtherAbs
+}
+
+/// A relative path (`r`: without a leading `./`).
+fn relative_kind(r: &str) -> PathKind {
     if r.is_empty()
         || r == "."
         || r == "*"
@@ -459,6 +486,36 @@ pub(crate) enum Secret {
     EnvFile,
 }
 
+/// Files under the home directory (and `/etc`) that hold keys or credentials; a path inside
+/// one of them (`~/.local/share/keyrings/x`) is one too.
+const KEY_FILES: &[&str] = &[
+    "~/.aws/credentials",
+    "~/.netrc",
+    "~/.git-credentials",
+    "~/.docker/config.json",
+    "~/.kube/config",
+    "~/.config/gh/hosts.yml",
+    "~/.npmrc",
+    "~/.pypirc",
+    "~/.vault-token",
+    "/etc/shadow",
+    "/etc/gshadow",
+    "~/.config/gcloud/credentials.db",
+    "~/.config/gcloud/application_default_credentials.json",
+    "~/.azure/accessTokens.json",
+    "~/.terraform.d/credentials.tfrc.json",
+    "~/.cargo/credentials.toml",
+    "~/.cargo/credentials",
+    "~/.gem/credentials",
+    "~/.config/hub",
+    "~/.local/share/keyrings",
+    "~/.pgpass",
+    "~/.my.cnf",
+];
+
+/// Files of `~/.ssh` that are no secret.
+const SSH_PUBLIC: &[&str] = &["config", "known_hosts", "known_hosts.old", "authorized_keys", "config.d"];
+
 /// Whether the path designates secret material.
 pub(crate) fn secret(raw: &str) -> Option<Secret> {
     let n = normalize(raw);
@@ -468,11 +525,16 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
         return None;
     }
     if let Some(r) = p.strip_prefix("~/.ssh/") {
-        return match r {
-            "config" | "known_hosts" | "known_hosts.old" | "authorized_keys" | "config.d" => None,
-            _ => Some(Secret::Key),
-        };
+        return (!SSH_PUBLIC.contains(&r)).then_some(Secret::Key);
     }
+    if secret_store(p) || secret_name(p, base) {
+        return Some(Secret::Key);
+    }
+    env_file(base)
+}
+
+/// A credential store of the home directory: `~/.gnupg`, `~/.aws/credentials`, [`KEY_FILES`].
+fn secret_store(p: &str) -> bool {
     if p == "~/.ssh"
         || p == "~/.gnupg"
         || p.starts_with("~/.gnupg/")
@@ -480,45 +542,22 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
         || p == "~/.password-store"
         || p.starts_with("~/.password-store/")
     {
-        return Some(Secret::Key);
+        return true;
     }
-    const KEY_FILES: &[&str] = &[
-        "~/.aws/credentials",
-        "~/.netrc",
-        "~/.git-credentials",
-        "~/.docker/config.json",
-        "~/.kube/config",
-        "~/.config/gh/hosts.yml",
-        "~/.npmrc",
-        "~/.pypirc",
-        "~/.vault-token",
-        "/etc/shadow",
-        "/etc/gshadow",
-        "~/.config/gcloud/credentials.db",
-        "~/.config/gcloud/application_default_credentials.json",
-        "~/.azure/accessTokens.json",
-        "~/.terraform.d/credentials.tfrc.json",
-        "~/.cargo/credentials.toml",
-        "~/.cargo/credentials",
-        "~/.gem/credentials",
-        "~/.config/hub",
-        "~/.local/share/keyrings",
-        "~/.pgpass",
-        "~/.my.cnf",
-    ];
     // Every entry of KEY_FILES starts with `~/` or `/etc/` and is longer than
     // four bytes: an entry whose fourth byte differs can be neither `p` nor
     // its prefix, which spares most string comparisons.
-    if (p.starts_with("~/") || p.starts_with("/etc/"))
+    (p.starts_with("~/") || p.starts_with("/etc/"))
         && KEY_FILES.iter().any(|k| {
             p.as_bytes().get(3) == Some(&k.as_bytes()[3])
                 && (p == *k || (p.starts_with(k) && p[k.len()..].starts_with('/')))
         })
-    {
-        return Some(Secret::Key);
-    }
+}
+
+/// A key by its name: keychains, `id_rsa`, `credentials.json`, `*.pem`, `*.kdbx`.
+fn secret_name(p: &str, base: &str) -> bool {
     if text::has(p, "/Keychains/") || base.ends_with(".keychain") || base.ends_with(".keychain-db") {
-        return Some(Secret::Key);
+        return true;
     }
     if matches!(
         base,
@@ -533,7 +572,7 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
             | "service-account.json"
             | "secrets.json"
     ) {
-        return Some(Secret::Key);
+        return true;
     }
     // Each extension has one dot, its first byte: compare the part from the
     // base name's last dot (which must not be its first byte).
@@ -544,8 +583,13 @@ pub(crate) fn secret(raw: &str) -> Option<Secret> {
             ".pem" | ".key" | ".p12" | ".pfx" | ".jks" | ".keystore" | ".ppk" | ".asc" | ".gpg" | ".kdbx"
         )
     {
-        return Some(Secret::Key);
+        return true;
     }
+    false
+}
+
+/// A project's `.env` file (not its `.env.example`).
+fn env_file(base: &str) -> Option<Secret> {
     if base == ".env" || base.starts_with(".env.") || base.ends_with(".env") && base.len() > 4 && !base.contains('*') {
         if base.ends_with(".example")
             || base.ends_with(".sample")

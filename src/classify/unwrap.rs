@@ -635,63 +635,38 @@ fn parallel(
     Next::Done
 }
 
+/// Options of `xargs` that take a value (GNU and BSD).
+const XARGS_VALUED: &[&str] = &[
+    "-I",
+    "-J",
+    "-L",
+    "-n",
+    "-P",
+    "-s",
+    "-d",
+    "-E",
+    "-a",
+    "--max-args",
+    "--max-procs",
+    "--delimiter",
+    "--arg-file",
+    "--max-lines",
+    "--max-chars",
+    "--eof",
+    "--process-slot-var",
+];
+
 /// `xargs`: the command gets arguments at run time (or known ones from literal stdin).
 fn xargs(
     cx: &mut Cx<'_>,
     _name: &str,
     argv: &[Word<'_>],
-    mut i: usize,
+    i: usize,
     inv: &mut Inv<'_>,
     _root_shell_flag: &mut bool,
 ) -> Next {
     inv.runtime_args = true;
-    let mut k = i + 1;
-    let mut repl: Option<String> = None;
-    while k < argv.len() {
-        let t = argv[k].as_str();
-        if t == "--" {
-            k += 1;
-            break;
-        }
-        if !t.starts_with('-') || t.len() == 1 {
-            break;
-        }
-        if t == "-I" {
-            repl = argv.get(k + 1).map(|w| w.as_str().to_string());
-        } else if let Some(r) = t.strip_prefix("-I").or_else(|| t.strip_prefix("--replace=")) {
-            repl = Some(r.to_string());
-            k += 1;
-            continue;
-        } else if t == "-J" {
-            // BSD xargs: -J REPLSTR.
-            repl = argv.get(k + 1).map(|w| w.as_str().to_string());
-        } else if t == "-i" {
-            repl = Some("{}".to_string());
-        }
-        if matches!(
-            t,
-            "-I" | "-J"
-                | "-L"
-                | "-n"
-                | "-P"
-                | "-s"
-                | "-d"
-                | "-E"
-                | "-a"
-                | "--max-args"
-                | "--max-procs"
-                | "--delimiter"
-                | "--arg-file"
-                | "--max-lines"
-                | "--max-chars"
-                | "--eof"
-                | "--process-slot-var"
-        ) {
-            k += 2;
-            continue;
-        }
-        k += 1;
-    }
+    let (k, repl) = xargs_options(argv, i + 1);
     if k >= argv.len() {
         return Next::Done; // default command: echo
     }
@@ -723,8 +698,34 @@ fn xargs(
             return Next::Done;
         }
     }
-    i = k;
-    Next::At(i)
+    Next::At(k)
+}
+
+/// Skips `xargs`' options from `k`: the index of the command, and the replacement string
+/// (`-I R`, `-IR`, `--replace=R`, `-J R`, `-i` for `{}`).
+fn xargs_options(argv: &[Word<'_>], mut k: usize) -> (usize, Option<String>) {
+    let mut repl: Option<String> = None;
+    while k < argv.len() {
+        let t = argv[k].as_str();
+        if t == "--" {
+            k += 1;
+            break;
+        }
+        if !t.starts_with('-') || t.len() == 1 {
+            break;
+        }
+        if t == "-I" || t == "-J" {
+            repl = argv.get(k + 1).map(|w| w.as_str().to_string());
+        } else if let Some(r) = t.strip_prefix("-I").or_else(|| t.strip_prefix("--replace=")) {
+            repl = Some(r.to_string());
+            k += 1;
+            continue;
+        } else if t == "-i" {
+            repl = Some("{}".to_string());
+        }
+        k += if XARGS_VALUED.contains(&t) { 2 } else { 1 };
+    }
+    (k, repl)
 }
 
 /// `npx PKG`, `uvx TOOL`: the package is the program.

@@ -14,7 +14,7 @@ use super::{Inv, Stdin, db, decode, remote, secrets, selfprot};
 
 rules! {
     DESTRUCTIVE_API = ("code.destructive_api", Ambiguous, "An interpreter one-liner deletes files or directories. Use a shell `rm` of the named path, or `trash`.");
-    DESTRUCTIVE_API_BROAD = ("code.destructive_api_broad", Catastrophic, "An interpreter one-liner deletes the root, home, a system directory or the whole project.");
+    DESTRUCTIVE_API_BROAD = ("code.destructive_api_broad", Catastrophic, "An interpreter one-liner deletes the root, home, a system directory or the whole project. Delete the one subdirectory you mean, by name.");
     SHELL_DYNAMIC = ("code.shell_exec_dynamic", Ambiguous, "An interpreter one-liner runs a shell command that cannot be read. Run the shell command directly.");
     INTERP_STDIN_UNKNOWN = ("code.stdin_unknown", Ambiguous, "An interpreter runs code piped from another command, unread. Write it to a file and run that.");
 }
@@ -298,35 +298,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
             }
         }
     }
-    // Shell-outs.
-    for (call, pos) in find_calls(code, &SHELL_TABLE) {
-        {
-            if call.as_bytes()[0].is_ascii_alphabetic() && !call.contains('.') && !word_boundary_before(code, pos) {
-                continue;
-            }
-            let rest = &code[pos + call.len()..];
-            let args = if call.ends_with('(') || call.ends_with('{') {
-                call_args(rest)
-            } else {
-                rest.lines().next().unwrap_or("")
-            };
-            let lits = literals(args);
-            if lits.is_empty() {
-                if !matches!(call, "run(" | "sh(" | "exec(" | "del(") {
-                    cx.hit(&SHELL_DYNAMIC, span.clone());
-                }
-                continue;
-            }
-            let list = args.trim_start().starts_with('[')
-                || call.starts_with("spawn")
-                || call.starts_with("Command")
-                || call.starts_with("exec.Command")
-                || call.starts_with("execFile")
-                || lits.len() > 1 && args.contains(',');
-            let shell = if list { Cow::Owned(lits.join(" ")) } else { lits[0].clone() };
-            cx.run_code(&shell, &pin, depth + 1);
-        }
-    }
+    shell_outs(cx, code, &span, &pin, depth);
     // Ruby/Perl backquotes.
     if code.contains('`') && !code.contains("${") {
         let mut parts = code.split('`');
@@ -336,85 +308,109 @@ pub(crate) fn scan(cx: &mut Cx<'_>, code: &str, span: Range<usize>, depth: u32) 
             parts.next();
         }
     }
-    // Destructive file APIs.
     for (call, pos) in find_calls(code, &DESTRUCTIVE_TABLE) {
-        {
-            if !call.starts_with('.') && !word_boundary_before(code, pos) {
-                continue;
-            }
-            let rest = &code[pos + call.len()..];
-            let args = if call.ends_with('(') { call_args(rest) } else { rest.split([';', '\n']).next().unwrap_or("") };
-            let head = &code[..pos];
-            let lits = literals(args);
-            let broad_lit = lits.iter().any(|l| {
-                matches!(
-                    paths::kind(l),
-                    PathKind::Root
-                        | PathKind::Home
-                        | PathKind::HomeTop
-                        | PathKind::SystemDir
-                        | PathKind::Cwd
-                        | PathKind::Parent
-                        | PathKind::GitDir
-                )
-            });
-            let home = mentions_home(args)
-                && !lits.iter().any(|l| {
-                    let home_child = l.starts_with("~/") && !l[2..].contains('/');
-                    l.trim_matches('/').contains('/') && !home_child
-                });
-            let receiver_broad = call.starts_with('.') && {
-                // `Path('/').rmdir()`, `Path.home().unlink()`
-                let recv = head.rsplit([' ', ';', '=', '\n']).next().unwrap_or("");
-                mentions_home(recv)
-                    || literals(recv)
-                        .iter()
-                        .any(|l| matches!(paths::kind(l), PathKind::Root | PathKind::Home | PathKind::SystemDir))
-            };
-            if lits.iter().any(|l| selfprot::guarded_path(l)) {
-                let l = lits.iter().find(|l| selfprot::guarded_path(l)).cloned().unwrap_or_default();
-                selfprot::hit_path(cx, &l, span.clone());
-            } else if broad_lit || home || receiver_broad {
-                cx.hit(&DESTRUCTIVE_API_BROAD, span.clone());
-            } else if lits.iter().any(|l| paths::secret(l) == Some(Secret::Key)) {
-                cx.hit(&super::fs::RM_SECRET, span.clone());
-            } else {
-                let artefact = !lits.is_empty()
-                    && lits.iter().all(|l| matches!(paths::kind(l), PathKind::Artifact | PathKind::Tmp));
-                if !artefact {
-                    cx.hit(&DESTRUCTIVE_API, span.clone());
-                }
-            }
+        if call.starts_with('.') || word_boundary_before(code, pos) {
+            destructive_call(cx, code, call, pos, &span);
         }
     }
-    // Guarded paths and secrets mentioned as literals.
-    let lits = literals(code);
-    let writes = || {
-        [
-            "write", "dump", "truncate", "rename", "replace", "copy", "move", "unlink", "remove", "'w'", "\"w\"",
-            "'a'", "\"a\"", ">", "sed", "tee",
-        ]
-        .iter()
-        .any(|w| code.contains(w))
+    literal_mentions(cx, code, &span);
+}
+
+/// Shell-outs (`os.system("…")`, `execSync('…')`): their literal command is shell code.
+fn shell_outs(cx: &mut Cx<'_>, code: &str, span: &Range<usize>, pin: &Origin, depth: u32) {
+    for (call, pos) in find_calls(code, &SHELL_TABLE) {
+        if call.as_bytes()[0].is_ascii_alphabetic() && !call.contains('.') && !word_boundary_before(code, pos) {
+            continue;
+        }
+        let rest = &code[pos + call.len()..];
+        let args = if call.ends_with('(') || call.ends_with('{') {
+            call_args(rest)
+        } else {
+            rest.lines().next().unwrap_or("")
+        };
+        let lits = literals(args);
+        if lits.is_empty() {
+            if !matches!(call, "run(" | "sh(" | "exec(" | "del(") {
+                cx.hit(&SHELL_DYNAMIC, span.clone());
+            }
+            continue;
+        }
+        let list = args.trim_start().starts_with('[')
+            || call.starts_with("spawn")
+            || call.starts_with("Command")
+            || call.starts_with("exec.Command")
+            || call.starts_with("execFile")
+            || lits.len() > 1 && args.contains(',');
+        let shell = if list { Cow::Owned(lits.join(" ")) } else { lits[0].clone() };
+        cx.run_code(&shell, pin, depth + 1);
+    }
+}
+
+/// Path kinds whose deletion by a one-liner is broad.
+const BROAD_TARGETS: &[PathKind] = &[
+    PathKind::Root,
+    PathKind::Home,
+    PathKind::HomeTop,
+    PathKind::SystemDir,
+    PathKind::Cwd,
+    PathKind::Parent,
+    PathKind::GitDir,
+];
+
+/// A destructive file API (`shutil.rmtree(…)`, `fs.rmSync(…)`, `Path(…).unlink()`) at `pos`.
+fn destructive_call(cx: &mut Cx<'_>, code: &str, call: &str, pos: usize, span: &Range<usize>) {
+    let rest = &code[pos + call.len()..];
+    let args = if call.ends_with('(') { call_args(rest) } else { rest.split([';', '\n']).next().unwrap_or("") };
+    let head = &code[..pos];
+    let lits = literals(args);
+    let broad_lit = lits.iter().any(|l| BROAD_TARGETS.contains(&paths::kind(l)));
+    let home = mentions_home(args)
+        && !lits.iter().any(|l| {
+            let home_child = l.starts_with("~/") && !l[2..].contains('/');
+            l.trim_matches('/').contains('/') && !home_child
+        });
+    let receiver_broad = call.starts_with('.') && {
+        // `Path('/').rmdir()`, `Path.home().unlink()`
+        let recv = head.rsplit([' ', ';', '=', '\n']).next().unwrap_or("");
+        mentions_home(recv)
+            || literals(recv)
+                .iter()
+                .any(|l| matches!(paths::kind(l), PathKind::Root | PathKind::Home | PathKind::SystemDir))
     };
+    if let Some(l) = lits.iter().find(|l| selfprot::guarded_path(l)) {
+        selfprot::hit_path(cx, l, span.clone());
+    } else if broad_lit || home || receiver_broad {
+        cx.hit(&DESTRUCTIVE_API_BROAD, span.clone());
+    } else if lits.iter().any(|l| paths::secret(l) == Some(Secret::Key)) {
+        cx.hit(&super::fs::RM_SECRET, span.clone());
+    } else if lits.is_empty() || !lits.iter().all(|l| matches!(paths::kind(l), PathKind::Artifact | PathKind::Tmp)) {
+        cx.hit(&DESTRUCTIVE_API, span.clone());
+    }
+}
+
+/// Words in code that write to something.
+const WRITE_WORDS: &[&str] = &[
+    "write", "dump", "truncate", "rename", "replace", "copy", "move", "unlink", "remove", "'w'", "\"w\"", "'a'",
+    "\"a\"", ">", "sed", "tee",
+];
+/// Words in code that send something over the network.
+const SEND_WORDS: &[&str] = &["requests.post", "fetch(", "urlopen", "http"];
+
+/// Literals of the code: guarded paths written, secrets read or sent, SQL run through a driver.
+fn literal_mentions(cx: &mut Cx<'_>, code: &str, span: &Range<usize>) {
+    let lits = literals(code);
     for l in &lits {
-        if selfprot::guarded_path(l) && writes() {
+        if selfprot::guarded_path(l) && WRITE_WORDS.iter().any(|w| code.contains(w)) {
             selfprot::hit_path(cx, l, span.clone());
         }
         match paths::secret(l) {
             Some(Secret::Key) => cx.hit(&secrets::READ_KEY, span.clone()),
-            Some(Secret::EnvFile)
-                if code.contains("requests.post")
-                    || code.contains("fetch(")
-                    || code.contains("urlopen")
-                    || code.contains("http") =>
-            {
+            Some(Secret::EnvFile) if SEND_WORDS.iter().any(|w| code.contains(w)) => {
                 cx.hit(&secrets::EXFILTRATE, span.clone())
             }
             _ => {}
         }
     }
-    // SQL/Mongo strings executed through drivers.
     for l in &lits {
         if l.len() > 6
             && let Some(r) = db::sql_danger(l)

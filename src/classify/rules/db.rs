@@ -1,9 +1,14 @@
 //! Databases: DROP/TRUNCATE, DELETE/UPDATE without WHERE, FLUSHALL, dropdb…
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use super::super::Rule;
 use super::super::cx::Cx;
 use super::super::ir::Word;
-use super::{Inv, Stdin, operands, opt_value};
+use super::names::FnvBuild;
+use super::table::{Arm, ArmIndex, always, first_arm, index_arms, index_handlers};
+use super::{Inv, Stdin, any_of, operands, opt_value};
 
 rules! {
     DROP = ("db.drop", Catastrophic, "Drops a database, schema, table or collection with all its data. Dump it first (`pg_dump`, `mysqldump`).");
@@ -162,146 +167,151 @@ fn check_text(cx: &mut Cx<'_>, text: &str, w: &Word<'_>) {
     }
 }
 
+/// A database client: finds the SQL (or Mongo/Redis commands) in its arguments.
+type Client = fn(&mut Cx<'_>, &str, &[Word<'_>]);
+
+/// Every client also reads what its standard input carries.
+const CLIENTS: &[(&[&str], Client)] = &[
+    (&["psql", "cockroach"], psql_command),
+    (&["mysql", "mariadb", "clickhouse-client", "clickhouse", "cqlsh", "sqlcmd"], query_option),
+    (&["sqlite3", "sqlite", "duckdb"], sqlite_operands),
+    (&["mongosh", "mongo"], |cx, _, args| {
+        if let Some((v, w)) = opt_value(args, &["--eval"]) {
+            check_text(cx, &v, w);
+        }
+    }),
+    (&["redis-cli", "valkey-cli"], redis_command),
+];
+
+static BY_NAME: LazyLock<HashMap<&str, Client, FnvBuild>> = LazyLock::new(|| index_handlers(CLIENTS));
+
+/// The option that carries a client's query (`-e SQL`, `--execute=SQL`, `-eSQL`).
+const QUERY_OPTIONS: &[(&[&str], &[&str])] = &[
+    (&["clickhouse-client", "clickhouse"], &["--query", "-q"]),
+    (&["sqlcmd"], &["-Q", "-q"]),
+    (&["mysql", "mariadb", "cqlsh"], &["-e", "--execute"]),
+];
+
+const HELP: &[&str] = &["--help", "-?", "--version", "-V"];
+const RAILS_RESETS: &[&str] = &["db:drop", "db:reset", "db:schema:load", "db:purge", "db:drop:all", "db:migrate:reset"];
+const ARTISAN_RESETS: &[&str] = &["migrate:fresh", "migrate:reset", "db:wipe", "flush", "reset_db", "migrate:refresh"];
+
+/// Tools whose verdict is their name and operands (first arm wins).
+const ARMS: &[Arm] = &[
+    Arm { on: &["dropdb"], path: &[], when: |a, _| !any_of(a, HELP), rule: &DROPDB },
+    Arm { on: &["dropuser"], path: &[], when: |a, _| !any_of(a, HELP), rule: &DROP_OBJECT },
+    Arm {
+        on: &["mysqladmin"],
+        path: &[],
+        when: |_, o| o.iter().any(|w| w.eq_ignore_ascii_case("drop")),
+        rule: &DROPDB,
+    },
+    Arm {
+        on: &["rails", "rake"],
+        path: &[],
+        when: |_, o| o.iter().any(|w| RAILS_RESETS.contains(w)),
+        rule: &FRAMEWORK_RESET,
+    },
+    Arm {
+        on: &["prisma"],
+        path: &[],
+        when: |a, o| {
+            o.windows(2).any(|w| w == ["migrate", "reset"])
+                || (o.windows(2).any(|w| w == ["db", "push"]) && any_of(a, &["--force-reset", "--accept-data-loss"]))
+        },
+        rule: &FRAMEWORK_RESET,
+    },
+    Arm {
+        on: &["artisan", "manage.py"],
+        path: &[],
+        when: |_, o| o.iter().any(|w| ARTISAN_RESETS.contains(w)),
+        rule: &FRAMEWORK_RESET,
+    },
+    Arm { on: &["influx"], path: &["bucket", "delete"], when: always, rule: &DROP },
+];
+
+static INDEX: LazyLock<ArmIndex> = LazyLock::new(|| index_arms(ARMS));
+
 pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
     let args = &argv[1..];
-    let whole = argv[0].span.start..argv[argv.len() - 1].span.end;
-    let stdin_sql = |cx: &mut Cx<'_>| match &inv.stdin {
-        Stdin::Data(t, w) => check_text(cx, t, w),
-        Stdin::Fetch(s) => cx.hit(&SQL_FILE, s.clone()),
-        _ => {}
-    };
-    match name {
-        "psql" | "cockroach" => {
-            for (k, a) in args.iter().enumerate() {
-                let t = a.as_str();
-                if t == "-c" || t == "--command" {
-                    if let Some(v) = args.get(k + 1) {
-                        check_text(cx, v.as_str(), v);
-                    }
-                } else if let Some(v) = t
-                    .strip_prefix("--command=")
-                    .or_else(|| t.strip_prefix("-c").filter(|v| !v.is_empty() && !t.starts_with("--")))
-                {
-                    check_text(cx, v, a);
-                }
+    if let Some(client) = BY_NAME.get(name) {
+        client(cx, name, args);
+        match &inv.stdin {
+            Stdin::Data(t, w) => check_text(cx, t, w),
+            Stdin::Fetch(s) => cx.hit(&SQL_FILE, s.clone()),
+            _ => {}
+        }
+        return;
+    }
+    let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
+    if let Some(r) = first_arm(&INDEX, name, args, &ops) {
+        cx.hit(r, argv[0].span.start..argv[argv.len() - 1].span.end);
+    }
+}
+
+/// `psql -c SQL`, `--command SQL`, `--command=SQL`, `-cSQL`.
+fn psql_command(cx: &mut Cx<'_>, _: &str, args: &[Word<'_>]) {
+    for (k, a) in args.iter().enumerate() {
+        let t = a.as_str();
+        if t == "-c" || t == "--command" {
+            if let Some(v) = args.get(k + 1) {
+                check_text(cx, v.as_str(), v);
             }
-            stdin_sql(cx);
-        }
-        "mysql" | "mariadb" | "clickhouse-client" | "clickhouse" | "cqlsh" | "sqlcmd" => {
-            let opts: &[&str] = match name {
-                "clickhouse-client" | "clickhouse" => &["--query", "-q"],
-                "sqlcmd" => &["-Q", "-q"],
-                _ => &["-e", "--execute"],
-            };
-            for (k, a) in args.iter().enumerate() {
-                let t = a.as_str();
-                if opts.contains(&t) {
-                    if let Some(v) = args.get(k + 1) {
-                        check_text(cx, v.as_str(), v);
-                    }
-                } else if let Some(v) = opts.iter().find_map(|o| {
-                    t.strip_prefix(o).and_then(|r| {
-                        r.strip_prefix('=').or(if o.len() == 2 && !r.is_empty() { Some(r) } else { None })
-                    })
-                }) {
-                    check_text(cx, v, a);
-                }
-            }
-            stdin_sql(cx);
-        }
-        "sqlite3" | "sqlite" | "duckdb" => {
-            let mut ops = operands(args);
-            let _db = ops.next();
-            for w in ops {
-                check_text(cx, w.as_str(), w);
-            }
-            if let Some((v, w)) = opt_value(args, &["-cmd"]) {
-                check_text(cx, &v, w);
-            }
-            stdin_sql(cx);
-        }
-        "mongosh" | "mongo" => {
-            if let Some((v, w)) = opt_value(args, &["--eval"]) {
-                check_text(cx, &v, w);
-            }
-            stdin_sql(cx);
-        }
-        "redis-cli" | "valkey-cli" => {
-            let mut k = 0;
-            while k < args.len() {
-                let t = args[k].as_str();
-                if matches!(
-                    t,
-                    "-h" | "-p"
-                        | "-a"
-                        | "-n"
-                        | "-u"
-                        | "--user"
-                        | "--pass"
-                        | "-s"
-                        | "-r"
-                        | "-i"
-                        | "--tls"
-                        | "--cacert"
-                        | "--cert"
-                        | "--key"
-                ) {
-                    k += if t == "--tls" { 1 } else { 2 };
-                    continue;
-                }
-                if t.starts_with('-') {
-                    k += 1;
-                    continue;
-                }
-                let cmd = t.to_ascii_uppercase();
-                if cmd == "FLUSHALL" || cmd == "FLUSHDB" {
-                    cx.hit(&FLUSH, args[k].span.clone());
-                }
-                break;
-            }
-            stdin_sql(cx);
-        }
-        "dropdb" | "dropuser" if !args.iter().any(|a| matches!(a.as_str(), "--help" | "-?" | "--version" | "-V")) => {
-            cx.hit(if name == "dropdb" { &DROPDB } else { &DROP_OBJECT }, whole);
-        }
-        "mysqladmin" if operands(args).any(|w| matches!(w.as_str().to_ascii_lowercase().as_str(), "drop")) => {
-            cx.hit(&DROPDB, whole);
-        }
-        "rails" | "rake"
-            if operands(args).any(|w| {
-                matches!(
-                    w.as_str(),
-                    "db:drop" | "db:reset" | "db:schema:load" | "db:purge" | "db:drop:all" | "db:migrate:reset"
-                )
-            }) =>
+        } else if let Some(v) = t
+            .strip_prefix("--command=")
+            .or_else(|| t.strip_prefix("-c").filter(|v| !v.is_empty() && !t.starts_with("--")))
         {
-            cx.hit(&FRAMEWORK_RESET, whole);
+            check_text(cx, v, a);
         }
-        "prisma" => {
-            let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
-            if ops.windows(2).any(|w| w == ["migrate", "reset"])
-                || (ops.windows(2).any(|w| w == ["db", "push"])
-                    && args.iter().any(|a| a.as_str() == "--force-reset" || a.as_str() == "--accept-data-loss"))
-            {
-                cx.hit(&FRAMEWORK_RESET, whole);
+    }
+}
+
+/// The client's query option ([`QUERY_OPTIONS`]), spelled apart, with `=`, or glued to a short one.
+fn query_option(cx: &mut Cx<'_>, name: &str, args: &[Word<'_>]) {
+    let opts = QUERY_OPTIONS.iter().find(|(names, _)| names.contains(&name)).map_or(&[][..], |(_, o)| *o);
+    for (k, a) in args.iter().enumerate() {
+        let t = a.as_str();
+        if opts.contains(&t) {
+            if let Some(v) = args.get(k + 1) {
+                check_text(cx, v.as_str(), v);
             }
+        } else if let Some(v) = opts.iter().find_map(|o| {
+            t.strip_prefix(o)
+                .and_then(|r| r.strip_prefix('=').or(if o.len() == 2 && !r.is_empty() { Some(r) } else { None }))
+        }) {
+            check_text(cx, v, a);
         }
-        "artisan" | "manage.py"
-            if operands(args).any(|w| {
-                matches!(
-                    w.as_str(),
-                    "migrate:fresh" | "migrate:reset" | "db:wipe" | "flush" | "reset_db" | "migrate:refresh"
-                )
-            }) =>
-        {
-            cx.hit(&FRAMEWORK_RESET, whole);
-        }
-        "influx" => {
-            let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
-            if ops.first().is_some_and(|o| *o == "bucket") && ops.get(1).is_some_and(|o| *o == "delete") {
-                cx.hit(&DROP, whole);
+    }
+}
+
+/// `sqlite3 DB SQL…` and `-cmd SQL`.
+fn sqlite_operands(cx: &mut Cx<'_>, _: &str, args: &[Word<'_>]) {
+    for w in operands(args).skip(1) {
+        check_text(cx, w.as_str(), w);
+    }
+    if let Some((v, w)) = opt_value(args, &["-cmd"]) {
+        check_text(cx, &v, w);
+    }
+}
+
+/// Options of `redis-cli` that take a value (`--tls` takes none).
+const REDIS_VALUED: &[&str] =
+    &["-h", "-p", "-a", "-n", "-u", "--user", "--pass", "-s", "-r", "-i", "--cacert", "--cert", "--key"];
+
+/// `redis-cli [options] FLUSHALL|FLUSHDB`.
+fn redis_command(cx: &mut Cx<'_>, _: &str, args: &[Word<'_>]) {
+    let mut k = 0;
+    while k < args.len() {
+        let t = args[k].as_str();
+        if REDIS_VALUED.contains(&t) {
+            k += 2;
+        } else if t.starts_with('-') {
+            k += 1;
+        } else {
+            if t.eq_ignore_ascii_case("FLUSHALL") || t.eq_ignore_ascii_case("FLUSHDB") {
+                cx.hit(&FLUSH, args[k].span.clone());
             }
+            break;
         }
-        _ => {}
     }
 }

@@ -1,15 +1,18 @@
 //! Disks and partitions: `dd of=/dev/…`, `mkfs`, partition editors, `wipefs`.
 
+use std::sync::LazyLock;
+
 use super::super::cx::Cx;
 use super::super::ir::Word;
-use super::{Inv, flag, has_long, has_short, operands};
+use super::table::{Arm, ArmIndex, always, first_arm, index_arms};
+use super::{Inv, any_of, flag, has_long, has_short, operands};
 
 rules! {
     WRITE_DEVICE = ("disk.write_device", Catastrophic, "Writes directly to a disk or partition device, destroying its data. Write to an image file instead.");
     MKFS = ("disk.mkfs", Catastrophic, "Creates a new file system, erasing the device. Make it in an image file (`mkfs.ext4 disk.img`) to test.");
     PARTITION = ("disk.partition", Catastrophic, "Edits a disk's partition table, which can make every partition unreadable. List it with `-l` first.");
-    WIPE = ("disk.wipe", Catastrophic, "Erases file-system signatures or the whole device; its data becomes unreadable.");
-    VOLUME_REMOVE = ("disk.volume_remove", Catastrophic, "Removes a storage pool or logical volume and its data.");
+    WIPE = ("disk.wipe", Catastrophic, "Erases file-system signatures or the whole device; its data becomes unreadable. Check the device name with `lsblk` first and let a human run it.");
+    VOLUME_REMOVE = ("disk.volume_remove", Catastrophic, "Removes a storage pool or logical volume and its data. Back the volume up first and let a human remove it.");
     DISK_TOOL = ("disk.tool", Ambiguous, "Runs a low-level disk tool that can damage file systems.");
 }
 
@@ -24,91 +27,97 @@ fn image_only(args: &[Word<'_>]) -> bool {
         && ops.any(|w| IMAGE_EXTENSIONS.iter().any(|e| w.as_str().ends_with(e)))
 }
 
+/// Every disk tool's verdict, over its flags and operands (first arm wins). `mkfs.*` and
+/// `mke2fs*` read as `mkfs`.
+const ARMS: &[Arm] = &[
+    Arm {
+        on: &["mkfs", "mkswap", "newfs", "format"],
+        path: &[],
+        when: |a, _| !any_of(a, &["-V", "--version", "-h", "--help", "-n"]) && !image_only(a),
+        rule: &MKFS,
+    },
+    Arm { on: &["sfdisk"], path: &[], when: |a, _| !partition_listing(a) && !has_short(a, 'd'), rule: &PARTITION },
+    Arm { on: &["sgdisk"], path: &[], when: |a, _| !partition_listing(a) && !has_short(a, 'p'), rule: &PARTITION },
+    Arm {
+        on: &["fdisk", "gdisk", "cgdisk", "cfdisk"],
+        path: &[],
+        when: |a, _| !partition_listing(a),
+        rule: &PARTITION,
+    },
+    Arm { on: &["parted"], path: &[], when: |a, o| !parted_reads(a, o), rule: &PARTITION },
+    Arm { on: &["wipefs"], path: &[], when: |a, _| flag(a, 'a', "--all") || flag(a, 'o', "--offset"), rule: &WIPE },
+    Arm { on: &["blkdiscard"], path: &[], when: always, rule: &WIPE },
+    Arm { on: &["badblocks"], path: &[], when: |a, _| has_short(a, 'w'), rule: &WIPE },
+    Arm {
+        on: &["hdparm"],
+        path: &[],
+        when: |a, _| {
+            a.iter().any(|a| {
+                let t = a.as_str();
+                t.starts_with("--security-erase") || t == "--trim-sector-ranges" || t == "--write-sector"
+            })
+        },
+        rule: &WIPE,
+    },
+    Arm { on: &["diskutil"], path: &[], when: |_, o| o.first().is_some_and(|v| diskutil_erases(v)), rule: &WIPE },
+    Arm { on: &["zpool"], path: &["destroy|labelclear"], when: always, rule: &VOLUME_REMOVE },
+    Arm { on: &["lvremove", "vgremove", "pvremove"], path: &[], when: always, rule: &VOLUME_REMOVE },
+    Arm {
+        on: &["cryptsetup"],
+        path: &["luksFormat|erase|luksErase|reencrypt|luksKillSlot"],
+        when: always,
+        rule: &WIPE,
+    },
+    Arm {
+        on: &["cryptsetup"],
+        path: &[],
+        when: |_, o| !matches!(o.first().copied().unwrap_or(""), "status" | "luksDump" | "isLuks" | ""),
+        rule: &DISK_TOOL,
+    },
+];
+
+static INDEX: LazyLock<ArmIndex> = LazyLock::new(|| index_arms(ARMS));
+
+/// A partition editor asked to list, dump, verify or show its version.
+fn partition_listing(args: &[Word<'_>]) -> bool {
+    flag(args, 'l', "--list")
+        || has_long(args, "--dump")
+        || any_of(args, &["-s", "--show-size", "-V", "--verify", "--version", "-h", "--help", "-v"])
+}
+
+/// `parted -l`, `parted DEV print …`, `parted --version`.
+fn parted_reads(args: &[Word<'_>], ops: &[&str]) -> bool {
+    flag(args, 'l', "--list")
+        || (ops.len() >= 2
+            && ops[1..]
+                .iter()
+                .all(|o| matches!(*o, "print" | "p" | "unit" | "s" | "B" | "MB" | "GB" | "free" | "list")))
+        || ops.is_empty() && any_of(args, &["-v", "--version", "-h", "--help"])
+}
+
+/// `diskutil eraseDisk|partitionDisk|apfs deleteContainer|…` (any case).
+fn diskutil_erases(verb: &str) -> bool {
+    let verb = verb.to_ascii_lowercase();
+    matches!(
+        verb.as_str(),
+        "erasedisk"
+            | "erasevolume"
+            | "partitiondisk"
+            | "secureerase"
+            | "zerodisk"
+            | "randomdisk"
+            | "reformat"
+            | "splitpartition"
+            | "mergepartitions"
+            | "deletevolume"
+    ) || verb.starts_with("apfs") && (verb.contains("delete") || verb.contains("erase"))
+}
+
 pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], _inv: &Inv<'_>) {
     let args = &argv[1..];
-    let span = argv[0].span.start..argv[argv.len() - 1].span.end;
-    let listing = |cx: &mut Cx<'_>, ro: bool, r: &'static super::super::Rule| {
-        if !ro {
-            cx.hit(r, span.clone());
-        }
-    };
-    match name {
-        n if n.starts_with("mkfs") || n.starts_with("mke2fs") || n == "mkswap" || n == "newfs" || n == "format" => {
-            let ro = args.iter().any(|a| matches!(a.as_str(), "-V" | "--version" | "-h" | "--help" | "-n"));
-            listing(cx, ro || image_only(args), &MKFS)
-        }
-        "fdisk" | "sfdisk" | "gdisk" | "cgdisk" | "cfdisk" | "sgdisk" => {
-            let ro = flag(args, 'l', "--list")
-                || has_long(args, "--dump")
-                || has_short(args, 'd') && name == "sfdisk"
-                || has_short(args, 'p') && name == "sgdisk"
-                || args.iter().any(|a| {
-                    matches!(
-                        a.as_str(),
-                        "-s" | "--show-size" | "-V" | "--verify" | "--version" | "-h" | "--help" | "-v"
-                    )
-                });
-            listing(cx, ro, &PARTITION)
-        }
-        "parted" => {
-            let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
-            let ro = flag(args, 'l', "--list")
-                || (ops.len() >= 2
-                    && ops[1..]
-                        .iter()
-                        .all(|o| matches!(*o, "print" | "p" | "unit" | "s" | "B" | "MB" | "GB" | "free" | "list")))
-                || ops.is_empty() && args.iter().any(|a| matches!(a.as_str(), "-v" | "--version" | "-h" | "--help"));
-            listing(cx, ro, &PARTITION)
-        }
-        "wipefs" => {
-            let destructive = flag(args, 'a', "--all")
-                || flag(args, 'o', "--offset")
-                || has_short(args, 't') && flag(args, 'a', "--all");
-            listing(cx, !destructive, &WIPE)
-        }
-        "blkdiscard" => listing(cx, false, &WIPE),
-        "badblocks" => listing(cx, !(has_short(args, 'w')), &WIPE),
-        "hdparm" => {
-            let d = args.iter().any(|a| {
-                a.as_str().starts_with("--security-erase")
-                    || a.as_str() == "--trim-sector-ranges"
-                    || a.as_str() == "--write-sector"
-            });
-            listing(cx, !d, &WIPE)
-        }
-        "diskutil" => {
-            let verb = operands(args).next().map(|w| w.as_str().to_ascii_lowercase()).unwrap_or_default();
-            if matches!(
-                verb.as_str(),
-                "erasedisk"
-                    | "erasevolume"
-                    | "partitiondisk"
-                    | "secureerase"
-                    | "zerodisk"
-                    | "randomdisk"
-                    | "reformat"
-                    | "splitpartition"
-                    | "mergepartitions"
-                    | "deletevolume"
-            ) || verb.starts_with("apfs") && (verb.contains("delete") || verb.contains("erase"))
-            {
-                cx.hit(&WIPE, span);
-            }
-        }
-        "zpool" | "lvremove" | "vgremove" | "pvremove" => {
-            let verb = operands(args).next().map(|w| w.as_str()).unwrap_or("");
-            if name != "zpool" || matches!(verb, "destroy" | "labelclear") {
-                cx.hit(&VOLUME_REMOVE, span);
-            }
-        }
-        "cryptsetup" => {
-            let verb = operands(args).next().map(|w| w.as_str()).unwrap_or("");
-            if matches!(verb, "luksFormat" | "erase" | "luksErase" | "reencrypt" | "luksKillSlot") {
-                cx.hit(&WIPE, span);
-            } else if !matches!(verb, "status" | "luksDump" | "isLuks" | "") {
-                cx.hit(&DISK_TOOL, span);
-            }
-        }
-        _ => {}
+    let key = if name.starts_with("mkfs") || name.starts_with("mke2fs") { "mkfs" } else { name };
+    let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
+    if let Some(r) = first_arm(&INDEX, key, args, &ops) {
+        cx.hit(r, argv[0].span.start..argv[argv.len() - 1].span.end);
     }
 }

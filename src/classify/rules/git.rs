@@ -1,15 +1,22 @@
 //! git: history rewriting, force pushes, discarding work, config that runs programs.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use super::super::cx::Cx;
 use super::super::ir::Word;
-use super::{Inv, flag, has_long, has_short, operands};
+use super::names::FnvBuild;
+use std::ops::Range;
+
+use super::table::{Arm, ArmIndex, always, first_arm, index_arms, index_handlers};
+use super::{Inv, any_of, flag, has_long, has_short, operands};
 
 rules! {
     FORCE_PUSH = ("git.force_push", Catastrophic, "Force-pushes, overwriting the remote branch's history; others' commits there are lost. Use `--force-with-lease` on your own branch, or push a new branch.");
     FORCE_PUSH_LEASE = ("git.force_push_lease", Ambiguous, "Force-pushes with a lease; remote commits you have fetched but not merged are overwritten. Push a new branch if unsure.");
     PUSH_MIRROR = ("git.push_mirror", Catastrophic, "Mirror-pushes, overwriting and deleting every remote ref that is not local. Push the branches you mean by name.");
-    PUSH_DELETE = ("git.push_delete", Ambiguous, "Deletes a branch or tag on the remote.");
-    PUSH_DELETE_PROTECTED = ("git.push_delete_protected", Catastrophic, "Deletes a main/release branch on the remote.");
+    PUSH_DELETE = ("git.push_delete", Ambiguous, "Deletes a branch or tag on the remote. Keep a local copy of the branch so it can be pushed back.");
+    PUSH_DELETE_PROTECTED = ("git.push_delete_protected", Catastrophic, "Deletes a main/release branch on the remote. Let a human delete it in the hosting settings.");
     RESET_HARD = ("git.reset_hard", Catastrophic, "Discards all uncommitted changes irrecoverably (git reset --hard). Run `git stash` first, or use `git reset --keep`.");
     CLEAN_FORCE = ("git.clean_force", Catastrophic, "Deletes untracked (and possibly ignored) files irrecoverably (git clean -f). Run `git clean -n` first to see the list.");
     BRANCH_FORCE_DELETE = ("git.branch_force_delete", Ambiguous, "Force-deletes a branch, losing its unmerged commits. Use `git branch -d`, which refuses when commits would be lost.");
@@ -18,14 +25,14 @@ rules! {
     STASH_CLEAR = ("git.stash_clear", Catastrophic, "Deletes every stash irrecoverably. Drop the one stash you mean with `git stash drop stash@{N}` after `git stash list`.");
     STASH_DROP = ("git.stash_drop", Ambiguous, "Deletes a stash entry and its saved changes. Check it with `git stash show -p` first.");
     FILTER_BRANCH = ("git.rewrite_history", Catastrophic, "Rewrites the whole repository history (filter-branch / filter-repo); every clone diverges. Work on a fresh clone and let a human push it.");
-    UPDATE_REF_DELETE = ("git.update_ref_delete", Ambiguous, "Deletes a ref directly, bypassing safety checks.");
-    REFLOG_EXPIRE = ("git.reflog_expire", Ambiguous, "Expires reflog entries, removing the safety net for lost commits.");
-    REFLOG_EXPIRE_NOW = ("git.reflog_expire_now", Catastrophic, "Expires the whole reflog immediately, making lost commits unrecoverable.");
-    GC_PRUNE_NOW = ("git.gc_prune_now", Ambiguous, "Prunes unreachable objects immediately, making lost commits unrecoverable.");
-    CONFIG_EXEC = ("git.config_exec", Ambiguous, "Sets a git option that makes git run an arbitrary program.");
-    HOOKS_BYPASS = ("git.hooks_path", Ambiguous, "Redirects or disables the repository's git hooks.");
-    SWITCH_DISCARD = ("git.switch_discard", Ambiguous, "Switches branch discarding local changes.");
-    WORKTREE_FORCE = ("git.worktree_remove_force", Ambiguous, "Force-removes a worktree with its uncommitted changes.");
+    UPDATE_REF_DELETE = ("git.update_ref_delete", Ambiguous, "Deletes a ref directly, bypassing safety checks. Use `git branch -d` or `git tag -d`, which check first.");
+    REFLOG_EXPIRE = ("git.reflog_expire", Ambiguous, "Expires reflog entries, removing the safety net for lost commits. Leave expiry to `git gc`'s defaults.");
+    REFLOG_EXPIRE_NOW = ("git.reflog_expire_now", Catastrophic, "Expires the whole reflog immediately, making lost commits unrecoverable. Leave expiry to `git gc`'s defaults.");
+    GC_PRUNE_NOW = ("git.gc_prune_now", Ambiguous, "Prunes unreachable objects immediately, making lost commits unrecoverable. Run `git gc` without `--prune=now`; the default keeps two weeks.");
+    CONFIG_EXEC = ("git.config_exec", Ambiguous, "Sets a git option that makes git run an arbitrary program. Run the program yourself instead of through git config.");
+    HOOKS_BYPASS = ("git.hooks_path", Ambiguous, "Redirects or disables the repository's git hooks. Fix what the hook reports instead of bypassing it.");
+    SWITCH_DISCARD = ("git.switch_discard", Ambiguous, "Switches branch discarding local changes. Run `git stash` first.");
+    WORKTREE_FORCE = ("git.worktree_remove_force", Ambiguous, "Force-removes a worktree with its uncommitted changes. Commit or stash in the worktree, then remove it without `--force`.");
     GH_UNPROTECT = ("git.gh_unprotect", Catastrophic, "Removes a branch protection or deletes a repository through the GitHub API, letting anyone force-push or delete it. Change protection in the repository settings with a human.");
     GH_API_WRITE = ("git.gh_api_write", Ambiguous, "Deletes or rewrites GitHub resources (refs, protection, settings) through the API. Use the matching `gh` subcommand, which asks before deleting.");
     REPO_DELETE = ("git.repo_delete", Catastrophic, "Deletes a hosted repository with its issues, pull requests and history. Archive it instead (`gh repo archive`).");
@@ -218,6 +225,66 @@ fn gh_api(cx: &mut Cx<'_>, argv: &[Word<'_>]) {
     }
 }
 
+/// Subcommands whose verdict is a rule over their flags and first operands (first arm wins).
+const ARMS: &[Arm] = &[
+    Arm { on: &["reset"], path: &[], when: |a, _| has_long(a, "--hard"), rule: &RESET_HARD },
+    Arm {
+        on: &["clean"],
+        path: &[],
+        when: |a, _| flag(a, 'f', "--force") && !flag(a, 'n', "--dry-run"),
+        rule: &CLEAN_FORCE,
+    },
+    Arm {
+        on: &["branch"],
+        path: &[],
+        when: |a, _| has_short(a, 'D') || (flag(a, 'd', "--delete") && flag(a, 'f', "--force")),
+        rule: &BRANCH_FORCE_DELETE,
+    },
+    Arm {
+        on: &["switch"],
+        path: &[],
+        when: |a, _| flag(a, 'f', "--force") || has_long(a, "--discard-changes"),
+        rule: &SWITCH_DISCARD,
+    },
+    Arm { on: &["stash"], path: &["clear"], when: always, rule: &STASH_CLEAR },
+    Arm { on: &["stash"], path: &["drop"], when: always, rule: &STASH_DROP },
+    Arm { on: &["filter-branch", "filter-repo"], path: &[], when: always, rule: &FILTER_BRANCH },
+    Arm {
+        on: &["update-ref"],
+        path: &[],
+        when: |a, _| flag(a, 'd', "--delete") || has_long(a, "--stdin"),
+        rule: &UPDATE_REF_DELETE,
+    },
+    Arm { on: &["reflog"], path: &["expire"], when: |a, _| any_of(a, EXPIRE_NOW), rule: &REFLOG_EXPIRE_NOW },
+    Arm { on: &["reflog"], path: &["expire|delete"], when: always, rule: &REFLOG_EXPIRE },
+    Arm { on: &["gc"], path: &[], when: |a, _| any_of(a, PRUNE_NOW), rule: &GC_PRUNE_NOW },
+    Arm {
+        on: &["prune"],
+        path: &[],
+        when: |a, _| any_of(a, PRUNE_NOW) || any_of(a, &["--expire"]),
+        rule: &GC_PRUNE_NOW,
+    },
+    Arm { on: &["worktree"], path: &["remove"], when: |a, _| flag(a, 'f', "--force"), rule: &WORKTREE_FORCE },
+];
+
+static INDEX: LazyLock<ArmIndex> = LazyLock::new(|| index_arms(ARMS));
+
+const EXPIRE_NOW: &[&str] =
+    &["--expire=now", "--expire=all", "--expire-unreachable=now", "--expire-unreachable=all", "--expire=0"];
+const PRUNE_NOW: &[&str] = &["--prune=now", "--prune=all", "--expire=now"];
+
+/// A subcommand that reads its operands itself: gets its arguments, their operands and the span.
+type Handler = fn(&mut Cx<'_>, &str, &[Word<'_>], &[&str], Range<usize>, u32);
+
+const HANDLERS: &[(&[&str], Handler)] =
+    &[(&["push"], push), (&["checkout", "restore"], discard), (&["config"], config)];
+
+static BY_NAME: LazyLock<HashMap<&str, Handler, FnvBuild>> = LazyLock::new(|| index_handlers(HANDLERS));
+
+/// Options before the subcommand that take a value (`git -C dir …`).
+const VALUED_GLOBALS: &[&str] =
+    &["-C", "--git-dir", "--work-tree", "--namespace", "--exec-path", "--super-prefix", "--config-env"];
+
 pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_>) {
     if let Some(expanded) = expand_abbreviations(argv) {
         return check(cx, name, &expanded, inv);
@@ -233,186 +300,115 @@ pub(crate) fn check(cx: &mut Cx<'_>, name: &str, argv: &[Word<'_>], inv: &Inv<'_
         }
         return gh_api(cx, argv);
     }
-    // Global options.
+    let i = global_options(cx, argv, inv.depth);
+    let Some(sub) = argv.get(i) else { return };
+    let args = &argv[i + 1..];
+    let ops: Vec<&str> = operands(args).map(|w| w.as_str()).collect();
+    let span = sub.span.start..argv[argv.len() - 1].span.end;
+    let sub = sub.as_str();
+    if let Some(h) = BY_NAME.get(sub) {
+        h(cx, sub, args, &ops, span, inv.depth);
+    } else if let Some(r) = first_arm(&INDEX, sub, args, &ops) {
+        cx.hit(r, span);
+    }
+}
+
+/// Skips git's global options (checking `-c key=value` as config); the index of the subcommand.
+fn global_options(cx: &mut Cx<'_>, argv: &[Word<'_>], depth: u32) -> usize {
     let mut i = 1;
     while i < argv.len() {
         let t = argv[i].as_str();
-        match t {
-            "-C" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--super-prefix" | "--config-env" => {
-                i += 2
+        if t == "-c" {
+            if let Some(w) = argv.get(i + 1) {
+                let (k, v) = match w.as_str().split_once('=') {
+                    Some((k, v)) => (k, Some(v)),
+                    None => (w.as_str(), None),
+                };
+                config_value(cx, k, v, w, depth);
             }
-            "-c" => {
-                if let Some(w) = argv.get(i + 1) {
-                    let kv = w.as_str();
-                    let (k, v) = match kv.split_once('=') {
-                        Some((k, v)) => (k, Some(v)),
-                        None => (kv, None),
-                    };
-                    config_value(cx, k, v, w, inv.depth);
-                }
-                i += 2;
-            }
-            _ if t.starts_with("--git-dir=")
-                || t.starts_with("--work-tree=")
-                || t.starts_with("--exec-path")
-                || t.starts_with("--namespace=") =>
-            {
-                i += 1
-            }
-            _ if t.starts_with('-') => i += 1,
-            _ => break,
+            i += 2;
+        } else if VALUED_GLOBALS.contains(&t) {
+            i += 2;
+        } else if t.starts_with('-') {
+            i += 1;
+        } else {
+            break;
         }
     }
-    let Some(sub) = argv.get(i) else { return };
-    let args = &argv[i + 1..];
-    let ops: Vec<&Word<'_>> = operands(args).collect();
-    let span = sub.span.start..argv[argv.len() - 1].span.end;
-    match sub.as_str() {
-        "push" => {
-            if has_long(args, "--mirror") {
-                return cx.hit(&PUSH_MIRROR, span);
-            }
-            let force = has_long(args, "--force") || has_short(args, 'f');
-            let lease = has_long(args, "--force-with-lease") || has_long(args, "--force-if-includes");
-            let delete = has_long(args, "--delete") || has_short(args, 'd');
-            let refs: Vec<&str> = ops.iter().skip(1).map(|w| w.as_str()).collect();
-            let plus = refs.iter().find(|r| r.starts_with('+'));
-            let colon_delete = refs.iter().find(|r| r.starts_with(':') && r.len() > 1);
-            if delete || colon_delete.is_some() {
-                let targets: Vec<&str> =
-                    if delete { refs.clone() } else { colon_delete.into_iter().copied().collect() };
-                if targets.iter().any(|r| protected(r.trim_start_matches(':'))) {
-                    cx.hit(&PUSH_DELETE_PROTECTED, span.clone());
-                } else {
-                    cx.hit(&PUSH_DELETE, span.clone());
-                }
-            }
-            if force || plus.is_some() {
-                cx.hit(&FORCE_PUSH, span);
-            } else if lease {
-                if refs.iter().any(|r| protected(r)) {
-                    cx.hit(&FORCE_PUSH, span);
-                } else {
-                    cx.hit(&FORCE_PUSH_LEASE, span);
-                }
-            } else if has_long(args, "--prune") {
-                cx.hit(&PUSH_DELETE, span);
-            }
+    i
+}
+
+/// `git push`: mirror, deleted refs (protected or not), force (with or without a lease), prune.
+fn push(cx: &mut Cx<'_>, _: &str, args: &[Word<'_>], ops: &[&str], span: Range<usize>, _: u32) {
+    if has_long(args, "--mirror") {
+        return cx.hit(&PUSH_MIRROR, span);
+    }
+    let force = has_long(args, "--force") || has_short(args, 'f');
+    let lease = has_long(args, "--force-with-lease") || has_long(args, "--force-if-includes");
+    let delete = has_long(args, "--delete") || has_short(args, 'd');
+    let refs = ops.get(1..).unwrap_or(&[]);
+    let plus = refs.iter().any(|r| r.starts_with('+'));
+    let colon_delete = refs.iter().find(|r| r.starts_with(':') && r.len() > 1);
+    if delete || colon_delete.is_some() {
+        let targets = if delete { refs } else { colon_delete.map(std::slice::from_ref).unwrap_or(&[]) };
+        let protected_target = targets.iter().any(|r| protected(r.trim_start_matches(':')));
+        cx.hit(if protected_target { &PUSH_DELETE_PROTECTED } else { &PUSH_DELETE }, span.clone());
+    }
+    if force || plus {
+        cx.hit(&FORCE_PUSH, span);
+    } else if lease {
+        cx.hit(if refs.iter().any(|r| protected(r)) { &FORCE_PUSH } else { &FORCE_PUSH_LEASE }, span);
+    } else if has_long(args, "--prune") {
+        cx.hit(&PUSH_DELETE, span);
+    }
+}
+
+/// Pathspecs that name the whole working tree.
+const ALL_PATHS: &[&str] = &[".", "*", ":/", "./", ":/*", "/"];
+
+/// `git checkout|restore [<rev>] [--] <paths>`: discarding uncommitted changes.
+fn discard(cx: &mut Cx<'_>, sub: &str, args: &[Word<'_>], ops: &[&str], span: Range<usize>, _: u32) {
+    let restore = sub == "restore";
+    if restore && flag(args, 'S', "--staged") && !flag(args, 'W', "--worktree") {
+        return;
+    }
+    let paths: Vec<&str> = match args.iter().position(|a| a.as_str() == "--") {
+        Some(p) => args[p + 1..].iter().map(|w| w.as_str()).collect(),
+        None if restore => ops.to_vec(),
+        None => ops.iter().copied().filter(|w| ALL_PATHS[..4].contains(w)).collect(),
+    };
+    if paths.iter().any(|w| ALL_PATHS.contains(w)) {
+        cx.hit(&DISCARD_ALL, span);
+    } else if !paths.is_empty() {
+        cx.hit(&DISCARD_PATHS, span);
+    } else if !restore && flag(args, 'f', "--force") {
+        cx.hit(&SWITCH_DISCARD, span);
+    }
+}
+
+/// `git config` reads of any kind change nothing.
+const CONFIG_READS: &[&str] =
+    &["--get", "--get-all", "--list", "-l", "--unset", "--get-regexp", "get", "list", "--show-origin"];
+
+/// `git config [set] KEY VALUE`: a key that runs a program.
+fn config(cx: &mut Cx<'_>, _: &str, args: &[Word<'_>], _: &[&str], _: Range<usize>, depth: u32) {
+    if any_of(args, CONFIG_READS) {
+        return;
+    }
+    let mut k = 0;
+    let mut key_val: Vec<&Word<'_>> = Vec::new();
+    while k < args.len() {
+        let t = args[k].as_str();
+        if matches!(t, "-f" | "--file" | "--blob" | "--type") {
+            k += 2;
+            continue;
         }
-        "reset" if has_long(args, "--hard") => {
-            cx.hit(&RESET_HARD, span);
+        if !(t.starts_with('-') || (key_val.is_empty() && matches!(t, "set" | "unset"))) {
+            key_val.push(&args[k]);
         }
-        "clean" => {
-            let dry = flag(args, 'n', "--dry-run");
-            let force = flag(args, 'f', "--force");
-            if force && !dry {
-                cx.hit(&CLEAN_FORCE, span);
-            }
-        }
-        "branch" => {
-            let force_delete = has_short(args, 'D') || ((flag(args, 'd', "--delete")) && flag(args, 'f', "--force"));
-            if force_delete {
-                cx.hit(&BRANCH_FORCE_DELETE, span);
-            }
-        }
-        "checkout" | "restore" => {
-            let staged_only =
-                sub.as_str() == "restore" && flag(args, 'S', "--staged") && !flag(args, 'W', "--worktree");
-            if staged_only {
-                return;
-            }
-            let dd = args.iter().position(|a| a.as_str() == "--");
-            let paths: Vec<&Word<'_>> = match dd {
-                Some(p) => args[p + 1..].iter().collect(),
-                None if sub.as_str() == "restore" => ops.clone(),
-                None => ops.iter().copied().filter(|w| matches!(w.as_str(), "." | "*" | ":/" | "./")).collect(),
-            };
-            let all = paths.iter().any(|w| matches!(w.as_str(), "." | "*" | ":/" | "./" | ":/*" | "/"));
-            if all {
-                cx.hit(&DISCARD_ALL, span);
-            } else if !paths.is_empty() {
-                cx.hit(&DISCARD_PATHS, span);
-            } else if sub.as_str() == "checkout" && flag(args, 'f', "--force") {
-                cx.hit(&SWITCH_DISCARD, span);
-            }
-        }
-        "switch" if (flag(args, 'f', "--force") || has_long(args, "--discard-changes")) => {
-            cx.hit(&SWITCH_DISCARD, span);
-        }
-        "stash" => match ops.first().map(|w| w.as_str()) {
-            Some("clear") => cx.hit(&STASH_CLEAR, span),
-            Some("drop") => cx.hit(&STASH_DROP, span),
-            _ => {}
-        },
-        "filter-branch" | "filter-repo" => cx.hit(&FILTER_BRANCH, span),
-        "update-ref" if (flag(args, 'd', "--delete") || has_long(args, "--stdin")) => {
-            cx.hit(&UPDATE_REF_DELETE, span);
-        }
-        "reflog" => match ops.first().map(|w| w.as_str()) {
-            Some("expire") => {
-                let now = args.iter().any(|a| {
-                    matches!(
-                        a.as_str(),
-                        "--expire=now"
-                            | "--expire=all"
-                            | "--expire-unreachable=now"
-                            | "--expire-unreachable=all"
-                            | "--expire=0"
-                    )
-                });
-                cx.hit(if now { &REFLOG_EXPIRE_NOW } else { &REFLOG_EXPIRE }, span);
-            }
-            Some("delete") => cx.hit(&REFLOG_EXPIRE, span),
-            _ => {}
-        },
-        "gc" | "prune" => {
-            let now = args.iter().any(|a| matches!(a.as_str(), "--prune=now" | "--prune=all" | "--expire=now"));
-            if now || (sub.as_str() == "prune" && args.iter().any(|a| a.as_str() == "--expire")) {
-                cx.hit(&GC_PRUNE_NOW, span);
-            }
-        }
-        "config" => {
-            if args.iter().any(|a| {
-                matches!(
-                    a.as_str(),
-                    "--get"
-                        | "--get-all"
-                        | "--list"
-                        | "-l"
-                        | "--unset"
-                        | "--get-regexp"
-                        | "get"
-                        | "list"
-                        | "--show-origin"
-                )
-            }) {
-                return;
-            }
-            let mut k = 0;
-            let mut key_val: Vec<&Word<'_>> = Vec::new();
-            while k < args.len() {
-                let t = args[k].as_str();
-                if matches!(t, "-f" | "--file" | "--blob" | "--type") {
-                    k += 2;
-                    continue;
-                }
-                if t.starts_with('-') || (key_val.is_empty() && matches!(t, "set" | "unset")) {
-                    k += 1;
-                    continue;
-                }
-                key_val.push(&args[k]);
-                k += 1;
-            }
-            if let Some(kw) = key_val.first() {
-                let v = key_val.get(1).map(|w| w.as_str());
-                if v.is_some() {
-                    config_value(cx, kw.as_str(), v, kw, inv.depth);
-                }
-            }
-        }
-        "worktree" if ops.first().is_some_and(|w| w.as_str() == "remove") && flag(args, 'f', "--force") => {
-            cx.hit(&WORKTREE_FORCE, span);
-        }
-        _ => {}
+        k += 1;
+    }
+    if let [kw, v, ..] = key_val[..] {
+        config_value(cx, kw.as_str(), Some(v.as_str()), kw, depth);
     }
 }

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::cx::Cx;
-use super::ir::{Pipeline, RedirOp, Word};
+use super::ir::{Cmd, Pipeline, RedirOp, Word};
 use super::{Rule, limits, unwrap};
 use names::Family;
 
@@ -140,6 +140,11 @@ pub(crate) fn has_long(args: &[Word<'_>], l: &str) -> bool {
     false
 }
 
+/// Some argument is one of `words` (anywhere, `--` included, exactly).
+pub(crate) fn any_of(args: &[Word<'_>], words: &[&str]) -> bool {
+    args.iter().any(|a| words.contains(&a.as_str()))
+}
+
 pub(crate) fn flag(args: &[Word<'_>], c: char, l: &str) -> bool {
     has_short(args, c) || has_long(args, l)
 }
@@ -260,50 +265,12 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
         if cx.done() {
             return;
         }
-        let mut stdin = if i == 0 {
-            Stdin::Tty
-        } else if let Some(f) = &fetch {
-            Stdin::Fetch(f.clone())
-        } else if let Some((d, w)) = echo_data(&p.cmds[i - 1].words) {
-            Stdin::Data(d, w)
-        } else if let Some((d, w)) = carried.take() {
-            Stdin::Data(d, w)
-        } else if p.cmds[i - 1].compound
-            && cx.input.get(p.cmds[i - 1].span.clone()).is_some_and(super::parse::code_fetches)
-        {
-            Stdin::Fetch(p.cmds[i - 1].span.clone())
-        } else {
-            Stdin::Pipe
-        };
-        for r in &cmd.redirs {
-            match r.op {
-                RedirOp::HereDoc | RedirOp::HereString if r.fd.unwrap_or(0) == 0 => {
-                    stdin = if r.target.fetch {
-                        Stdin::Fetch(r.target.span.clone())
-                    } else {
-                        Stdin::Data(Cow::Borrowed(r.target.as_str()), &r.target)
-                    };
-                }
-                RedirOp::In if r.fd.unwrap_or(0) == 0 => {
-                    stdin = if r.target.fetch { Stdin::Fetch(r.target.span.clone()) } else { Stdin::File(&r.target) };
-                }
-                _ => {}
-            }
-        }
+        let stdin = redirected_stdin(cmd, piped_stdin(cx, p, i, &fetch, carried.take()));
         fs::check_redirects(cx, cmd);
         if produced.is_some() {
             exfil::check_sink(cx, &cmd.words, produced.take());
         }
-        for w in &cmd.words {
-            // Only `LD_…`, `DYLD_…` and `GIT_…` words can matter: one byte test for the rest.
-            match w.as_str().as_bytes().first() {
-                Some(b'L' | b'D') if privesc::is_preload(w.as_str()) => cx.hit(&privesc::PRELOAD, w.span.clone()),
-                Some(b'G') if w.assign && w.as_str().starts_with("GIT_CONFIG_PARAMETERS=") => {
-                    git::config_parameters(cx, w, depth)
-                }
-                _ => {}
-            }
-        }
+        environment_words(cx, cmd, depth);
         if !cmd.words.is_empty() && cmd.words.iter().all(|w| w.assign) {
             cx.record_assignments(&cmd.words);
         }
@@ -323,6 +290,64 @@ pub(crate) fn eval_pipeline(cx: &mut Cx<'_>, p: &Pipeline<'_>, depth: u32) {
             && passes_through(&cmd.words)
         {
             carried = Some((d.clone(), *w));
+        }
+    }
+}
+
+/// What stage `i` of `p` reads from the stage before it.
+fn piped_stdin<'w>(
+    cx: &Cx<'_>,
+    p: &'w Pipeline<'w>,
+    i: usize,
+    fetch: &Option<Range<usize>>,
+    carried: Option<(Cow<'w, str>, &'w Word<'w>)>,
+) -> Stdin<'w> {
+    if i == 0 {
+        Stdin::Tty
+    } else if let Some(f) = fetch {
+        Stdin::Fetch(f.clone())
+    } else if let Some((d, w)) = echo_data(&p.cmds[i - 1].words) {
+        Stdin::Data(d, w)
+    } else if let Some((d, w)) = carried {
+        Stdin::Data(d, w)
+    } else if p.cmds[i - 1].compound && cx.input.get(p.cmds[i - 1].span.clone()).is_some_and(super::parse::code_fetches)
+    {
+        Stdin::Fetch(p.cmds[i - 1].span.clone())
+    } else {
+        Stdin::Pipe
+    }
+}
+
+/// `stdin` unless a redirection of fd 0 (`< file`, here-document, here-string) replaces it.
+fn redirected_stdin<'w>(cmd: &'w Cmd<'w>, mut stdin: Stdin<'w>) -> Stdin<'w> {
+    for r in &cmd.redirs {
+        match r.op {
+            RedirOp::HereDoc | RedirOp::HereString if r.fd.unwrap_or(0) == 0 => {
+                stdin = if r.target.fetch {
+                    Stdin::Fetch(r.target.span.clone())
+                } else {
+                    Stdin::Data(Cow::Borrowed(r.target.as_str()), &r.target)
+                };
+            }
+            RedirOp::In if r.fd.unwrap_or(0) == 0 => {
+                stdin = if r.target.fetch { Stdin::Fetch(r.target.span.clone()) } else { Stdin::File(&r.target) };
+            }
+            _ => {}
+        }
+    }
+    stdin
+}
+
+/// Words of a command that change how every program runs: `LD_PRELOAD=…`, `GIT_CONFIG_PARAMETERS=…`.
+fn environment_words(cx: &mut Cx<'_>, cmd: &Cmd<'_>, depth: u32) {
+    for w in &cmd.words {
+        // Only `LD_…`, `DYLD_…` and `GIT_…` words can matter: one byte test for the rest.
+        match w.as_str().as_bytes().first() {
+            Some(b'L' | b'D') if privesc::is_preload(w.as_str()) => cx.hit(&privesc::PRELOAD, w.span.clone()),
+            Some(b'G') if w.assign && w.as_str().starts_with("GIT_CONFIG_PARAMETERS=") => {
+                git::config_parameters(cx, w, depth)
+            }
+            _ => {}
         }
     }
 }

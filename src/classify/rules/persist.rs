@@ -10,9 +10,9 @@ rules! {
     LAUNCH_AGENT = ("persist.launch_agent", Ambiguous, "Loads a launchd agent or daemon that restarts at every login. Run the program directly to test it.");
     CRONTAB_EDIT = ("persist.crontab", Ambiguous, "Installs a crontab that runs commands on a schedule after this session. Show the new table (`crontab -l`) to a human first.");
     SCHEDULED_TASK = ("persist.scheduled_task", Ambiguous, "Creates a scheduled or delayed job that runs later without anyone watching. Run the command now instead.");
-    RUN_KEY = ("persist.run_key", Ambiguous, "Adds a Windows Run, Winlogon or service registry entry that starts a program at every logon.");
-    INIT_SCRIPT = ("persist.init_script", Ambiguous, "Registers an init script or service that starts at boot.");
-    AUTOSTART_FILE = ("persist.autostart_file", Ambiguous, "Copies a file into an autostart location (autostart, LaunchAgents, authorized_keys): it runs or grants access at every login.");
+    RUN_KEY = ("persist.run_key", Ambiguous, "Adds a Windows Run, Winlogon or service registry entry that starts a program at every logon. Tell the user what to register instead.");
+    INIT_SCRIPT = ("persist.init_script", Ambiguous, "Registers an init script or service that starts at boot. Tell the user what to enable instead.");
+    AUTOSTART_FILE = ("persist.autostart_file", Ambiguous, "Copies a file into an autostart location (autostart, LaunchAgents, authorized_keys): it runs or grants access at every login. Tell the user what to install instead.");
     SSH_KEY_INSTALL = ("persist.ssh_key_install", Ambiguous, "Installs an SSH key on a host, granting lasting login access.");
 }
 

@@ -8,7 +8,7 @@ use super::table::{Row, When};
 rules! {
     SETCAP = ("privesc.setcap", Ambiguous, "Grants a program kernel capabilities, so anyone running it gains root-like powers. Run the one command that needs them with sudo instead.");
     PRELOAD = ("privesc.preload", Ambiguous, "Injects a shared library into every program started (LD_PRELOAD, DYLD_INSERT_LIBRARIES): it can take over sudo and anything else.");
-    BIND_MOUNT = ("privesc.bind_mount", Ambiguous, "Bind-mounts or chroots into a host directory, exposing or replacing the real system files.");
+    BIND_MOUNT = ("privesc.bind_mount", Ambiguous, "Bind-mounts or chroots into a host directory, exposing or replacing the real system files. Mount only the project directory, read-only where you can.");
     CONTAINER_ESCAPE = ("privesc.container_escape", Ambiguous, "Starts a container with host privileges (--privileged, host root or docker.sock mounted, host namespaces): it controls the host. Drop the flag or mount only the project directory.");
     CONTAINER_SHELL = ("privesc.container_shell", Ambiguous, "Opens an interactive shell inside a running container, where nothing it does is checked. Run the single command with `exec` instead.");
     NAMESPACE = ("privesc.namespace", Ambiguous, "Enters or creates namespaces (nsenter, unshare, capsh) to act as root or as another process.");

@@ -13,7 +13,7 @@ rules! {
     KEYCHAIN = ("secrets.keychain", Catastrophic, "Extracts passwords from the system keychain or secret store.");
     KEYCHAIN_QUERY = ("secrets.keychain_query", Ambiguous, "Queries the system keychain or password manager.");
     EXPORT_SECRET_KEY = ("secrets.export_private_key", Catastrophic, "Exports private key material. Export the public key instead.");
-    ARCHIVE = ("secrets.archive", Ambiguous, "Copies or archives secret files, multiplying where they can leak.");
+    ARCHIVE = ("secrets.archive", Ambiguous, "Copies or archives secret files, multiplying where they can leak. Leave secret files out (`--exclude`).");
 }
 
 /// Programs that read (or send) the files they are given: their arguments

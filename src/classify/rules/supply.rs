@@ -10,7 +10,7 @@ rules! {
     PUBLISH = ("supply.publish", Ambiguous, "Publishes a package, image or release to a registry where others install it; it cannot be fully taken back. Run it with `--dry-run` first and let a human publish.");
     REGISTRY_CHANGE = ("supply.registry_change", Ambiguous, "Withdraws, deprecates or retags a published package that others depend on.");
     UNVETTED_INSTALL = ("supply.unvetted_install", Ambiguous, "Installs code from a git URL, a tarball or a non-default index, bypassing the registry's checks. Pin a released version from the default registry instead.");
-    REGISTRY_CONFIG = ("supply.registry_config", Ambiguous, "Points the package manager at another registry for every later install.");
+    REGISTRY_CONFIG = ("supply.registry_config", Ambiguous, "Points the package manager at another registry for every later install. Pass `--registry` to the one command instead.");
     PACKAGE_REMOVE = ("supply.package_remove", Ambiguous, "Removes system packages, which can break the machine (libc, systemd, ssh). Check what else it removes with a simulation first (`apt-get -s remove`).");
     SYSTEM_PIP = ("supply.system_pip", Ambiguous, "Installs Python packages as root into the system interpreter, where they can break system tools. Use a virtual environment.");
 }

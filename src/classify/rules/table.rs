@@ -156,3 +156,60 @@ pub(crate) fn all_rules() -> impl Iterator<Item = &'static Rule> {
         .into_iter()
         .flatten()
 }
+
+/// A row of a family that reads its own command line before matching (git after its global
+/// options, the cloud CLIs after their valued options, `systemctl` after its flags): `on` names
+/// the program or subcommand, `path` the leading operands as the family read them (each
+/// `|`-separated alternatives), and `when` tests the arguments and those operands.
+pub(crate) struct Arm {
+    /// Program names or subcommands, exactly.
+    pub on: &'static [&'static str],
+    /// Leading operands in order, each `|`-separated alternatives (exact).
+    pub path: &'static [&'static str],
+    /// Gets the arguments after `on` and the operands the family read.
+    pub when: fn(&[Word<'_>], &[&str]) -> bool,
+    pub rule: &'static Rule,
+}
+
+/// The `when` of an arm that needs no more than its program and path.
+pub(crate) fn always(_: &[Word<'_>], _: &[&str]) -> bool {
+    true
+}
+
+/// A family's arms indexed by the names they are `on` (each list in table order), built at
+/// first use: a command costs one hash lookup, not a walk over every arm of the family.
+pub(crate) type ArmIndex = HashMap<&'static str, Vec<&'static Arm>, FnvBuild>;
+
+/// The index of `arms` (for a family's `LazyLock`).
+pub(crate) fn index_arms(arms: &'static [Arm]) -> ArmIndex {
+    let mut index = ArmIndex::default();
+    for arm in arms {
+        for name in arm.on {
+            index.entry(*name).or_default().push(arm);
+        }
+    }
+    index
+}
+
+/// A family's handlers indexed by program or subcommand name (the first entry naming it wins).
+pub(crate) fn index_handlers<H: Copy>(handlers: &[(&'static [&'static str], H)]) -> HashMap<&'static str, H, FnvBuild> {
+    let mut index = HashMap::default();
+    for (names, h) in handlers {
+        for name in *names {
+            index.entry(*name).or_insert(*h);
+        }
+    }
+    index
+}
+
+/// The rule of the first arm that names `on`, matches `ops` and holds: one verdict per command,
+/// so a family lists the graver reading of a subcommand before the milder one.
+pub(crate) fn first_arm(arms: &ArmIndex, on: &str, args: &[Word<'_>], ops: &[&str]) -> Option<&'static Rule> {
+    arms.get(on)?
+        .iter()
+        .find(|a| {
+            a.path.iter().enumerate().all(|(k, step)| ops.get(k).is_some_and(|o| step.split('|').any(|alt| alt == *o)))
+                && (a.when)(args, ops)
+        })
+        .map(|a| a.rule)
+}

@@ -18,7 +18,7 @@ rules! {
     BOOT_CONFIG = ("win.boot_config", Catastrophic, "Changes the boot configuration (recovery, safe boot): the machine may not start again. `bcdedit /enum` only reads it.");
     LOLBIN_FETCH = ("win.lolbin_fetch", Ambiguous, "Downloads, decodes or runs a script through a system tool (certutil, bitsadmin, mshta, regsvr32, rundll32), a common way to slip code past checks. Download with a visible tool and inspect the file.");
     DEFENDER_OFF = ("win.defender_off", Catastrophic, "Disables Windows Defender or excludes paths from it, leaving the machine unprotected.");
-    DISK_WIPE = ("win.disk_wipe", Catastrophic, "Formats, clears or repartitions a disk: every file on it is lost.");
+    DISK_WIPE = ("win.disk_wipe", Catastrophic, "Formats, clears or repartitions a disk: every file on it is lost. Check the disk number with `Get-Disk` first.");
     DISK_TOOL = ("win.disk_tool", Ambiguous, "Runs diskpart, which can erase or repartition disks from a script that cannot be checked here.");
     DOWNLOAD_EXEC = ("win.download_exec", Catastrophic, "Downloads a script and runs it at once (Invoke-Expression of a web request). Download it to a file and read it first.");
     DELETE_BROAD = ("win.delete_broad", Catastrophic, "Recursively deletes a drive root, Windows, Program Files or a user profile: everything there is lost. Delete the specific project folder instead.");
@@ -26,7 +26,7 @@ rules! {
     ACCOUNT = ("win.account", Ambiguous, "Creates a Windows user or adds one to a group such as Administrators.");
     AUDIT_OFF = ("win.audit_off", Ambiguous, "Clears event logs or turns the firewall off, removing the machine's record or protection.");
     POLICY_BYPASS = ("win.policy_bypass", Ambiguous, "Runs a PowerShell script with the execution policy bypassed; the script's content is not checked.");
-    PROCESS_KILL = ("win.process_kill", Ambiguous, "Force-stops processes, losing their unsaved work.");
+    PROCESS_KILL = ("win.process_kill", Ambiguous, "Force-stops processes, losing their unsaved work. Stop the one process by its id (`Stop-Process -Id`).");
     ENCODED_UNREADABLE = ("win.encoded_unreadable", Ambiguous, "Runs an encoded PowerShell command that does not decode, so its effect cannot be known.");
 }
 
