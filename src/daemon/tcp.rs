@@ -12,7 +12,7 @@ use crate::transport::tcp::{self, Refusal};
 use crate::wire::Peer;
 
 /// Refusals recorded per window; beyond that they are counted, and the count goes into the next
-/// record. A flood of bad tokens cannot turn into a flood of synced records.
+/// record. A flood of bad hellos cannot turn into a flood of synced records.
 const RECORDS_PER_WINDOW: u32 = 10;
 /// The rate limit's window.
 const WINDOW: Duration = Duration::from_secs(1);
@@ -76,7 +76,7 @@ impl Daemon {
         }
         let suppressed = std::mem::take(&mut self.tcp_refusals.suppressed);
         let shown = peer.addr.map_or_else(|| "?".into(), |a| a.to_string());
-        log!("refused a TCP connection from {shown}: {} token", why.as_str());
+        log!("refused a TCP connection from {shown}: {} hello", why.as_str());
         let data = json!({ "reason": why.as_str(), "suppressed": suppressed });
         if let Err(e) = self.append("tcp_refused", peer, &data) {
             // Nothing was served to this peer, so nothing ran unrecorded; keep the count for later.

@@ -10,8 +10,10 @@
 //! closed to make room (idle peers cannot lock everyone else out).
 //!
 //! A TCP listener (`[daemon] tcp`), when there is one, joins the same loop: its connections get
-//! the same bound, buffers and deadlines, and one more state in front, [`State::Token`], in which
-//! only a short token line is read (see [`super::tcp`]); no request byte is read before it checks.
+//! the same bound, buffers and deadlines, and one more state in front, [`State::Hello`], in which
+//! only a short hello line is read (see [`super::tcp`]); no request byte is read before it checks.
+//! A connection whose hello checks owes the daemon's server line, sent ahead of whatever is
+//! answered on it.
 
 use std::io;
 use std::net::TcpStream;
@@ -24,7 +26,7 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags, recv, send};
 
-use super::tcp::{Gate, MAX_TOKEN_LINE, Refusal};
+use super::tcp::{Gate, MAX_HELLO, Refusal};
 use super::{FrameError, OsListener, OsStream, STOP_POLL, Service, peer_of};
 use crate::wire::{ErrorCode, MAX_FRAME, Peer, Response, WireError};
 
@@ -88,14 +90,14 @@ impl AsFd for Stream {
 enum Got {
     /// A whole frame, or why it cannot be one.
     Frame(Result<Vec<u8>, FrameError>),
-    /// A TCP connection's token line was refused.
+    /// A TCP connection's hello line was refused.
     Refused(Refusal),
 }
 
 /// What a connection is doing.
 enum State {
-    /// TCP only: waiting for the token line; nothing else is read before it checks.
-    Token { buf: Vec<u8>, deadline: Instant },
+    /// TCP only: waiting for the hello line; nothing else is read before it checks.
+    Hello { buf: Vec<u8>, deadline: Instant },
     /// Waiting for the rest of its frame.
     Reading { buf: Vec<u8>, deadline: Instant },
     /// Its reply is being sent; then it is closed.
@@ -108,12 +110,14 @@ struct Conn {
     stream: Stream,
     peer: Peer,
     state: State,
+    /// TCP only, once the hello checked: the server line, owed ahead of any answer.
+    proof: Vec<u8>,
 }
 
 impl Conn {
     fn deadline(&self) -> Option<Instant> {
         match &self.state {
-            State::Token { deadline, .. } | State::Reading { deadline, .. } | State::Writing { deadline, .. } => {
+            State::Hello { deadline, .. } | State::Reading { deadline, .. } | State::Writing { deadline, .. } => {
                 Some(*deadline)
             }
             State::Closed => None,
@@ -122,14 +126,14 @@ impl Conn {
 
     fn interest(&self) -> PollFlags {
         match self.state {
-            State::Token { .. } | State::Reading { .. } => PollFlags::IN,
+            State::Hello { .. } | State::Reading { .. } => PollFlags::IN,
             State::Writing { .. } => PollFlags::OUT,
             State::Closed => PollFlags::empty(),
         }
     }
 
-    /// Reads what has arrived; `Some` once the frame is complete or cannot be, or the token is
-    /// refused. `gate` checks a TCP connection's token line; `budget` is the next frame's deadline.
+    /// Reads what has arrived; `Some` once the frame is complete or cannot be, or the hello is
+    /// refused. `gate` checks a TCP connection's hello line; `budget` is the next frame's deadline.
     fn read(&mut self, chunk: &mut [u8], gate: Option<&Gate>, budget: Duration) -> Option<Got> {
         let mut taken = 0;
         while taken < READ_TURN {
@@ -137,22 +141,25 @@ impl Conn {
                 Ok((n, _)) => n,
                 Err(Errno::INTR) => continue,
                 Err(Errno::AGAIN) => return None,
-                Err(_) if matches!(self.state, State::Token { .. }) => return Some(Got::Refused(Refusal::Closed)),
+                Err(_) if matches!(self.state, State::Hello { .. }) => return Some(Got::Refused(Refusal::Closed)),
                 Err(e) => return Some(Got::Frame(Err(FrameError::Io(e.into())))),
             };
             taken += n;
             let got = &chunk[..n];
             match &mut self.state {
-                State::Token { buf, .. } => {
+                State::Hello { buf, .. } => {
                     if n == 0 {
                         return Some(Got::Refused(Refusal::Closed));
                     }
-                    let rest = match token_line(buf, got, gate) {
-                        Ok(Some(rest)) => rest,
+                    let rest = match hello_line(buf, got, gate) {
+                        Ok(Some((rest, proof))) => {
+                            self.proof = proof;
+                            rest
+                        }
                         Ok(None) => continue,
                         Err(why) => return Some(Got::Refused(why)),
                     };
-                    // Bytes after the token line are the start of the request: keep them.
+                    // Bytes after the hello line are the start of the request: keep them.
                     let mut next = Vec::new();
                     let frame = ingest(&mut next, rest);
                     self.state = State::Reading { buf: next, deadline: Instant::now() + budget };
@@ -176,9 +183,14 @@ impl Conn {
     }
 
     /// Starts sending `reply` (or closes when there is none) and sends what the socket takes now.
+    /// A TCP connection's server line goes first, in the same buffer.
     fn reply(&mut self, reply: Option<Vec<u8>>, budget: Duration) {
         self.state = match reply {
-            Some(out) => State::Writing { out, sent: 0, deadline: Instant::now() + budget },
+            Some(reply) => {
+                let mut out = std::mem::take(&mut self.proof);
+                out.extend_from_slice(&reply);
+                State::Writing { out, sent: 0, deadline: Instant::now() + budget }
+            }
             None => State::Closed,
         };
         self.write();
@@ -218,26 +230,28 @@ fn ingest(buf: &mut Vec<u8>, got: &[u8]) -> Option<Result<Vec<u8>, FrameError>> 
     None
 }
 
-/// Adds `got` to a token line being read. `Ok(Some(rest))` once the line is complete and its token
-/// is right (`rest`: the bytes after it), `Ok(None)` while incomplete, `Err` when refused.
-fn token_line<'g>(buf: &mut Vec<u8>, got: &'g [u8], gate: Option<&Gate>) -> Result<Option<&'g [u8]>, Refusal> {
-    use zeroize::Zeroize as _;
+/// The bytes after a checked hello line, and the server line owed to its peer.
+type Hello<'g> = (&'g [u8], Vec<u8>);
+
+/// Adds `got` to a hello line being read. `Ok(Some((rest, proof)))` once the line is complete and
+/// its MAC is right (`rest`: the bytes after it; `proof`: the server line), `Ok(None)` while
+/// incomplete, `Err` when refused.
+fn hello_line<'g>(buf: &mut Vec<u8>, got: &'g [u8], gate: Option<&Gate>) -> Result<Option<Hello<'g>>, Refusal> {
     let Some(pos) = got.iter().position(|&b| b == b'\n') else {
         // A short bound: an unauthenticated peer never gets the 16 MiB frame buffer.
-        if buf.len() + got.len() >= MAX_TOKEN_LINE {
+        if buf.len() + got.len() >= MAX_HELLO {
             return Err(Refusal::TooLong);
         }
         buf.extend_from_slice(got);
         return Ok(None);
     };
-    if buf.len() + pos + 1 > MAX_TOKEN_LINE {
+    if buf.len() + pos + 1 > MAX_HELLO {
         return Err(Refusal::TooLong);
     }
     buf.extend_from_slice(&got[..pos]);
-    // No gate means no token can be right (a TCP connection always has one): fail closed.
-    let checked = gate.map_or(Err(Refusal::Wrong), |g| g.token.check_line(buf));
-    buf.zeroize();
-    checked.map(|()| Some(&got[pos + 1..]))
+    // No gate means no MAC can be right (a TCP connection always has one): fail closed.
+    let proof = gate.map_or(Err(Refusal::Wrong), |g| g.token.check_hello(buf))?;
+    Ok(Some((&got[pos + 1..], proof)))
 }
 
 /// The loop's state: the open connections, oldest first.
@@ -307,7 +321,7 @@ impl<'a> Loop<'a> {
         let now = Instant::now();
         for conn in &mut self.conns {
             match &conn.state {
-                State::Token { deadline, .. } if now >= *deadline => {
+                State::Hello { deadline, .. } if now >= *deadline => {
                     settle(conn, Got::Refused(Refusal::Timeout), service, self.budget);
                 }
                 State::Reading { deadline, .. } if now >= *deadline => {
@@ -330,7 +344,7 @@ impl<'a> Loop<'a> {
     fn serve_one(&mut self, i: usize, service: &mut impl Service) {
         let conn = &mut self.conns[i];
         match conn.state {
-            State::Token { .. } | State::Reading { .. } => {
+            State::Hello { .. } | State::Reading { .. } => {
                 if let Some(got) = conn.read(&mut self.chunk, self.tcp, self.budget) {
                     settle(conn, got, service, self.budget);
                 }
@@ -360,7 +374,7 @@ impl<'a> Loop<'a> {
         }
     }
 
-    /// Takes waiting TCP connections: each starts by owing its token line.
+    /// Takes waiting TCP connections: each starts by owing its hello line.
     fn accept_tcp(&mut self, service: &mut impl Service) {
         let Some(gate) = self.tcp else { return };
         for _ in 0..ACCEPT_BATCH {
@@ -378,7 +392,7 @@ impl<'a> Loop<'a> {
             // A TCP peer is its address only: no uid, so nothing uid-based can ever apply to it.
             let peer = Peer::tcp(addr);
             let deadline = Instant::now() + self.budget;
-            self.admit(Stream::Tcp(stream), peer, State::Token { buf: Vec::new(), deadline }, service);
+            self.admit(Stream::Tcp(stream), peer, State::Hello { buf: Vec::new(), deadline }, service);
         }
     }
 
@@ -386,10 +400,10 @@ impl<'a> Loop<'a> {
     /// connection while it still has something to do.
     fn admit(&mut self, stream: Stream, peer: Peer, state: State, service: &mut impl Service) {
         if self.conns.len() >= self.bound && !self.evict_oldest_idle() {
-            refuse(&stream);
+            refuse(&stream, &[]);
             return;
         }
-        let mut conn = Conn { stream, peer, state };
+        let mut conn = Conn { stream, peer, state, proof: Vec::new() };
         if let Some(got) = conn.read(&mut self.chunk, self.tcp, self.budget) {
             settle(&mut conn, got, service, self.budget);
         }
@@ -400,9 +414,10 @@ impl<'a> Loop<'a> {
 
     /// Closes the oldest connection still waiting for its frame; false when there is none.
     fn evict_oldest_idle(&mut self) -> bool {
-        match self.conns.iter().position(|c| matches!(c.state, State::Token { .. } | State::Reading { .. })) {
+        match self.conns.iter().position(|c| matches!(c.state, State::Hello { .. } | State::Reading { .. })) {
             Some(i) => {
-                refuse(&self.conns.remove(i).stream);
+                let conn = self.conns.remove(i);
+                refuse(&conn.stream, &conn.proof);
                 true
             }
             None => false,
@@ -410,7 +425,7 @@ impl<'a> Loop<'a> {
     }
 }
 
-/// Answers what a read produced: a frame goes to the service; a refused token is reported to it
+/// Answers what a read produced: a frame goes to the service; a refused hello is reported to it
 /// (it records the attempt) and answered with one error frame, then the connection closes.
 fn settle(conn: &mut Conn, got: Got, service: &mut impl Service, budget: Duration) {
     let reply = match got {
@@ -424,7 +439,10 @@ fn settle(conn: &mut Conn, got: Got, service: &mut impl Service, budget: Duratio
 }
 
 /// Tells a connection the daemon has no room for it (one send that never waits), then drops it.
-fn refuse(stream: &impl AsFd) {
+/// `proof`: the server line a TCP peer is owed, if its hello checked (else empty).
+fn refuse(stream: &impl AsFd, proof: &[u8]) {
     let busy = WireError::new(ErrorCode::Unavailable, "too many open connections; try again");
-    let _ = send(stream, &Response::error(None, busy).to_frame(), SEND_FLAGS);
+    let mut out = proof.to_vec();
+    out.extend_from_slice(&Response::error(None, busy).to_frame());
+    let _ = send(stream, &out, SEND_FLAGS);
 }

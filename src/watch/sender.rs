@@ -223,6 +223,8 @@ impl Sender {
             Err(e @ ClientError::Protocol(_)) => Delivery::Retry(e.to_string()),
             // Not the installed system daemon, or it is down: keep the observation for the real one.
             Err(e @ ClientError::Trust(_)) => Delivery::Retry(e.to_string()),
+            // Not the daemon on the TCP address (no server proof): keep the observation for the real one.
+            Err(e @ ClientError::Impostor(_)) => Delivery::Retry(e.to_string()),
         }
     }
 

@@ -374,25 +374,26 @@ impl Home {
     /// How to reach this home's running daemon `via` the socket or TCP.
     pub fn target(&self, via: Via) -> Target {
         let tcp = (via == Via::Tcp).then(|| {
-            let token = std::fs::read_to_string(self.tcp_token_file()).unwrap();
-            (self.tcp_addr(), format!("{{\"token\":\"{}\"}}\n", token.trim()).into_bytes())
+            let token = holdfast::transport::tcp::read_token_file(&self.tcp_token_file()).unwrap();
+            (self.tcp_addr(), std::sync::Arc::new(token))
         });
         Target { socket: self.socket(), token_file: self.tcp_token_file(), tcp }
     }
 }
 
-/// Where a test connects: the socket, or a TCP address whose connections open with the token line.
+/// Where a test connects: the socket, or a TCP address whose connections open with a hello line.
 #[cfg(unix)]
 pub struct Target {
     pub socket: PathBuf,
     pub token_file: PathBuf,
-    /// The TCP address and the token line, when over TCP.
-    pub tcp: Option<(std::net::SocketAddr, Vec<u8>)>,
+    /// The TCP address and the token, when over TCP.
+    pub tcp: Option<(std::net::SocketAddr, std::sync::Arc<holdfast::transport::tcp::Token>)>,
 }
 
 #[cfg(unix)]
 impl Target {
-    /// A fresh connection; over TCP the token line is already sent.
+    /// A fresh connection; over TCP the hello line is already sent, and the daemon's server line
+    /// is checked and taken off what is read (see [`ServerProof`]).
     pub fn connect(&self) -> Conn {
         self.try_connect().unwrap()
     }
@@ -401,10 +402,13 @@ impl Target {
     pub fn try_connect(&self) -> std::io::Result<Conn> {
         Ok(match &self.tcp {
             None => Conn::Unix(std::os::unix::net::UnixStream::connect(&self.socket)?),
-            Some((addr, line)) => {
+            Some((addr, token)) => {
+                let nonce = holdfast::transport::tcp::fresh_nonce().unwrap();
                 let mut s = std::net::TcpStream::connect(addr)?;
-                s.write_all(line)?;
-                Conn::Tcp(s)
+                s.write_all(&token.hello(&nonce))?;
+                let mut expected = token.server_line(&nonce);
+                expected.pop();
+                Conn::Tcp(s, ServerProof::new(expected))
             }
         })
     }
@@ -434,7 +438,67 @@ impl Target {
 #[cfg(unix)]
 pub enum Conn {
     Unix(std::os::unix::net::UnixStream),
-    Tcp(std::net::TcpStream),
+    Tcp(std::net::TcpStream, ServerProof),
+}
+
+/// Takes the daemon's server line off the front of what a TCP connection reads, asserting it is
+/// the right proof, so tests see the same bytes as on the socket. A first line that is not a
+/// server line (a refusal, or `unavailable` before the hello checked) is passed through.
+#[cfg(unix)]
+pub struct ServerProof {
+    /// The server line owed for this connection's nonce, without its newline.
+    expected: Vec<u8>,
+    /// Bytes read while looking for the first line.
+    head: Vec<u8>,
+    /// Bytes read past the first line, not yet handed out.
+    rest: Vec<u8>,
+    done: bool,
+}
+
+#[cfg(unix)]
+impl ServerProof {
+    fn new(expected: Vec<u8>) -> Self {
+        ServerProof { expected, head: Vec::new(), rest: Vec::new(), done: false }
+    }
+
+    fn read(&mut self, s: &mut std::net::TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if !self.rest.is_empty() {
+                let n = buf.len().min(self.rest.len());
+                buf[..n].copy_from_slice(&self.rest[..n]);
+                self.rest.drain(..n);
+                return Ok(n);
+            }
+            if self.done {
+                return s.read(buf);
+            }
+            let mut chunk = [0u8; 4096];
+            let n = s.read(&mut chunk)?;
+            if n == 0 {
+                self.done = true;
+                self.rest = std::mem::take(&mut self.head);
+                if self.rest.is_empty() {
+                    return Ok(0);
+                }
+                continue;
+            }
+            self.head.extend_from_slice(&chunk[..n]);
+            if let Some(pos) = self.head.iter().position(|&b| b == b'\n') {
+                self.done = true;
+                let head = std::mem::take(&mut self.head);
+                if head.starts_with(b"{\"server\":") {
+                    assert_eq!(
+                        String::from_utf8_lossy(&head[..pos]),
+                        String::from_utf8_lossy(&self.expected),
+                        "the daemon's server proof"
+                    );
+                    self.rest = head[pos + 1..].to_vec();
+                } else {
+                    self.rest = head;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(unix)]
@@ -442,21 +506,21 @@ impl Conn {
     pub fn try_clone(&self) -> Conn {
         match self {
             Conn::Unix(s) => Conn::Unix(s.try_clone().unwrap()),
-            Conn::Tcp(s) => Conn::Tcp(s.try_clone().unwrap()),
+            Conn::Tcp(s, p) => Conn::Tcp(s.try_clone().unwrap(), ServerProof::new(p.expected.clone())),
         }
     }
 
     pub fn set_read_timeout(&self, t: Option<Duration>) {
         match self {
             Conn::Unix(s) => s.set_read_timeout(t).unwrap(),
-            Conn::Tcp(s) => s.set_read_timeout(t).unwrap(),
+            Conn::Tcp(s, _) => s.set_read_timeout(t).unwrap(),
         }
     }
 
     pub fn shutdown_write(&self) {
         let _ = match self {
             Conn::Unix(s) => s.shutdown(std::net::Shutdown::Write),
-            Conn::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
+            Conn::Tcp(s, _) => s.shutdown(std::net::Shutdown::Write),
         };
     }
 }
@@ -466,7 +530,7 @@ impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self {
             Conn::Unix(s) => s.read(buf),
-            Conn::Tcp(s) => s.read(buf),
+            Conn::Tcp(s, proof) => proof.read(s, buf),
         }
     }
 }
@@ -476,7 +540,7 @@ impl Write for Conn {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Conn::Unix(s) => s.write(buf),
-            Conn::Tcp(s) => s.write(buf),
+            Conn::Tcp(s, _) => s.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
