@@ -11,6 +11,7 @@
 //! The link is synced before the rename so that no power loss can keep the rename without the
 //! link (which would lose segment N).
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -231,18 +232,25 @@ impl AuditLog {
             return Err(e);
         }
         // The archive link must be durable before the rename can be.
-        let step = crate::paths::sync_dir(&dir)
-            .map_err(io("cannot sync", &dir))
-            .and_then(|()| std::fs::rename(&next, &self.path).map_err(io("cannot rename over", &self.path)));
-        if let Err(e) = step {
+        let synced = crate::paths::sync_dir(&dir).map_err(io("cannot sync", &dir));
+        if let Err(e) = synced {
             undo(&[&archive, &next]);
+            return Err(e);
+        }
+        // Windows renames over no file that is open (here, by this writer): close it first.
+        let file = self.swap_for_rename(file);
+        if let Err(e) = std::fs::rename(&next, &self.path).map_err(io("cannot rename over", &self.path)) {
+            undo(&[&archive, &next]);
+            self.reopen_after_failed_rename(&e);
             return Err(e);
         }
         if let Err(e) = crate::paths::sync_dir(&dir) {
             // Both names are right in the directory; a power loss may undo the rename, which open handles.
             log!("cannot sync {} after a roll: {e}", dir.display());
         }
-        self.file = file;
+        if let Some(file) = file {
+            self.file = file;
+        }
         self.len = 0;
         self.ckpt.lines = 0;
         self.commit(line.len() as u64, hash);
@@ -251,6 +259,32 @@ impl AuditLog {
         self.seg.rolled = true;
         self.seg.maintained = None;
         Ok(())
+    }
+
+    /// Unix: keeps the active file open through the rename and hands back the new one. Windows:
+    /// makes the new segment's handle the writer's file now, closing the active one.
+    fn swap_for_rename(&mut self, next: File) -> Option<File> {
+        if cfg!(windows) {
+            drop(std::mem::replace(&mut self.file, next));
+            None
+        } else {
+            Some(next)
+        }
+    }
+
+    /// Windows, after a failed rename: the active file was closed for it; open it again so the
+    /// log goes on where it was (failing that, the writer is broken and answers fail closed).
+    fn reopen_after_failed_rename(&mut self, why: &AuditError) {
+        if !cfg!(windows) {
+            return;
+        }
+        match crate::paths::private_open_options().read(true).append(true).open(&self.path) {
+            Ok(f) => self.file = f,
+            Err(e) => {
+                log!("cannot reopen {} after a failed roll ({why}): {e}", self.path.display());
+                self.broken = Some(format!("cannot reopen the audit log after a failed roll: {e}"));
+            }
+        }
     }
 
     /// Retention, then compression of archived segments, at most every [`MAINTAIN_EVERY`] or
