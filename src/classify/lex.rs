@@ -800,7 +800,12 @@ impl<'t> Lexer<'t, '_> {
     }
 
     fn push_word(&mut self, mut w: Word<'t>, start: usize, end: usize) -> Option<()> {
-        if let Some((fd, op)) = self.redir.take() {
+        if let Some((fd, mut op)) = self.redir.take() {
+            // `>&file` writes a file like `>` (only digits or `-` after `>&` duplicate a descriptor),
+            // as the full parse reads it.
+            if op == RedirOp::Dup && !w.as_str().bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+                op = RedirOp::Out;
+            }
             self.cmd.redirs.push(Redirect { fd, op, target: w });
             return Some(());
         }
