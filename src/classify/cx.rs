@@ -148,11 +148,10 @@ impl<'i> Cx<'i> {
             self.hit(&meta::PARSE_COMPLEX, whole);
             return;
         }
-        if let Some(lexed) = (!self.no_fast).then(|| lex::lex(text, origin, depth)).flatten() {
-            if lexed.incomplete {
-                self.unparsable(text, origin, depth, &meta::PARSE_ERROR);
-                return;
-            }
+        // A line the fast lexer finds incomplete goes to the full parse: its verdict on a broken
+        // line (and on the parts salvaged from it) must never be milder than brush-parser's.
+        let lexed = (!self.no_fast).then(|| lex::lex(text, origin, depth)).flatten().filter(|l| !l.incomplete);
+        if let Some(lexed) = lexed {
             for (r, level) in &lexed.subs {
                 let o = Origin { base: origin.base + r.start, pin: origin.pin.clone() };
                 self.run_code(&text[r.clone()], &o, depth + level + 1);

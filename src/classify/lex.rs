@@ -941,8 +941,11 @@ impl<'t> Lexer<'t, '_> {
         let b = self.b;
         let start = self.i;
         let mut i = self.i;
-        // `~+`, `~-`, `~N` expand to directory-stack entries (dynamic for the full walk): left to it.
-        if b[start] == b'~' && matches!(b.get(start + 1), Some(b'+' | b'-' | b'0'..=b'9')) {
+        // `~+`, `~-`, `~N` expand to directory-stack entries (dynamic for the full walk), and `~NAME`
+        // to another user's home (`~` for the rules): left to the full walk.
+        if b[start] == b'~'
+            && b.get(start + 1).is_some_and(|&c| matches!(c, b'+' | b'-' | b'_') || c.is_ascii_alphanumeric())
+        {
             return None;
         }
         // Fast scan of a plain word: borrow it.
