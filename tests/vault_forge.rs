@@ -126,7 +126,7 @@ fn nothing_readable_in_a_v2_home_forges_a_proof() {
     let outcomes = admin_outcomes(&home);
     assert_eq!(outcomes.iter().filter(|o| **o == format!("{op}=bad_proof")).count(), 4, "{outcomes:?}");
     assert!(outcomes.contains(&format!("{op}=ok")), "{outcomes:?}");
-    d.terminate();
+    d.terminate_authorized(&home, PW);
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn a_v1_vault_file_answers_challenges_until_upgraded() {
     let c = challenge(&d, &op);
     let (_, forged) = forgeries(&auth_key, &c).swap_remove(0);
     assert_eq!(approve(&d, &id, forged), Ok(()), "a v1 vault's auth_key answers by itself");
-    d.terminate();
+    d.terminate_authorized(&home, PW);
 
     let out = home.run(&["vault", "upgrade", "--password-stdin"], &format!("{PW}\n"));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -164,5 +164,5 @@ fn a_v1_vault_file_answers_challenges_until_upgraded() {
     assert_eq!(approve(&d, &id, forged), Err(ErrorCode::Unauthorized));
     let c = challenge(&d, &op);
     approve(&d, &id, holdfast::vault::answer(PW, &c).unwrap()).expect("the password approves after upgrade");
-    d.terminate();
+    d.terminate_authorized(&home, PW);
 }
