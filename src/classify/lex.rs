@@ -418,6 +418,12 @@ impl<'t> Lexer<'t, '_> {
     }
 
     /// A reserved word in command position.
+    /// True when the command so far is bash's `time` keyword, optionally with `-p`.
+    fn after_time_keyword(&self) -> bool {
+        let words: Vec<&str> = self.cmd.words.iter().map(|w| w.as_str()).collect();
+        matches!(words.as_slice(), ["time"] | ["time", "-p"]) && self.cmd.words.iter().all(|w| !w.quoted)
+    }
+
     fn keyword(&mut self, start: usize, end: usize) -> Option<()> {
         match &self.s[start..end] {
             "{" => self.open(Kind::Brace, start, None),
@@ -849,6 +855,11 @@ impl<'t> Lexer<'t, '_> {
                 }
                 return None;
             }
+        }
+        // After the reserved word `time` (and `-p`) a reserved word starts a compound command or is
+        // a syntax error: the full walk reads it.
+        if !w.quoted && is_reserved(w.as_str()) && self.after_time_keyword() {
+            return None;
         }
         if self.cmd.words.is_empty() {
             // Room for a typical command at once: growing 4 → 8 costs a reallocation.
