@@ -451,9 +451,10 @@ fn code_option<'a, 'w>(name: &str, args: &'a [Word<'w>]) -> (Option<&'a Word<'w>
         }
         // Bundled short options ending in the code flag: `perl -pe`, `perl -lne`, `ruby -ne`.
         if t.starts_with('-') && !t.starts_with("--") && t.len() > 2 {
-            let last = &t[t.len() - 1..];
-            if opts.iter().any(|o| o.len() == 2 && &o[1..] == last)
-                && t[1..t.len() - 1].bytes().all(|c| c.is_ascii_alphabetic())
+            // By byte: a bundle is ASCII letters, and a last byte inside a wider character matches no flag.
+            let last = t.as_bytes()[t.len() - 1];
+            if opts.iter().any(|o| o.len() == 2 && o.as_bytes()[1] == last)
+                && t.as_bytes()[1..t.len() - 1].iter().all(|c| c.is_ascii_alphabetic())
             {
                 return (args.get(k + 1), None);
             }
