@@ -25,14 +25,12 @@ fn hook_once(rig: &Rig) {
     child.stdin.take().unwrap().write_all(PAYLOAD.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "the hook failed: {}", String::from_utf8_lossy(&out.stdout));
-    // The daemon-less path also allows `ls -la` with exit 0: only the daemon's own verdict counts.
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the hook printed JSON");
-    let (decision, reason) =
-        (&v["hookSpecificOutput"]["permissionDecision"], &v["hookSpecificOutput"]["permissionDecisionReason"]);
-    let reason = reason.as_str().unwrap_or_default();
+    // `ls -la` is allowed, which Claude Code's dialect says with no output at all (hooks only
+    // tighten). The daemon-less path answers the same: `rows` checks that each call was recorded.
     assert!(
-        decision == "allow" && !reason.contains("not running") && !reason.contains("without an audit record"),
-        "hook_process did not measure a daemon round trip: {v}"
+        out.stdout.iter().all(u8::is_ascii_whitespace),
+        "the hook spoke for a safe command: {}",
+        String::from_utf8_lossy(&out.stdout)
     );
 }
 

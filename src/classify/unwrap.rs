@@ -28,7 +28,8 @@ fn skip_opts(argv: &[Word<'_>], mut i: usize, with_arg: &[&str]) -> usize {
         }
         i += 1;
     }
-    i
+    // An option that wants a value can be the last word: never past the end.
+    i.min(argv.len())
 }
 
 /// A wrapper's options, for wrappers that run the rest of their words as a command
