@@ -787,6 +787,10 @@ impl<'t> Lexer<'t, '_> {
         let close = close_paren(self.b, start + 2)?;
         let inner = start + 2..close;
         let code = &self.s[inner.clone()];
+        // An empty `<()` is a syntax error to brush-parser: its reading decides.
+        if code.bytes().all(|c| c.is_ascii_whitespace()) {
+            return None;
+        }
         self.subs.push((inner, self.level()));
         let end = close + 1;
         if end < self.b.len() && !matches!(self.b[end], b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b')')
