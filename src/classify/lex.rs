@@ -920,9 +920,9 @@ impl<'t> Lexer<'t, '_> {
                 out.push_str(&self.s[i..j]);
                 Some(j)
             }
-            // brush-parser reads `$$[` as `$` then an unterminated `$[`, and `$${` as `$` then `${`
-            // (bash: `$$`, then text): its reading decides.
-            Some(b'$') if matches!(b.get(i + 2), Some(b'[' | b'{')) => None,
+            // brush-parser reads `$$[`, `$${` and `$$(` as `$` then `$[`, `${` or `$(` (bash: `$$`,
+            // then text): its reading decides.
+            Some(b'$') if matches!(b.get(i + 2), Some(b'[' | b'{' | b'(')) => None,
             Some(c) if c.is_ascii_digit() || matches!(c, b'@' | b'*' | b'#' | b'?' | b'$' | b'!' | b'-') => {
                 w.dynamic = true;
                 out.push_str(&self.s[i..i + 2]);
