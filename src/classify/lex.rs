@@ -248,7 +248,8 @@ fn close_paren(b: &[u8], mut i: usize) -> Option<usize> {
             b'`' | b'#' => return None,
             b'<' if b.get(i + 1) == Some(&b'<') => return None,
             b'c' if b[i..].starts_with(b"case") => return None,
-            c if !c.is_ascii() => return None,
+            // Non-ASCII and control bytes (NUL, ^D…) inside parentheses: the full parse reads them.
+            c if !c.is_ascii() || (c.is_ascii_control() && !matches!(c, b'\t' | b'\n')) => return None,
             _ => {}
         }
         i += 1;
