@@ -511,7 +511,8 @@ impl<'t> Lexer<'t, '_> {
         }
         let w = &self.cmd.words[0];
         let Cow::Borrowed(name) = w.text else { return None };
-        if w.assign || w.glob || w.dynamic || b.get(i + 1) != Some(&b')') {
+        // A name with `=` (`a=()`) is an array assignment to bash, a syntax error before `{`: the full parse decides.
+        if w.assign || w.glob || w.dynamic || name.contains('=') || b.get(i + 1) != Some(&b')') {
             return None;
         }
         let mut j = i + 2;
