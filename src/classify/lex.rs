@@ -813,6 +813,10 @@ impl<'t> Lexer<'t, '_> {
 
     fn push_word(&mut self, mut w: Word<'t>, start: usize, end: usize) -> Option<()> {
         if let Some((fd, mut op)) = self.redir.take() {
+            // `>& >(…)`: a syntax error to brush-parser, whose reading decides.
+            if op == RedirOp::Dup && w.subst.is_some() {
+                return None;
+            }
             // `>&file` writes a file like `>` (only digits or `-` after `>&` duplicate a descriptor),
             // as the full parse reads it.
             if op == RedirOp::Dup && !w.as_str().bytes().all(|b| b.is_ascii_digit() || b == b'-') {
