@@ -114,32 +114,8 @@ pub const LAUNCHD_NOTIFY_LABEL: &str = "dev.holdfast.notify";
 
 /// The LaunchAgent that runs `holdfast notify` in each user's session on macOS.
 pub fn launchd_notify_plist(bin: &Path) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0">
-<dict>
-  <key>Label</key>
-  <string>{LAUNCHD_NOTIFY_LABEL}</string>
-  <key>ProgramArguments</key>
-  <array>
-    <string>{bin}</string>
-    <string>notify</string>
-  </array>
-  <key>RunAtLoad</key>
-  <true/>
-  <key>KeepAlive</key>
-  <dict>
-    <key>SuccessfulExit</key>
-    <false/>
-  </dict>
-  <key>LimitLoadToSessionType</key>
-  <string>Aqua</string>
-</dict>
-</plist>
-"#,
-        bin = xml_escape(&bin.display().to_string()),
-    )
+    let tail = "  <key>LimitLoadToSessionType</key>\n  <string>Aqua</string>\n";
+    keepalive_plist(LAUNCHD_NOTIFY_LABEL, bin, "notify", "", tail)
 }
 
 /// The launchd label of both daemon plists.
@@ -149,28 +125,33 @@ pub const LAUNCHD_LABEL: &str = "dev.holdfast.daemon";
 /// `None`), kept alive when it exits with a failure.
 pub fn launchd_plist(bin: &Path, account: Option<&str>) -> String {
     let user = account.map(|a| format!("  <key>UserName</key>\n  <string>{a}</string>\n  <key>GroupName</key>\n  <string>{a}</string>\n  <key>Umask</key>\n  <integer>63</integer>\n")).unwrap_or_default();
+    let tail = "  <key>ProcessType</key>\n  <string>Background</string>\n";
+    keepalive_plist(LAUNCHD_LABEL, bin, "daemon", &user, tail)
+}
+
+/// A plist that runs `bin arg` at load and again when it exits with a failure; `keys` go before
+/// `RunAtLoad`, `tail` after `KeepAlive`.
+fn keepalive_plist(label: &str, bin: &Path, arg: &str, keys: &str, tail: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">
 <dict>
   <key>Label</key>
-  <string>{LAUNCHD_LABEL}</string>
+  <string>{label}</string>
   <key>ProgramArguments</key>
   <array>
     <string>{bin}</string>
-    <string>daemon</string>
+    <string>{arg}</string>
   </array>
-{user}  <key>RunAtLoad</key>
+{keys}  <key>RunAtLoad</key>
   <true/>
   <key>KeepAlive</key>
   <dict>
     <key>SuccessfulExit</key>
     <false/>
   </dict>
-  <key>ProcessType</key>
-  <string>Background</string>
-</dict>
+{tail}</dict>
 </plist>
 "#,
         bin = xml_escape(&bin.display().to_string()),
