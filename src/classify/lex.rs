@@ -283,9 +283,10 @@ impl<'t> Lexer<'t, '_> {
             }
             match c {
                 b'\n' | b';' => {
-                    // `;;` outside `case` (see `outside_case`), or an empty
+                    // A `case` terminator outside `case` (see `outside_case`), or an empty
                     // command before `;`.
-                    if c == b';' && next == Some(b';') {
+                    // `;;`, `;&` (and `;;&`) end `case` items only.
+                    if c == b';' && matches!(next, Some(b';' | b'&')) {
                         return if self.outside_case() { self.syntax_error() } else { None };
                     }
                     if c == b';' && self.cmd_empty() {
@@ -419,12 +420,6 @@ impl<'t> Lexer<'t, '_> {
     }
 
     /// A reserved word in command position.
-    /// True when the command so far is bash's `time` keyword, optionally with `-p`.
-    fn after_time_keyword(&self) -> bool {
-        let words: Vec<&str> = self.cmd.words.iter().map(|w| w.as_str()).collect();
-        matches!(words.as_slice(), ["time"] | ["time", "-p"]) && self.cmd.words.iter().all(|w| !w.quoted)
-    }
-
     fn keyword(&mut self, start: usize, end: usize) -> Option<()> {
         match &self.s[start..end] {
             "{" => self.open(Kind::Brace, start, None),
@@ -560,6 +555,8 @@ impl<'t> Lexer<'t, '_> {
         loop {
             match rest.iter().position(|&b| !matches!(b, b' ' | b'\t' | b'\n')) {
                 None => return self.syntax_error(),
+                // A line continuation there (`ls &&\<newline>`) is the full parse's to join.
+                Some(k) if rest[k..].starts_with(b"\\\n") => return None,
                 Some(k) if rest[k] == b'#' => match rest[k..].iter().position(|&b| b == b'\n') {
                     Some(n) => rest = &rest[k + n..],
                     None => return self.syntax_error(),
@@ -580,8 +577,6 @@ impl<'t> Lexer<'t, '_> {
     }
 
     /// No `case` anywhere in the text, so a `)` or `;;` cannot belong to one.
-    /// (`case` in command position is left to brush, but `time case …`
-    /// is one too: `time` is a reserved word for brush, a plain word here.)
     fn outside_case(&self) -> bool {
         !text::has(self.s, "case")
     }
@@ -786,6 +781,14 @@ impl<'t> Lexer<'t, '_> {
     /// `<(…)` / `>(…)` as a word (or as a redirect target).
     fn proc_subst(&mut self) -> Option<()> {
         let start = self.i;
+        if self.redir.is_some() && !proc_subst_target_ok(&self.b[..start]) {
+            return None;
+        }
+        // In command position brush-parser reads it as a prefix of the command, not its name (bash
+        // runs it as the program): the full walk's reading decides.
+        if self.redir.is_none() && self.cmd.words.iter().all(|w| w.assign) {
+            return None;
+        }
         let close = close_paren(self.b, start + 2)?;
         let inner = start + 2..close;
         let code = &self.s[inner.clone()];
@@ -813,10 +816,6 @@ impl<'t> Lexer<'t, '_> {
 
     fn push_word(&mut self, mut w: Word<'t>, start: usize, end: usize) -> Option<()> {
         if let Some((fd, mut op)) = self.redir.take() {
-            // `>& >(…)`: a syntax error to brush-parser, whose reading decides.
-            if op == RedirOp::Dup && w.subst.is_some() {
-                return None;
-            }
             // `>&file` writes a file like `>` (only digits or `-` after `>&` duplicate a descriptor),
             // as the full parse reads it.
             if op == RedirOp::Dup && !w.as_str().bytes().all(|b| b.is_ascii_digit() || b == b'-') {
@@ -866,9 +865,9 @@ impl<'t> Lexer<'t, '_> {
                 return None;
             }
         }
-        // After the reserved word `time` (and `-p`) a reserved word starts a compound command or is
-        // a syntax error: the full walk reads it.
-        if !w.quoted && is_reserved(w.as_str()) && self.after_time_keyword() {
+        // `time` first is bash's reserved word: it times a whole pipeline, may prefix a compound
+        // command and takes no redirection of its own, a grammar of its own left to the full walk.
+        if self.cmd.words.is_empty() && w.as_str() == "time" && bare(&w) {
             return None;
         }
         if self.cmd.words.is_empty() {
@@ -926,9 +925,10 @@ impl<'t> Lexer<'t, '_> {
                 out.push_str(&self.s[i..j]);
                 Some(j)
             }
-            // brush-parser reads `$$[`, `$${` and `$$(` as `$` then `$[`, `${` or `$(` (bash: `$$`,
-            // then text): its reading decides.
-            Some(b'$') if matches!(b.get(i + 2), Some(b'[' | b'{' | b'(')) => None,
+            // brush-parser reads `$$[`, `$${`, `$$(`, `$$'` and `$$"` as `$` then `$[`, `${`, `$(`,
+            // `$'` or `$"` (bash: `$$`, then text): its reading decides, also after `$$` before
+            // another expansion or an escape.
+            Some(b'$') if matches!(b.get(i + 2), Some(b'[' | b'{' | b'(' | b'\'' | b'"' | b'$' | b'`' | b'\\')) => None,
             Some(c) if c.is_ascii_digit() || matches!(c, b'@' | b'*' | b'#' | b'?' | b'$' | b'!' | b'-') => {
                 w.dynamic = true;
                 out.push_str(&self.s[i..i + 2]);
@@ -1017,9 +1017,10 @@ impl<'t> Lexer<'t, '_> {
                 }
                 b'\\' => {
                     let n = *b.get(i + 1)?;
+                    // A line continuation inside a word joins what surrounds it before any
+                    // expansion (`$\<newline>HOME` is `$HOME`): the full parse joins it.
                     if n == b'\n' {
-                        i += 2;
-                        continue;
+                        return None;
                     }
                     if !n.is_ascii() {
                         return None;
@@ -1083,7 +1084,8 @@ impl<'t> Lexer<'t, '_> {
                     let n = *b.get(i + 1)?;
                     match n {
                         b'$' | b'`' | b'"' | b'\\' => out.push(n as char),
-                        b'\n' => {}
+                        // A line continuation (`"$\<newline>X"` is `"$X"`): the full parse joins it.
+                        b'\n' => return None,
                         _ if n.is_ascii() => {
                             out.push('\\');
                             out.push(n as char);
@@ -1124,6 +1126,16 @@ impl<'t> Lexer<'t, '_> {
         out.push_str(&ansi_c_decode(&self.s[i + 2..j]));
         Some(j + 1)
     }
+}
+
+/// Whether the redirection operator ending `before` (blanks aside) may take a process
+/// substitution as its target the way the full parse reads it: `<`, `>` and `>>` with a blank
+/// between. brush-parser rejects one after `&>`, `>&`, `<&` or `<<<`, and reads one glued to the
+/// operator (`><(…)`) its own way: its reading decides.
+fn proc_subst_target_ok(before: &[u8]) -> bool {
+    let Some(end) = before.iter().rposition(|&c| !matches!(c, b' ' | b'\t')) else { return false };
+    let start = before[..=end].iter().rposition(|&c| !matches!(c, b'<' | b'>' | b'&' | b'|')).map_or(0, |p| p + 1);
+    end + 1 < before.len() && matches!(&before[start..=end], b"<" | b">" | b">>")
 }
 
 /// Binary operators of `[[ … ]]` that are lexed as words.
