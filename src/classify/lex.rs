@@ -551,6 +551,11 @@ impl<'t> Lexer<'t, '_> {
     /// After `|`, `&&`, `||` another command must follow (possibly after newlines and comments:
     /// `ls && # c` is a syntax error for bash and brush).
     fn require_more(&mut self) -> Option<()> {
+        // The next line may be a pending here-document's body, not the command: the full parse
+        // tells them apart.
+        if self.heredoc_skip.is_some() {
+            return None;
+        }
         let mut rest = &self.b[self.i..];
         loop {
             match rest.iter().position(|&b| !matches!(b, b' ' | b'\t' | b'\n')) {
