@@ -1038,6 +1038,10 @@ peg::parser! {
             p:variable_name() { Parameter::Named(p.to_owned()) }
 
         // N.B. The indexing syntax is not a standard sh-ism.
+        // Memoized: each alternative of `parameter_expression` starts by parsing the parameter
+        // again, and an index may hold a nested `${…[`, so without the cache the work
+        // multiplies by the number of alternatives per level of nesting.
+        #[cache]
         pub(crate) rule parameter() -> Parameter =
             p:positional_parameter() { Parameter::Positional(p) } /
             p:special_parameter() { Parameter::Special(p) } /
@@ -1355,6 +1359,20 @@ mod tests {
         assert!(super::expansion_parser::is_arithmetic_word_piece("(a", &options).is_err());
         assert!(super::expansion_parser::is_arithmetic_word_piece("(a))", &options).is_err());
         assert!(super::expansion_parser::is_arithmetic_word_piece("((a)", &options).is_err());
+    }
+
+    #[test]
+    fn parse_nested_unclosed_indexed_parameters_is_linear() {
+        // Each level used to multiply the work by ~17 (every alternative of
+        // `parameter_expression` parsed the indexed parameter again): 8 levels, most of an hour.
+        let input = format!("{}z", "${p[`` }".repeat(8));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(super::parse(&input, &ParserOptions::default()).is_ok());
+        });
+        // Generous: only a runaway misses it (the fixed parse takes microseconds).
+        let done = rx.recv_timeout(std::time::Duration::from_secs(60));
+        assert!(done.is_ok(), "nested `${{p[` parsed in bounded time");
     }
 
     #[test]
