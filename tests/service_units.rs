@@ -25,6 +25,8 @@ fn system() -> SystemDaemon {
         data_dir: "/var/lib/holdfast".into(),
         socket: "/run/holdfast/holdfast.sock".into(),
         start: "sudo systemctl start holdfast".into(),
+        run_dir: None,
+        allow: vec![],
     }
 }
 
@@ -95,3 +97,4 @@ fn windows_sc_command_lines() {
     golden("windows-sc-install.txt", &install);
     golden("windows-sc-uninstall.txt", &render(units::sc_uninstall()));
 }
+
