@@ -19,8 +19,9 @@
 //! Windows (the daemon is a service under `NT AUTHORITY\LocalService`): the marker is
 //! `C:\ProgramData\holdfast\holdfast.toml` and names the pipe, which must lie under
 //! [`WINDOWS_PIPE_PREFIX`]. Only processes of the LocalService account can create a pipe there
-//! (NPFS's protected prefixes, Windows 10 1709 and later), so no user can squat the name before
-//! the service starts, and the pipe's ACL never grants anyone but the service
+//! (NPFS's protected prefixes, Windows 10 since 2017; undocumented by Microsoft, described by
+//! James Forshaw's "Named Pipe Secure Prefixes"), so no user can squat the name before
+//! the service starts, and the pipe's ACL never grants an allowed user
 //! `FILE_CREATE_PIPE_INSTANCE` (see `winsec`), so no user can add an instance while it runs.
 //! On top of the name, the client checks that the pipe's server process is the one whose pid the
 //! service wrote into its run dir, which only the service and administrators can write. Neither
