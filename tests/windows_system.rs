@@ -74,7 +74,8 @@ impl Machine {
     fn hook(&self, env: &[(&str, &str)], command: &str) -> Output {
         let payload =
             holdfast::hook::dialect("generic").unwrap().sample(command, &self.home.path().display().to_string());
-        self.run(&["hook", "--agent", "generic"], env, &payload.to_string())
+        // A held command waits this long for a human before it is denied.
+        self.run(&["hook", "--agent", "generic", "--hold-wait-ms", "600"], env, &payload.to_string())
     }
 }
 
