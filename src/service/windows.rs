@@ -191,7 +191,12 @@ pub fn apply(steps: &[Step], run: bool) -> Result<Vec<String>> {
             Step::Write(p, text) => crate::paths::write_atomic(p, text.as_bytes())
                 .with_context(|| format!("cannot write {}", p.display()))?,
             Step::Remove(p) => remove_any(p)?,
-            Step::Run(argv) if run => run_step(argv)?,
+            Step::Run(argv) if run => {
+                if let Some(note) = run_step(argv)? {
+                    done.push(format!("{step}: {note}"));
+                    continue;
+                }
+            }
             Step::Run(_) => {
                 done.push(format!("run: {step}"));
                 continue;
@@ -205,18 +210,41 @@ pub fn apply(steps: &[Step], run: bool) -> Result<Vec<String>> {
     Ok(done)
 }
 
-fn run_step(argv: &[String]) -> Result<()> {
+/// `sc.exe` failures that leave the machine as the step wanted it (sc.exe exits with the Win32
+/// error): the verb, the error, and what the step reports instead. They make a second install (to
+/// change the allowed users) and an uninstall of a stopped service go through.
+const SC_ALREADY_DONE: [(&str, i32, &str); 5] = [
+    ("create", 1073, "the service exists already; kept"),
+    ("start", 1056, "the service is already running: restart it (sc.exe stop, sc.exe start) to apply a changed marker"),
+    ("stop", 1062, "the service was not running"),
+    ("stop", 1060, "no such service"),
+    ("delete", 1060, "no such service"),
+];
+
+/// The note for a command that exited with `code` in a way [`SC_ALREADY_DONE`] accepts.
+fn already_done(argv: &[String], code: Option<i32>) -> Option<&'static str> {
+    let (program, verb) = (argv.first()?, argv.get(1)?);
+    SC_ALREADY_DONE
+        .iter()
+        .find(|(v, c, _)| program == "sc.exe" && verb == v && code == Some(*c))
+        .map(|(_, _, note)| *note)
+}
+
+/// Runs one command; returns a note when it failed in a way [`SC_ALREADY_DONE`] accepts.
+fn run_step(argv: &[String]) -> Result<Option<&'static str>> {
     let out = Command::new(&argv[0]).args(&argv[1..]).output().with_context(|| format!("cannot run {}", argv[0]))?;
-    // `sc.exe stop` of a stopped service fails harmlessly; an uninstall goes on.
-    if !out.status.success() && argv.get(1).map(String::as_str) != Some("stop") {
-        bail!(
+    if out.status.success() {
+        return Ok(None);
+    }
+    match already_done(argv, out.status.code()) {
+        Some(note) => Ok(Some(note)),
+        None => bail!(
             "`{}` failed: {}{}",
             argv.join(" "),
             String::from_utf8_lossy(&out.stdout).trim(),
             String::from_utf8_lossy(&out.stderr).trim()
-        );
+        ),
     }
-    Ok(())
 }
 
 fn remove_any(path: &Path) -> Result<()> {
@@ -248,4 +276,35 @@ pub fn resolve_sid(name: &str) -> Result<String> {
         bail!("no account `{name}`: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(sid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sc_failures_that_leave_the_wanted_state_are_notes_not_errors() {
+        let argv = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(already_done(&argv(&["sc.exe", "create", "holdfast"]), Some(1073)).unwrap().contains("exists"));
+        assert!(already_done(&argv(&["sc.exe", "start", "holdfast"]), Some(1056)).unwrap().contains("restart it"));
+        assert!(already_done(&argv(&["sc.exe", "delete", "holdfast"]), Some(1060)).is_some());
+        assert_eq!(already_done(&argv(&["sc.exe", "create", "holdfast"]), Some(5)), None, "access denied stops");
+        assert_eq!(already_done(&argv(&["icacls", "create"]), Some(1073)), None);
+        assert_eq!(already_done(&argv(&["sc.exe"]), Some(1073)), None);
+    }
+
+    #[test]
+    fn a_staged_install_writes_files_and_prints_commands() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("marker.toml");
+        let steps = [
+            Step::CreateDir(root.path().join("run")),
+            Step::Run(vec!["sc.exe".into(), "start".into(), "holdfast".into()]),
+            Step::Write(file.clone(), "x = 1\n".into()),
+        ];
+        let done = apply(&steps, false).unwrap();
+        assert_eq!(done[1], "run: sc.exe start holdfast");
+        assert!(done[2].starts_with("wrote ") && root.path().join("run").is_dir());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "x = 1\n");
+    }
 }
