@@ -123,6 +123,14 @@ fn the_marker_is_found_without_holdfast_socket_and_its_daemon_is_believed() {
     assert!(s.pid_file().exists(), "{}", s.pid_file().display());
     let out = m.run(&["ping"], &[], "");
     assert!(out.status.success(), "ping through the marker: {}", text(&out));
+    let root = m.marker.ancestors().nth(3).unwrap().display().to_string();
+    let out = m.run(&["service", "status", "--root", &root], &[], "");
+    assert!(
+        text(&out).contains(r"account NT AUTHORITY\LocalService, socket \\.\pipe\ProtectedPrefix"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("  answering"), "{}", text(&out));
     let out = m.hook(&[], "ls");
     assert_eq!(decision(&out), "allow", "{}", text(&out));
     let out = m.hook(&[], "rm -rf /");

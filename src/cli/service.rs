@@ -235,7 +235,8 @@ fn status(scope: &Scope, _bin: &std::path::Path) -> Result<Exit> {
     let marker = scope.root.join(holdfast::trust::SYSTEM_MARKER.trim_start_matches('/'));
     match holdfast::trust::SystemDaemon::load(&marker) {
         Ok(s) => {
-            println!("system daemon  account {} (uid {}), socket {}", s.account, s.uid, s.socket.display());
+            let uid = if cfg!(windows) { String::new() } else { format!(" (uid {})", s.uid) };
+            println!("system daemon  account {}{uid}, socket {}", s.account, s.socket.display());
             let endpoint = match s.pipe_name() {
                 Some(pipe) => holdfast::paths::Endpoint::Pipe(pipe),
                 None => holdfast::paths::Endpoint::Socket(s.socket.clone()),
