@@ -53,7 +53,6 @@ pub mod vault;
 pub mod watch;
 #[cfg(windows)]
 mod winpipe;
-#[cfg(windows)]
 pub mod winsec;
 #[cfg(windows)]
 pub mod winservice;

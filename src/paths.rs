@@ -8,7 +8,8 @@
 //! daemon's, then the per-user directories. Whatever the endpoint, clients check it against an
 //! installed system daemon before believing it (see `trust`). On Windows the endpoint is a named pipe
 //! `holdfast-<user>` (suffixed with a hash of `HOLDFAST_HOME` when that is set,
-//! so isolated homes never share a pipe), or the name in `HOLDFAST_SOCKET`.
+//! so isolated homes never share a pipe), or the name in `HOLDFAST_SOCKET`, or the installed system
+//! daemon's pipe (its marker, `C:\ProgramData\holdfast\holdfast.toml`).
 
 use std::ffi::OsString;
 use std::fs;
@@ -82,7 +83,7 @@ impl Paths {
             (home.join("config"), home.join("data"), Some((run.join("holdfast.sock"), run)))
         } else if let Ok(Some(system)) = crate::trust::SystemDaemon::find() {
             // An unusable marker falls through to the user's paths; clients then refuse every endpoint.
-            let run = system.socket.parent().map(Path::to_path_buf).unwrap_or_else(|| system.data_dir.clone());
+            let run = system.pid_file().parent().map(Path::to_path_buf).unwrap_or_else(|| system.data_dir.clone());
             (system.config_dir, system.data_dir, Some((system.socket, run)))
         } else {
             let dirs = directories::ProjectDirs::from("", "", "holdfast")
@@ -196,6 +197,12 @@ fn endpoint(
     if let Some(s) = var("HOLDFAST_SOCKET") {
         let name = s.to_string_lossy().trim_start_matches(r"\\.\pipe\").to_string();
         return Ok(Endpoint::Pipe(name));
+    }
+    // The installed system daemon's pipe (see `trust`): its marker names it, no hash, no user.
+    if let Some((socket, _)) = home_run
+        && let Some(name) = socket.to_str().and_then(|s| s.strip_prefix(r"\\.\pipe\"))
+    {
+        return Ok(Endpoint::Pipe(name.to_owned()));
     }
     let user = var("USERNAME").map(|u| u.to_string_lossy().into_owned()).unwrap_or_else(|| "user".into());
     let user: String = user.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();

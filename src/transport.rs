@@ -540,15 +540,20 @@ impl Client {
         if let Endpoint::Socket(path) = &self.endpoint {
             system.check_endpoint(path)?;
         }
+        #[cfg(windows)]
+        system.check_pipe(&self.endpoint)?;
         let stream = match self.raw_connect() {
             Err(ClientError::NotRunning(_)) => return Err(system.down(Path::new(&self.endpoint.to_string())).into()),
             other => other?,
         };
         #[cfg(unix)]
-        let peer_uid = stream.peer_creds().ok().and_then(|c| c.euid());
-        #[cfg(not(unix))]
-        let peer_uid = None;
-        system.check_peer(&self.endpoint.to_string(), peer_uid)?;
+        system.check_peer(&self.endpoint.to_string(), stream.peer_creds().ok().and_then(|c| c.euid()))?;
+        #[cfg(windows)]
+        system.check_server_pid(
+            &self.endpoint.to_string(),
+            crate::winpipe::server_pid(&stream),
+            read_pid_file(&system.pid_file()),
+        )?;
         Ok(stream)
     }
 

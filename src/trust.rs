@@ -15,13 +15,39 @@
 //! A marker that exists but could have been written by someone other than root is itself refused:
 //! every client then fails closed. `HOLDFAST_SYSTEM` names another marker (tests, staged installs);
 //! it is read only when [`SYSTEM_MARKER`] does not exist, so it can add the checks, never remove them.
+//!
+//! Windows (the daemon is a service under `NT AUTHORITY\LocalService`): the marker is
+//! `C:\ProgramData\holdfast\holdfast.toml` and names the pipe, which must lie under
+//! [`WINDOWS_PIPE_PREFIX`]. Only processes of the LocalService account can create a pipe there
+//! (NPFS's protected prefixes, Windows 10 since 2017; undocumented by Microsoft, described by
+//! James Forshaw's "Named Pipe Secure Prefixes"), so no user can squat the name before
+//! the service starts, and the pipe's ACL never grants an allowed user
+//! `FILE_CREATE_PIPE_INSTANCE` (see `winsec`), so no user can add an instance while it runs.
+//! On top of the name, the client checks that the pipe's server process is the one whose pid the
+//! service wrote into its run dir, which only the service and administrators can write. Neither
+//! the owner of a file nor the account of a process can be read without unsafe Win32 calls, so the
+//! marker's own owner is not checked: `service install` resets its directory's owner and ACL, and a
+//! marker forged by a user can only name a pipe under the protected prefix, which that user cannot
+//! serve (its clients then deny, they never believe the user's daemon).
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 /// Where `service install --system` writes the marker.
+#[cfg(not(windows))]
 pub const SYSTEM_MARKER: &str = "/etc/holdfast.toml";
+/// Where `service install --system` writes the marker.
+#[cfg(windows)]
+pub const SYSTEM_MARKER: &str = WINDOWS_SYSTEM_MARKER;
+/// The Windows marker: a fixed path, not `%ProgramData%`, which the user's environment (and so a
+/// hostile agent) controls.
+pub const WINDOWS_SYSTEM_MARKER: &str = r"C:\ProgramData\holdfast\holdfast.toml";
+/// The only pipes a Windows marker may name: NPFS lets only processes of the LocalService account
+/// create a pipe under this prefix, so no user can serve it.
+pub const WINDOWS_PIPE_PREFIX: &str = r"\\.\pipe\ProtectedPrefix\LocalService\";
+/// The PID file's name in the daemon's run dir.
+pub(crate) const PID_FILE: &str = "holdfast.pid";
 /// Environment variable naming another marker, consulted only when [`SYSTEM_MARKER`] is absent.
 pub(crate) const SYSTEM_MARKER_ENV: &str = "HOLDFAST_SYSTEM";
 /// Largest marker read.
@@ -33,18 +59,31 @@ const MAX_MARKER: u64 = 16 * 1024;
 pub struct SystemDaemon {
     /// The daemon's account name.
     pub account: String,
-    /// The daemon's uid: the only uid a client believes.
+    /// The daemon's uid: the only uid a client believes (Unix; absent on Windows).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub uid: u32,
-    /// The daemon's group (the socket's group; `--allow-user` adds users to it).
+    /// The daemon's group (the socket's group; `--allow-user` adds users to it; Unix).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub gid: u32,
     /// Config dir: policy (admin-owned), vault (the account's, 0600).
     pub config_dir: PathBuf,
     /// Data dir: the audit log and sealing key (the account's, 0700).
     pub data_dir: PathBuf,
-    /// The daemon's socket.
+    /// The daemon's socket (Windows: its pipe, `\\.\pipe\ProtectedPrefix\LocalService\…`).
     pub socket: PathBuf,
     /// The command that starts the service, quoted in every "unreachable" message.
     pub start: String,
+    /// Where the PID file lives when it is not beside the socket (Windows: a directory only the
+    /// service and administrators can write, which users can read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_dir: Option<PathBuf>,
+    /// Windows: the SIDs (users or groups, `--allow-user`) whose processes may connect to the pipe.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Why a client refuses to believe an endpoint.
@@ -70,11 +109,6 @@ impl SystemDaemon {
     /// The installed system daemon, if any: `Ok(None)` when no marker exists; an error (every client
     /// fails closed) when a marker exists but is unsafe or malformed.
     pub fn find() -> Result<Option<SystemDaemon>, TrustError> {
-        // Unix only: on Windows `/etc/holdfast.toml` would be a path any user can create (`C:\etc`),
-        // and the pipe server's identity is not checked yet.
-        if cfg!(not(unix)) {
-            return Ok(None);
-        }
         let default = Path::new(SYSTEM_MARKER);
         if std::fs::symlink_metadata(default).is_ok() {
             return Self::load(default).map(Some);
@@ -98,7 +132,43 @@ impl SystemDaemon {
         std::fs::File::open(path)
             .and_then(|f| f.take(MAX_MARKER).read_to_string(&mut text))
             .map_err(|e| bad(e.to_string()))?;
-        toml::from_str(&text).map_err(|e| bad(format!("not a valid marker: {e}")))
+        let marker: SystemDaemon = toml::from_str(&text).map_err(|e| bad(format!("not a valid marker: {e}")))?;
+        if cfg!(windows) {
+            marker.check_windows().map_err(bad)?;
+        }
+        Ok(marker)
+    }
+
+    /// Windows: what makes a marker unbelievable. Its pipe must lie under [`WINDOWS_PIPE_PREFIX`]
+    /// (a marker forged by a user then names a pipe that user cannot serve); it must name a run
+    /// dir (the PID file clients compare the server with); every allowed entry must be a plain SID,
+    /// since it goes into the pipe's SDDL verbatim (`S-1-1-0)(A;;GA;;;WD` would grant Everyone).
+    pub fn check_windows(&self) -> Result<(), String> {
+        let pipe = self.socket.to_string_lossy();
+        let name = pipe.strip_prefix(WINDOWS_PIPE_PREFIX).unwrap_or_default();
+        if name.is_empty() || name.contains(['\\', '/']) {
+            return Err(format!("the pipe {pipe} is not a name under {WINDOWS_PIPE_PREFIX}"));
+        }
+        if self.run_dir.is_none() {
+            return Err("names no run_dir (where the service writes its PID file)".into());
+        }
+        match self.allow.iter().find(|sid| !is_sid(sid)) {
+            Some(bad) => Err(format!("allow entry {bad:?} is not a SID (S-1-…)")),
+            None => Ok(()),
+        }
+    }
+
+    /// The daemon's pipe name (without `\\.\pipe\`), when the marker names a pipe.
+    pub fn pipe_name(&self) -> Option<String> {
+        self.socket.to_str()?.strip_prefix(r"\\.\pipe\").map(str::to_owned)
+    }
+
+    /// The daemon's PID file: in its run dir, else beside its socket.
+    pub fn pid_file(&self) -> PathBuf {
+        match (self.run_dir.as_deref(), self.socket.parent()) {
+            (Some(run), _) | (None, Some(run)) => run.join(PID_FILE),
+            (None, None) => self.data_dir.join(PID_FILE),
+        }
     }
 
     /// The marker's text.
@@ -157,6 +227,39 @@ impl SystemDaemon {
         }
     }
 
+    /// Windows: only the marker's pipe is believed (wherever `HOLDFAST_SOCKET` points).
+    pub fn check_pipe(&self, endpoint: &crate::paths::Endpoint) -> Result<(), TrustError> {
+        match (endpoint, self.pipe_name()) {
+            (crate::paths::Endpoint::Pipe(name), Some(ours)) if name.eq_ignore_ascii_case(&ours) => Ok(()),
+            _ => Err(TrustError::Untrusted(format!(
+                "refusing the holdfast endpoint {endpoint}: only the system daemon's pipe {} is believed here",
+                self.socket.display()
+            ))),
+        }
+    }
+
+    /// Windows: the pipe's server process (`GetNamedPipeServerProcessId`) must be the process
+    /// whose pid the service wrote into its PID file (`recorded`), in a directory only the service
+    /// and administrators can write.
+    pub fn check_server_pid(
+        &self,
+        endpoint: &str,
+        server: Option<u32>,
+        recorded: Option<u32>,
+    ) -> Result<(), TrustError> {
+        match (server, recorded) {
+            (Some(s), Some(r)) if s == r => Ok(()),
+            (server, recorded) => Err(TrustError::Untrusted(format!(
+                "refusing the holdfast endpoint {endpoint}: it is served by process {}, not by the system daemon \
+                 (the service `{}` recorded pid {} in {}); a planted or impostor daemon is never believed",
+                server.map_or("?".into(), |p| p.to_string()),
+                self.account,
+                recorded.map_or("none".into(), |p| p.to_string()),
+                self.pid_file().display()
+            ))),
+        }
+    }
+
     /// The error for an unreachable system daemon.
     pub fn down(&self, endpoint: &Path) -> TrustError {
         TrustError::SupervisedDown { endpoint: endpoint.display().to_string(), start: self.start.clone() }
@@ -166,6 +269,13 @@ impl SystemDaemon {
     pub fn is_me(&self) -> bool {
         current_uid() == Some(self.uid)
     }
+}
+
+/// `S-1-` followed by decimal sub-authorities: nothing that could close an SDDL ACE.
+fn is_sid(s: &str) -> bool {
+    s.len() <= 184
+        && s.strip_prefix("S-1-")
+            .is_some_and(|rest| rest.split('-').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
 }
 
 /// The marker and its directory: owned by root, writable by nobody else, not a symlink.
@@ -256,6 +366,67 @@ pub(crate) fn ensure_socket_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+#[cfg(test)]
+mod windows_marker_tests {
+    use super::*;
+    use crate::paths::Endpoint;
+
+    fn marker() -> SystemDaemon {
+        SystemDaemon {
+            account: r"NT AUTHORITY\LocalService".into(),
+            uid: 0,
+            gid: 0,
+            config_dir: r"C:\ProgramData\holdfast\config".into(),
+            data_dir: r"C:\ProgramData\holdfast\data".into(),
+            socket: format!("{WINDOWS_PIPE_PREFIX}holdfast").into(),
+            start: "sc.exe start holdfast".into(),
+            run_dir: Some(r"C:\ProgramData\holdfast\run".into()),
+            allow: vec!["S-1-5-21-1-2-3-1001".into(), "S-1-5-32-545".into()],
+        }
+    }
+
+    #[test]
+    fn a_windows_marker_round_trips_without_uids() {
+        let m = marker();
+        let text = m.to_toml();
+        assert!(!text.contains("uid") && text.contains("allow = ["), "{text}");
+        assert_eq!(toml::from_str::<SystemDaemon>(&text).unwrap(), m);
+        assert!(m.check_windows().is_ok());
+        assert_eq!(m.pipe_name().as_deref(), Some(r"ProtectedPrefix\LocalService\holdfast"));
+    }
+
+    #[test]
+    fn a_marker_must_name_a_protected_pipe_a_run_dir_and_plain_sids() {
+        let mut m = marker();
+        m.socket = r"\\.\pipe\holdfast-LOCAL_SERVICE".into();
+        assert!(m.check_windows().unwrap_err().contains("not a name under"));
+        m.socket = format!(r"{WINDOWS_PIPE_PREFIX}..\x").into();
+        assert!(m.check_windows().is_err(), "a nested name");
+        let mut m = marker();
+        m.run_dir = None;
+        assert!(m.check_windows().unwrap_err().contains("run_dir"));
+        for bad in ["S-1-1-0)(A;;GA;;;WD", "Everyone", "S-1-", "S-1-5--1", "s-1-5-18"] {
+            let mut m = marker();
+            m.allow = vec![bad.into()];
+            assert!(m.check_windows().unwrap_err().contains("not a SID"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_the_markers_pipe_served_by_the_recorded_pid_is_believed() {
+        let m = marker();
+        assert!(m.check_pipe(&Endpoint::Pipe(r"ProtectedPrefix\LocalService\holdfast".into())).is_ok());
+        let e = m.check_pipe(&Endpoint::Pipe("holdfast-ann".into())).unwrap_err().to_string();
+        assert!(e.contains("only the system daemon's pipe"), "{e}");
+        assert!(m.check_server_pid("p", Some(42), Some(42)).is_ok());
+        let e = m.check_server_pid("p", Some(7), Some(42)).unwrap_err().to_string();
+        assert!(e.contains("served by process 7") && e.contains("recorded pid 42"), "{e}");
+        assert!(m.check_server_pid("p", Some(7), None).unwrap_err().to_string().contains("recorded pid none"));
+        assert!(m.check_server_pid("p", None, Some(7)).is_err());
+        assert_eq!(m.pid_file(), PathBuf::from(r"C:\ProgramData\holdfast\run").join("holdfast.pid"));
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
@@ -269,6 +440,8 @@ mod tests {
             data_dir: "/var/lib/holdfast".into(),
             socket: "/run/holdfast/holdfast.sock".into(),
             start: "sudo systemctl start holdfast".into(),
+            run_dir: None,
+            allow: vec![],
         }
     }
 

@@ -13,9 +13,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use interprocess::ConnectWaitMode;
 use interprocess::local_socket::traits::{Listener as _, Stream as _};
-use interprocess::local_socket::{ConnectOptions, GenericNamespaced, ListenerOptions, ToNsName};
+use interprocess::local_socket::{GenericNamespaced, ListenerOptions, ToNsName};
 use interprocess::os::windows::local_socket::ListenerOptionsExt;
 
 use crate::transport::{FrameError, read_frame, write_frame};
@@ -35,7 +34,8 @@ const WAKE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Deadline passed to the blocking frame functions, which the helper threads do not enforce.
 const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// Creates the pipe `name` with the owner-only security descriptor.
+/// Creates the pipe `name` with the owner-only security descriptor, or, for the installed system
+/// daemon's pipe, the one that also lets its allowed users connect (see `winsec`).
 ///
 /// The first instance is created with `FILE_FLAG_FIRST_PIPE_INSTANCE` (interprocess does this), so
 /// binding fails if anyone else already serves the name, and `PIPE_REJECT_REMOTE_CLIENTS` (the
@@ -43,16 +43,55 @@ const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
 pub(crate) fn listen(name: &str) -> io::Result<OsListener> {
     ListenerOptions::new()
         .name(name.to_ns_name::<GenericNamespaced>()?)
-        .security_descriptor(crate::winsec::owner_only_descriptor()?)
+        .security_descriptor(crate::winsec::descriptor_for(name)?)
         .create_sync_as::<OsListener>()
 }
 
+/// `ERROR_PIPE_BUSY`: every instance of the pipe is connected; try again.
+const ERROR_PIPE_BUSY: i32 = 231;
+/// `FILE_SHARE_READ | FILE_SHARE_WRITE`, as interprocess opens pipes.
+const PIPE_SHARE: u32 = 0x1 | 0x2;
+/// `FILE_FLAG_OVERLAPPED`: interprocess's blocking I/O uses `ReadFileEx`/`WriteFileEx`, which need it.
+const FILE_FLAG_OVERLAPPED: u32 = 0x4000_0000;
+/// `SECURITY_IDENTIFICATION`: the server may learn who the client is but never act as it.
+const SECURITY_IDENTIFICATION: u32 = 0x0001_0000;
+/// How long a client sleeps between tries while every instance is busy.
+const BUSY_RETRY: Duration = Duration::from_millis(2);
+
 /// Connects to the pipe `name`, waiting at most `timeout` for a free instance.
+///
+/// Opened with std (safe code) rather than interprocess's connect, which asks for `GENERIC_READ |
+/// GENERIC_WRITE`: `GENERIC_WRITE` includes `FILE_APPEND_DATA` (`FILE_CREATE_PIPE_INSTANCE` on a
+/// pipe), which the system daemon's ACL refuses to its users. This open asks only for
+/// [`crate::winsec::CLIENT_OPEN_ACCESS`].
 pub(crate) fn connect(name: &str, timeout: Duration) -> io::Result<OsStream> {
-    ConnectOptions::new()
-        .name(name.to_ns_name::<GenericNamespaced>()?)
-        .wait_mode(ConnectWaitMode::Timeout(timeout.max(Duration::from_millis(1))))
-        .connect_sync_as::<OsStream>()
+    use std::os::windows::fs::OpenOptionsExt;
+    let path = format!(r"\\.\pipe\{name}");
+    let deadline = Instant::now() + timeout.max(Duration::from_millis(1));
+    loop {
+        let opened = std::fs::OpenOptions::new()
+            .access_mode(crate::winsec::CLIENT_OPEN_ACCESS)
+            .share_mode(PIPE_SHARE)
+            .custom_flags(FILE_FLAG_OVERLAPPED)
+            .security_qos_flags(SECURITY_IDENTIFICATION)
+            .open(&path);
+        match opened {
+            Ok(file) => {
+                let handle = std::os::windows::io::OwnedHandle::from(file);
+                return OsStream::try_from(handle).map_err(|e| io::Error::other(e.to_string()));
+            }
+            Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY) && Instant::now() < deadline => {
+                std::thread::sleep(BUSY_RETRY);
+            }
+            Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY) => return Err(io::ErrorKind::TimedOut.into()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The process id of the pipe's server (`GetNamedPipeServerProcessId`, through interprocess).
+pub(crate) fn server_pid(stream: &OsStream) -> Option<u32> {
+    stream.inner().server_process_id().ok()
 }
 
 /// Accepts connections on a thread (a blocking accept wakes at once, unlike polling) and hands

@@ -25,6 +25,8 @@ fn system() -> SystemDaemon {
         data_dir: "/var/lib/holdfast".into(),
         socket: "/run/holdfast/holdfast.sock".into(),
         start: "sudo systemctl start holdfast".into(),
+        run_dir: None,
+        allow: vec![],
     }
 }
 
@@ -94,4 +96,32 @@ fn windows_sc_command_lines() {
     assert!(install.contains(r#"[binPath=] ["C:\Program Files\holdfast\holdfast.exe" daemon --service]"#), "{install}");
     golden("windows-sc-install.txt", &install);
     golden("windows-sc-uninstall.txt", &render(units::sc_uninstall()));
+}
+
+#[test]
+fn windows_system_install_plan() {
+    use holdfast::service::windows::{Step, WindowsInstall};
+    let install = WindowsInstall {
+        root: "/".into(),
+        bin: r"C:\Program Files\holdfast\holdfast.exe".into(),
+        allow: vec!["S-1-5-21-1004336348-1177238915-682003330-1001".into(), "S-1-5-32-545".into()],
+    };
+    let plan = install.plan();
+    let text: String = plan.iter().map(|s| format!("{s}\n")).collect();
+    // The service exists (with its own SID) before the ACLs name it; the marker is written after
+    // the ACLs (it inherits them) and before the start (the daemon reads it when it starts).
+    let position = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("missing `{needle}` in\n{text}"));
+    assert!(position("sc.exe sidtype holdfast unrestricted") < position("icacls"));
+    assert!(position(r"icacls C:\ProgramData\holdfast\run /inheritance:r") < position("write "));
+    assert!(position("write ") < position("sc.exe start holdfast"));
+    assert!(text.contains(r#""NT SERVICE\holdfast:(OI)(CI)M""#), "{text}");
+    let Some(Step::Write(path, marker)) = plan.iter().find(|s| matches!(s, Step::Write(..))) else { panic!() };
+    assert_eq!(path.to_string_lossy(), holdfast::trust::WINDOWS_SYSTEM_MARKER);
+    let parsed: SystemDaemon = toml::from_str(marker).unwrap();
+    assert_eq!(parsed, install.layout());
+    assert!(parsed.check_windows().is_ok());
+    assert_eq!(parsed.socket.to_string_lossy(), r"\\.\pipe\ProtectedPrefix\LocalService\holdfast");
+    golden("windows-system-install.txt", &text);
+    let uninstall: String = install.uninstall_plan(true).iter().map(|s| format!("{s}\n")).collect();
+    golden("windows-system-uninstall.txt", &uninstall);
 }

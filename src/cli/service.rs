@@ -5,12 +5,15 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use holdfast::service::units;
+#[cfg(windows)]
+use holdfast::service::windows::{self, WindowsInstall};
 
 use super::Exit;
 
 #[derive(Subcommand, Debug)]
 pub enum ServiceCommand {
-    /// Install and start the service (Linux: systemd; macOS and Windows: print what to install).
+    /// Install and start the service (Linux: systemd; Windows --system: the service, its ACLs and
+    /// marker; macOS: print what to install).
     Install(InstallArgs),
     /// Stop and remove the service.
     Uninstall(UninstallArgs),
@@ -39,7 +42,8 @@ pub struct Scope {
 pub struct InstallArgs {
     #[command(flatten)]
     scope: Scope,
-    /// A user whose agents may connect and propose (added to the daemon's group). Repeatable.
+    /// A user whose agents may connect and propose (Unix: added to the daemon's group; Windows: a
+    /// user or group name, or a SID, granted on the pipe). Repeatable.
     #[arg(long, value_name = "NAME")]
     allow_user: Vec<String>,
 }
@@ -103,18 +107,49 @@ fn system_uninstall(scope: &Scope, bin: &std::path::Path, purge: bool) -> Result
     Ok(Exit::Ok)
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(windows)]
+fn windows_installer(scope: &Scope, bin: &std::path::Path, allow: &[String]) -> Result<WindowsInstall> {
+    let allow = allow.iter().map(|name| windows::resolve_sid(name)).collect::<Result<Vec<_>>>()?;
+    let install = WindowsInstall { root: scope.root.clone(), bin: bin.into(), allow };
+    // The SIDs go into the pipe's SDDL: the daemon would refuse a marker with anything else.
+    install.layout().check_windows().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(install)
+}
+
+/// Windows: runs the install as an administrator; with `--root` stages the files and prints the
+/// commands instead (see `service::windows`).
+#[cfg(windows)]
+fn system_install(scope: &Scope, bin: &std::path::Path, allow: &[String]) -> Result<Exit> {
+    let install = windows_installer(scope, bin, allow)?;
+    let real = scope.root == std::path::Path::new("/");
+    for line in windows::apply(&install.plan(), real)? {
+        println!("{line}");
+    }
+    println!(
+        "next: `holdfast vault init` as an administrator sets the admin password; then `holdfast init --system` \
+         installs the managed agent hooks"
+    );
+    Ok(Exit::Ok)
+}
+
+#[cfg(windows)]
+fn system_uninstall(scope: &Scope, bin: &std::path::Path, purge: bool) -> Result<Exit> {
+    let install = windows_installer(scope, bin, &[])?;
+    for line in windows::apply(&install.uninstall_plan(purge), scope.root == std::path::Path::new("/"))? {
+        println!("{line}");
+    }
+    Ok(Exit::Ok)
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
 fn system_install(scope: &Scope, bin: &std::path::Path, _allow: &[String]) -> Result<Exit> {
     print_foreign(scope, bin, true);
     Ok(Exit::Ok)
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows)))]
 fn system_uninstall(_scope: &Scope, _bin: &std::path::Path, _purge: bool) -> Result<Exit> {
-    for args in units::sc_uninstall() {
-        println!("sc.exe {}", args.join(" "));
-    }
-    println!("macOS: sudo launchctl bootout system/{} and remove its plist", units::LAUNCHD_LABEL);
+    println!("sudo launchctl bootout system/{} and remove its plist", units::LAUNCHD_LABEL);
     Ok(Exit::Ok)
 }
 
@@ -194,12 +229,19 @@ fn user_uninstall(_scope: &Scope) -> Result<Exit> {
 }
 
 fn status(scope: &Scope, _bin: &std::path::Path) -> Result<Exit> {
+    #[cfg(windows)]
+    let marker = WindowsInstall { root: scope.root.clone(), bin: _bin.into(), allow: vec![] }.marker_path();
+    #[cfg(not(windows))]
     let marker = scope.root.join(holdfast::trust::SYSTEM_MARKER.trim_start_matches('/'));
     match holdfast::trust::SystemDaemon::load(&marker) {
         Ok(s) => {
-            println!("system daemon  account {} (uid {}), socket {}", s.account, s.uid, s.socket.display());
-            let client = holdfast::transport::Client::new(holdfast::paths::Endpoint::Socket(s.socket.clone()))
-                .with_timeout(std::time::Duration::from_secs(2));
+            let uid = if cfg!(windows) { String::new() } else { format!(" (uid {})", s.uid) };
+            println!("system daemon  account {}{uid}, socket {}", s.account, s.socket.display());
+            let endpoint = match s.pipe_name() {
+                Some(pipe) => holdfast::paths::Endpoint::Pipe(pipe),
+                None => holdfast::paths::Endpoint::Socket(s.socket.clone()),
+            };
+            let client = holdfast::transport::Client::new(endpoint).with_timeout(std::time::Duration::from_secs(2));
             match client.request(holdfast::wire::RequestBody::Ping) {
                 Ok(_) => println!("  answering"),
                 Err(e) => println!("  not answering: {e}"),

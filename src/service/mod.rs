@@ -6,13 +6,16 @@
 //!   `/etc/holdfast.toml` that tells clients which daemon to believe, and a hardened systemd unit.
 //! - Linux `--user`: a systemd user unit (personal posture).
 //! - Both: a user unit that runs `holdfast notify` in the graphical session (desktop notifications).
-//! - macOS and Windows: the launchd plists and `sc.exe` command lines are generated ([`units`]).
+//! - Windows `--system` (locked posture): the service under LocalService with its own SID, its
+//!   directories under `C:\ProgramData\holdfast` (ACLs by `icacls`), and the marker ([`windows`]).
+//! - macOS: the launchd plists are generated ([`units`]).
 //!
 //! `--root DIR` stages every file under DIR (tests, packaging); accounts are real either way.
 
 #[cfg(unix)]
 pub mod system;
 pub mod units;
+pub mod windows;
 
 pub use units::{
     launchd_notify_plist, launchd_plist, sc_install, sc_uninstall, systemd_notify_unit, systemd_system_unit,

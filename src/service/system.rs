@@ -55,6 +55,8 @@ impl SystemInstall {
             } else {
                 format!("holdfast daemon (as {}, with HOLDFAST_SYSTEM={})", self.account, self.marker_path().display())
             },
+            run_dir: None,
+            allow: vec![],
         }
     }
 
