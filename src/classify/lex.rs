@@ -159,6 +159,12 @@ fn plain_byte(b: u8) -> bool {
     BYTE_CLASS[b as usize] != 0
 }
 
+/// A byte that ends an unquoted word: blanks and the operator characters.
+#[inline]
+fn is_word_end(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')')
+}
+
 struct Lexer<'t, 'o> {
     s: &'t str,
     b: &'t [u8],
@@ -969,10 +975,9 @@ impl<'t> Lexer<'t, '_> {
         let start = self.i;
         let mut i = self.i;
         // `~+`, `~-`, `~N` expand to directory-stack entries (dynamic for the full walk), and `~NAME`
-        // to another user's home (`~` for the rules): left to the full walk.
-        if b[start] == b'~'
-            && b.get(start + 1).is_some_and(|&c| matches!(c, b'+' | b'-' | b'_') || c.is_ascii_alphanumeric())
-        {
+        // (any characters up to a `/`: `~.g` too) to another user's home (`~` for the rules): only
+        // `~` alone and `~/…` stay here.
+        if b[start] == b'~' && b.get(start + 1).is_some_and(|&c| c != b'/' && !is_word_end(c)) {
             return None;
         }
         // Fast scan of a plain word: borrow it.
@@ -981,8 +986,7 @@ impl<'t> Lexer<'t, '_> {
             class |= BYTE_CLASS[b[i] as usize];
             i += 1;
         }
-        let terminal = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')');
-        if i == b.len() || terminal(b[i]) {
+        if i == b.len() || is_word_end(b[i]) {
             return self.plain_word(start, i, class);
         }
         // General case: build the text.
@@ -1040,7 +1044,7 @@ impl<'t> Lexer<'t, '_> {
                 }
                 b'$' => i = self.dollar(i, &mut out, &mut w)?,
                 b'`' => i = self.backquote(i, &mut out, &mut w)?,
-                _ if terminal(c) => break,
+                _ if is_word_end(c) => break,
                 _ => return None,
             }
         }
