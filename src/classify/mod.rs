@@ -27,7 +27,7 @@ mod text;
 mod trace;
 mod unwrap;
 
-pub use trace::{Explanation, Step, explain};
+pub use trace::{Explanation, Step, explain, explain_full_parse};
 
 use serde::{Deserialize, Serialize};
 

@@ -616,9 +616,16 @@ impl Walker<'_, '_, '_> {
         }
         match cc {
             ast::CompoundCommand::Arithmetic(a) => {
+                let span = self.span_of(&Some(a.loc.clone()));
                 if a.expr.value.contains("$(") || a.expr.value.contains('`') {
-                    let span = self.span_of(&Some(a.loc.clone()));
-                    self.cx.hit(&meta::DYNAMIC_ARITH, span);
+                    self.cx.hit(&meta::DYNAMIC_ARITH, span.clone());
+                }
+                // brush-parser also reads `( (cmd) )` and `((cmd) )` as arithmetic, where bash runs
+                // nested subshells (`((` is arithmetic only when an adjacent `))` closes it): unless
+                // the source is `((…))`, its text is classified as commands.
+                let src = self.cx.input.get(span.clone()).unwrap_or_default();
+                if !(src.starts_with("((") && src.ends_with("))")) {
+                    self.run_subst(&a.expr.value, Origin { base: span.start, pin: Some(span) });
                 }
             }
             ast::CompoundCommand::ArithmeticForClause(f) => self.compound_list(&f.body.list),

@@ -56,6 +56,17 @@ pub(crate) fn record(step: Step) {
 
 /// Classify `command` and report every command the rules looked at.
 pub fn explain(command: &str) -> Explanation {
+    explain_with(command, classify)
+}
+
+/// Like [`explain`] but without the fast lexer (see `classify_full_parse`). For differential
+/// tests of the fast path only.
+#[doc(hidden)]
+pub fn explain_full_parse(command: &str) -> Explanation {
+    explain_with(command, super::classify_full_parse)
+}
+
+fn explain_with(command: &str, classify: fn(&str) -> Classification) -> Explanation {
     STEPS.with(|s| s.borrow_mut().clear());
     ON.with(|c| c.set(true));
     let classification = classify(command);
