@@ -918,7 +918,9 @@ impl<'t> Lexer<'t, '_> {
                 let rest = &inner[name_len..];
                 if !rest.is_empty() {
                     let ok_op = [":-", ":=", ":+", ":?", "-", "=", "+", "?"].iter().any(|op| rest.starts_with(op));
-                    if !ok_op || rest.bytes().any(|c| matches!(c, b'$' | b'`' | b'\'' | b'"' | b'\\' | b'{')) {
+                    // The word after the operator is brush-parser's to read unless it is plain text
+                    // (`${x-<<(}` is a process substitution to it, text to bash).
+                    if !ok_op || rest.bytes().any(|c| !(plain_byte(c) || c == b' ') || c == b'{') {
                         return None;
                     }
                 }
