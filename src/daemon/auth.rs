@@ -442,6 +442,18 @@ mod tests {
         assert!(s.describe(t) == "locked");
     }
 
+    /// README "Admin vault": a nonce is valid for 60 s (the other tests count in `NONCE_TTL`).
+    #[test]
+    fn a_nonce_is_valid_for_60_s() {
+        let (mut s, key) = state();
+        let t = Instant::now();
+        let c = s.begin("pause", ID, t).unwrap();
+        let last_moment = t + Duration::from_millis(59_999);
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), ID, last_moment).0, Outcome::Ok);
+        let c = s.begin("pause", ID, t).unwrap();
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), ID, t + Duration::from_secs(60)).0, Outcome::Expired);
+    }
+
     #[test]
     fn locked_out_refuses_a_right_proof() {
         let (mut s, key) = state();
