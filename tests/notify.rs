@@ -1,5 +1,6 @@
 //! The global policy's `[notify] command` runs when a command is held, with the hold's fields as
-//! separate arguments (no shell); a repository policy cannot choose a program to run.
+//! separate arguments (no shell), at most 8 at once, never waited for; a repository policy cannot
+//! choose a program to run.
 #![cfg(unix)]
 #[path = "support/daemon.rs"]
 mod daemon;
@@ -8,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use daemon::Home;
+use holdfast::wire::{Proposal, RequestBody, ResponseBody};
 
 /// A notifier script that writes its arguments, one per line, to `out` (atomically).
 fn recorder(dir: &Path, out: &Path) -> String {
@@ -78,4 +80,59 @@ fn a_repository_policy_cannot_choose_a_program_to_run() {
     assert!(v["flags"].to_string().contains("repo"), "the ignored table is flagged: {v}");
     std::thread::sleep(Duration::from_millis(500));
     assert!(!out.exists(), "a repository policy ran a program");
+}
+
+/// README "Policy": the daemon starts the notify program and never waits for it; at most 8 run at
+/// once, and a hold beyond that is not announced, which the daemon's log says.
+#[test]
+fn at_most_8_notifiers_run_at_once_and_the_daemon_never_waits_for_them() {
+    let home = Home::new();
+    let started = home.path().join("started");
+    std::fs::create_dir(&started).unwrap();
+    // Each notifier leaves its hold id (holding its pid) and then outlives the whole test.
+    let script = home.path().join("slow-notifier.sh");
+    std::fs::write(&script, format!("#!/bin/sh\necho $$ > '{}'/\"$1\"\nexec sleep 60\n", started.display())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    home.write_policy(&format!("[notify]\ncommand = [\"{}\", \"{{id}}\"]\ntimeout_secs = 120\n", script.display()));
+    let d = home.daemon(&[]);
+    let begun = Instant::now();
+    let held: Vec<String> = (0..10)
+        .map(|i| {
+            let p = Proposal {
+                agent: "test".into(),
+                cwd: daemon::abs_cwd(),
+                raw: format!("git push --force origin b{i}"),
+                ..Default::default()
+            };
+            match d.request(RequestBody::Propose(p)) {
+                ResponseBody::Verdict(v) => v.pending.expect("held"),
+                other => panic!("expected a verdict, got {other:?}"),
+            }
+        })
+        .collect();
+    // Waiting for even one notifier would take a minute (or fail the request at its 10 s timeout).
+    assert!(begun.elapsed() < Duration::from_secs(8), "10 holds took {:?}", begun.elapsed());
+    daemon::wait_for(Duration::from_secs(10), || std::fs::read_dir(&started).unwrap().count() >= 8);
+    std::thread::sleep(Duration::from_millis(500));
+    let stderr = d.kill_for_stderr();
+    let mut announced: Vec<String> =
+        std::fs::read_dir(&started).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    // The notifiers' `sleep`s, by the pids they wrote.
+    for id in &announced {
+        let pid = std::fs::read_to_string(started.join(id)).unwrap_or_default();
+        if let Some(pid) = pid.trim().parse().ok().and_then(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+    announced.sort();
+    let mut first_eight = held[..8].to_vec();
+    first_eight.sort();
+    assert_eq!(announced, first_eight, "the first 8 holds are announced, the rest are not");
+    for id in &held[8..] {
+        assert!(
+            stderr.contains(&format!("8 notifiers still running; hold {id} not announced")),
+            "the log names hold {id}: {stderr}"
+        );
+    }
 }

@@ -126,6 +126,37 @@ fn a_repository_policy_only_tightens() {
     assert_eq!(propose_in(&d, cwd, SAFE).decision, Decision::Allow);
 }
 
+/// README "Policy": the daemon reuses a directory's repository lookup for one second, so a new,
+/// edited or deleted `.holdfast.toml` applies within a second without a reload; `reload` applies
+/// one at once. Each change is made right after a proposal refreshed the lookup, and checked once,
+/// a little over a second later (a longer reuse, or none that expires, fails).
+#[test]
+fn a_new_edited_or_deleted_repository_policy_applies_within_a_second() {
+    let home = Home::new();
+    let repo = tempfile::Builder::new().prefix("hfr").tempdir().unwrap();
+    std::fs::create_dir(repo.path().join(".git")).unwrap();
+    let file = repo.path().join(".holdfast.toml");
+    let deny = |pattern: &str| format!("[[deny]]\npattern = \"{pattern}\"\n");
+    let d = home.daemon(&[]);
+    let cwd = repo.path().to_str().unwrap();
+    let denied = |raw: &str| propose_in(&d, cwd, raw).rule == "policy.deny";
+    let just_over_the_reuse = Duration::from_millis(1300);
+    assert!(!denied("make deploy"));
+    std::fs::write(&file, deny("make deploy")).unwrap();
+    std::thread::sleep(just_over_the_reuse);
+    assert!(denied("make deploy"), "a new repository policy applies within a second");
+    std::fs::write(&file, deny("make release")).unwrap();
+    std::thread::sleep(just_over_the_reuse);
+    assert!(denied("make release") && !denied("make deploy"), "an edit applies within a second");
+    std::fs::remove_file(&file).unwrap();
+    std::thread::sleep(just_over_the_reuse);
+    assert!(!denied("make release"), "a deletion applies within a second");
+    // The lookup was refreshed a moment ago: only the reload makes the new file apply now.
+    std::fs::write(&file, deny("make deploy")).unwrap();
+    assert!(matches!(d.request(RequestBody::Reload(Proof::default())), ResponseBody::Ack(_)));
+    assert!(denied("make deploy"), "`reload` applies a repository policy at once");
+}
+
 #[test]
 fn global_allow_and_deny_patterns() {
     let home = Home::new();

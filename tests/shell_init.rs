@@ -1,13 +1,17 @@
 //! `shell-init bash` and `shell-init zsh` in a real interactive shell under tmux: each typed command
 //! is recorded exactly once, in order, nothing at shell start, and the shell's other hooks (bash's
-//! DEBUG trap with HISTCONTROL=ignoreboth, zsh's preexec hooks) keep running. Skips (saying why)
-//! where tmux or the shell is missing.
+//! DEBUG trap with HISTCONTROL=ignoreboth, zsh's preexec hooks) keep running, and a daemon that
+//! never answers delays each command by at most 0.3 s. Skips (saying why) where tmux or the shell
+//! is missing.
 #![cfg(unix)]
 
 #[path = "support/daemon.rs"]
 mod daemon;
 
+use std::os::unix::net::UnixListener;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use daemon::Home;
@@ -119,4 +123,87 @@ fn zsh_records_exactly_what_was_typed_once_in_order() {
     let mine = std::fs::read_to_string(&hook_log).unwrap_or_default();
     assert_eq!(mine.lines().count(), want.len(), "the existing preexec hook still runs once per command: {mine}");
     drop(d);
+}
+
+/// A daemon endpoint that accepts every connection and never answers; counts the connections.
+fn silent_endpoint(home: &Home) -> Arc<AtomicUsize> {
+    let socket = home.socket();
+    std::fs::create_dir_all(socket.parent().unwrap()).unwrap();
+    let listener = UnixListener::bind(&socket).unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+            count.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    accepted
+}
+
+/// A tmux session, killed when the test ends (passed or not).
+struct KillOnDrop(String);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        tmux(&["kill-session", "-t", &self.0]);
+    }
+}
+
+/// README "Turning holdfast on" (`shell-init`): each record is sent before the command runs,
+/// waiting at most 0.3 s. In `shell` (a command line starting an interactive shell with the snippet
+/// loaded and `$EPOCHREALTIME` available), against an endpoint that never answers, two lines typed
+/// at once start between 0.25 s (the record was waited for) and 1.5 s apart (a generous bound
+/// that a 2 s or endless wait fails).
+fn record_wait_is_bounded(home: &Home, session: &str, shell: &str) {
+    let accepted = silent_endpoint(home);
+    let (t0, t1) = (home.path().join("t0"), home.path().join("t1"));
+    assert!(tmux(&["new-session", "-d", "-s", session, "-x", "200", "-y", "50", shell]));
+    let _session = KillOnDrop(session.to_string());
+    for file in [&t0, &t1] {
+        assert!(tmux(&["send-keys", "-t", session, "-l", &format!("echo $EPOCHREALTIME > {}", file.display())]));
+        assert!(tmux(&["send-keys", "-t", session, "Enter"]));
+    }
+    let read = |f: &std::path::Path| std::fs::read_to_string(f).ok().and_then(|t| t.trim().parse::<f64>().ok());
+    daemon::wait_for(Duration::from_secs(15), || read(&t1).is_some());
+    let apart = read(&t1).unwrap() - read(&t0).expect("the first line ran");
+    assert!(accepted.load(Ordering::SeqCst) >= 2, "each line tried to send its record");
+    assert!((0.25..1.5).contains(&apart), "the second line started {apart:.3} s after the first");
+}
+
+#[test]
+fn bash_waits_at_most_0_3_s_for_a_daemon_that_never_answers() {
+    if !tmux(&["-V"]) {
+        eprintln!("SKIP: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let home = Home::new();
+    let h = home.path();
+    let rc = h.join("rc");
+    std::fs::write(&rc, format!("PS1='$ '\neval \"$('{}' shell-init bash)\"\n", daemon::bin())).unwrap();
+    let shell = format!(
+        "env -i HOME={h} HOLDFAST_HOME={h} PATH=/usr/bin:/bin TERM=xterm bash --noprofile --rcfile {rc} -i",
+        h = h.display(),
+        rc = rc.display()
+    );
+    record_wait_is_bounded(&home, &format!("hfw{}", std::process::id()), &shell);
+}
+
+#[test]
+fn zsh_waits_at_most_0_3_s_for_a_daemon_that_never_answers() {
+    if !tmux(&["-V"]) || !Command::new("zsh").arg("-fc").arg("true").status().is_ok_and(|s| s.success()) {
+        eprintln!("SKIP: tmux or zsh is not installed (apt-get install tmux zsh)");
+        return;
+    }
+    let home = Home::new();
+    let h = home.path();
+    std::fs::write(
+        h.join(".zshrc"),
+        format!("PS1='$ '\nzmodload zsh/datetime\neval \"$('{}' shell-init zsh)\"\n", daemon::bin()),
+    )
+    .unwrap();
+    let shell =
+        format!("env -i HOME={h} ZDOTDIR={h} HOLDFAST_HOME={h} PATH=/usr/bin:/bin TERM=xterm zsh -i", h = h.display());
+    record_wait_is_bounded(&home, &format!("hfzw{}", std::process::id()), &shell);
 }

@@ -144,6 +144,28 @@ fn proofs_are_single_use_and_bound_to_their_op() {
     d.assert_alive();
 }
 
+/// README "Admin vault": up to 16 challenges may be outstanding; with 16 live a new one is refused
+/// (`conflict`) rather than cancelling someone else's, and each of the 16 can still be answered.
+#[test]
+fn a_seventeenth_challenge_is_refused_and_cancels_none_of_the_sixteen() {
+    let home = Home::new();
+    init_vault(&home, PW);
+    let d = home.daemon(&[]);
+    let key = auth_key(&home, PW);
+    let outstanding: Vec<Challenge> = (0..16).map(|_| challenge(&d, "pause")).collect();
+    let e = err(d.request(RequestBody::AuthBegin(AuthBegin { op: "pause".into() })));
+    assert_eq!(e.code, ErrorCode::Conflict, "{e:?}");
+    assert!(e.message.contains("16 challenges are already outstanding"), "{}", e.message);
+    // Answering the oldest frees a slot; the refused request cancelled nothing, so all 16 still work.
+    let mut answers = outstanding.iter().map(|c| answer(&key, c, "pause"));
+    assert!(pause(&d, answers.next().unwrap()).is_ok(), "the oldest challenge was not cancelled");
+    let seventeenth = challenge(&d, "pause");
+    for (i, p) in answers.enumerate() {
+        assert!(pause(&d, p).is_ok(), "challenge {} was cancelled", i + 2);
+    }
+    assert!(pause(&d, answer(&key, &seventeenth, "pause")).is_ok());
+}
+
 #[test]
 fn expired_nonce_is_refused() {
     let home = Home::new();

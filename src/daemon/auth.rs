@@ -442,6 +442,47 @@ mod tests {
         assert!(s.describe(t) == "locked");
     }
 
+    /// README "Admin vault": a nonce is valid for 60 s (the other tests count in `NONCE_TTL`).
+    #[test]
+    fn a_nonce_is_valid_for_60_s() {
+        let (mut s, key) = state();
+        let t = Instant::now();
+        let c = s.begin("pause", ID, t).unwrap();
+        let last_moment = t + Duration::from_millis(59_999);
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), ID, last_moment).0, Outcome::Ok);
+        let c = s.begin("pause", ID, t).unwrap();
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), ID, t + Duration::from_secs(60)).0, Outcome::Expired);
+    }
+
+    /// README "Admin vault", in the README's own numbers: after 5 failed proofs in a row, 30 s,
+    /// doubling up to 1 h; a success before the 5th resets the count.
+    #[test]
+    fn lockout_schedule_is_the_readmes() {
+        let (mut s, key) = state();
+        let mut t = Instant::now();
+        let fail_once = |s: &mut AuthState, t: Instant| {
+            let c = s.begin("pause", ID, t).unwrap();
+            assert_eq!(s.check("pause", &wrong(&c), ID, t).0, Outcome::BadProof);
+        };
+        for _ in 0..4 {
+            fail_once(&mut s, t);
+        }
+        let c = s.begin("pause", ID, t).unwrap();
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), ID, t).0, Outcome::Ok);
+        for _ in 0..4 {
+            fail_once(&mut s, t);
+        }
+        assert_eq!(s.lockout_left(t), None, "4 failures after a success: not locked out");
+        let mut lockouts = Vec::new();
+        for _ in 0..10 {
+            fail_once(&mut s, t);
+            let left = s.lockout_left(t).expect("locked out from the 5th failure in a row");
+            lockouts.push(left.as_secs());
+            t += left;
+        }
+        assert_eq!(lockouts, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+    }
+
     #[test]
     fn locked_out_refuses_a_right_proof() {
         let (mut s, key) = state();

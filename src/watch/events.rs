@@ -218,6 +218,39 @@ mod tests {
         assert_eq!(out[3], RawChange { change: Change::Rename, path: "/r/last".into(), to: None });
     }
 
+    /// README "What the OS backends cannot see": a new directory is scanned up to 10,000 entries,
+    /// nested ones included; the 10,001st is not reported, an overflow naming the directory is.
+    #[test]
+    fn a_new_directory_scan_reports_10000_entries_then_an_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("nested");
+        std::fs::create_dir(&nested).unwrap();
+        // The directory `nested` is one entry: 9,000 + 1 + 999 = 10,000.
+        for i in 0..9_000 {
+            std::fs::write(dir.path().join(format!("f{i}")), b"").unwrap();
+        }
+        for i in 0..999 {
+            std::fs::write(nested.join(format!("g{i}")), b"").unwrap();
+        }
+        let mut t = Translator::new("/r".into());
+        t.scan_new_dirs = true;
+        let ignore = IgnoreSet::new(&[]);
+        let scan = |t: &Translator| {
+            let mut out = Vec::new();
+            t.scan_if_dir(dir.path(), &ignore, &mut out);
+            out
+        };
+        let out = scan(&t);
+        assert_eq!(out.len(), 10_000, "every entry of a 10,000-entry tree");
+        assert!(out.iter().all(|c| c.change == Change::Create), "no overflow at exactly the limit");
+        std::fs::write(nested.join("one-too-many"), b"").unwrap();
+        let out = scan(&t);
+        let creates = out.iter().filter(|c| c.change == Change::Create).count();
+        assert_eq!(creates, 10_000, "the scan stops at the limit");
+        assert_eq!(out.last(), Some(&raw(Change::Overflow, dir.path().to_path_buf())), "and says so");
+        assert_eq!(out.len(), 10_001);
+    }
+
     #[test]
     fn rescan_and_errors_are_overflows() {
         let mut t = Translator::new("/r".into());
