@@ -513,7 +513,15 @@ impl<'t> Lexer<'t, '_> {
         let w = &self.cmd.words[0];
         let Cow::Borrowed(name) = w.text else { return None };
         // A name with `=` (`a=()`) is an array assignment to bash, a syntax error before `{`: the full parse decides.
-        if w.assign || w.glob || w.dynamic || name.contains('=') || b.get(i + 1) != Some(&b')') {
+        // A name ending in `@` or `+` (`?`, `*` and `!` are not plain) is an extended glob `@(…)`
+        // to brush-parser: its reading decides.
+        if w.assign
+            || w.glob
+            || w.dynamic
+            || name.contains('=')
+            || name.ends_with(['@', '+'])
+            || b.get(i + 1) != Some(&b')')
+        {
             return None;
         }
         let mut j = i + 2;
