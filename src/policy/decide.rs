@@ -406,6 +406,8 @@ mod tests {
 
             let d = decide(&input(Class::Safe, mode, &p));
             assert_eq!((d.decision, d.class), (Decision::Allow, Class::Safe));
+            // Nothing to lower and nothing refused: the classifier's own reason, unannotated.
+            assert_eq!((d.rule.as_str(), d.reason.as_str()), ("test.rule", "Test reason."));
         }
     }
 
@@ -419,9 +421,12 @@ mod tests {
         assert_eq!(d.flags, vec![FLAG_POLICY_HOLD]);
         let d = decide(&input(Class::Safe, Mode::Unattended, &p));
         assert_eq!(d.decision, Decision::Deny);
-        // Never lowers: a catastrophic command keeps its class and rule.
-        let d = decide(&input(Class::Catastrophic, Mode::Attended, &p));
-        assert_eq!((d.decision, d.class, d.rule.as_str()), (Decision::Hold, Class::Catastrophic, "test.rule"));
+        // Never lowers: an ambiguous or catastrophic command keeps its class, rule and reason.
+        for class in [Class::Ambiguous, Class::Catastrophic] {
+            let d = decide(&input(class, Mode::Attended, &p));
+            assert_eq!((d.decision, d.class, d.rule.as_str()), (Decision::Hold, class, "test.rule"));
+            assert_eq!(d.reason, "Test reason.");
+        }
     }
 
     #[test]
