@@ -125,3 +125,17 @@ fn windows_system_install_plan() {
     let uninstall: String = install.uninstall_plan(true).iter().map(|s| format!("{s}\n")).collect();
     golden("windows-system-uninstall.txt", &uninstall);
 }
+
+#[test]
+fn windows_user_install_plan() {
+    use holdfast::service::windows::{user_plan, user_uninstall_plan};
+    let bin = std::path::Path::new(r"C:\Users\ann\.cargo\bin\holdfast.exe");
+    let render =
+        |steps: Vec<holdfast::service::windows::Step>| steps.iter().map(|s| format!("{s}\n")).collect::<String>();
+    let install = render(user_plan(bin));
+    // The logon starts the daemon and the notifier, as the user, with no service and no administrator.
+    assert!(install.contains(r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run"), "{install}");
+    assert!(!install.contains("sc.exe") && !install.contains("LocalService"), "{install}");
+    golden("windows-user-install.txt", &install);
+    golden("windows-user-uninstall.txt", &render(user_uninstall_plan(bin)));
+}

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+#[cfg(not(windows))]
 use holdfast::service::units;
 #[cfg(windows)]
 use holdfast::service::windows::{self, WindowsInstall};
@@ -13,7 +14,7 @@ use super::Exit;
 #[derive(Subcommand, Debug)]
 pub enum ServiceCommand {
     /// Install and start the service (Linux: systemd; Windows --system: the service, its ACLs and
-    /// marker; macOS: print what to install).
+    /// marker; Windows --user: started at your logon; macOS: print what to install).
     Install(InstallArgs),
     /// Stop and remove the service.
     Uninstall(UninstallArgs),
@@ -27,7 +28,7 @@ pub struct Scope {
     /// The locked posture: a system daemon under its own account (needs root).
     #[arg(long, conflicts_with = "user")]
     system: bool,
-    /// The personal posture: a user service running as you.
+    /// The personal posture: a user service running as you (Windows: started at your logon).
     #[arg(long)]
     user: bool,
     /// The daemon's account (system only).
@@ -65,7 +66,7 @@ pub fn run(cmd: &ServiceCommand) -> Result<Exit> {
         ServiceCommand::Install(a) if a.scope.system => system_install(&a.scope, &bin, &a.allow_user),
         ServiceCommand::Install(a) if a.scope.user => user_install(&a.scope, &bin),
         ServiceCommand::Uninstall(a) if a.scope.system => system_uninstall(&a.scope, &bin, a.purge),
-        ServiceCommand::Uninstall(a) if a.scope.user => user_uninstall(&a.scope),
+        ServiceCommand::Uninstall(a) if a.scope.user => user_uninstall(&a.scope, &bin),
         ServiceCommand::Status(s) => status(s, &bin),
         _ => bail!("say which service: --system (locked posture) or --user (personal posture)"),
     }
@@ -153,37 +154,52 @@ fn system_uninstall(_scope: &Scope, _bin: &std::path::Path, _purge: bool) -> Res
     Ok(Exit::Ok)
 }
 
-/// macOS and Windows: the generated definitions and the commands that install them (not run here).
-#[cfg(not(target_os = "linux"))]
+/// macOS: the generated definitions and the commands that install them (not run here).
+#[cfg(not(any(target_os = "linux", windows)))]
 fn print_foreign(scope: &Scope, bin: &std::path::Path, system: bool) {
-    if cfg!(windows) {
-        for args in units::sc_install(bin) {
-            println!("sc.exe {}", args.join(" "));
-        }
-    } else {
-        let account = system.then_some(scope.account.as_str());
-        print!("{}", units::launchd_plist(bin, account));
-        let dir = if system { "/Library/LaunchDaemons" } else { "~/Library/LaunchAgents" };
-        println!("# save as {dir}/{}.plist, then `launchctl bootstrap`", units::LAUNCHD_LABEL);
-        print!("{}", units::launchd_notify_plist(bin));
-        let dir = if system { "/Library/LaunchAgents" } else { "~/Library/LaunchAgents" };
-        println!("# save as {dir}/{}.plist (desktop notifications in each session)", units::LAUNCHD_NOTIFY_LABEL);
-    }
+    let account = system.then_some(scope.account.as_str());
+    print!("{}", units::launchd_plist(bin, account));
+    let dir = if system { "/Library/LaunchDaemons" } else { "~/Library/LaunchAgents" };
+    println!("# save as {dir}/{}.plist, then `launchctl bootstrap`", units::LAUNCHD_LABEL);
+    print!("{}", units::launchd_notify_plist(bin));
+    let dir = if system { "/Library/LaunchAgents" } else { "~/Library/LaunchAgents" };
+    println!("# save as {dir}/{}.plist (desktop notifications in each session)", units::LAUNCHD_NOTIFY_LABEL);
 }
 
 /// Renders one unit file for the binary at a path.
+#[cfg(not(windows))]
 type UnitText = fn(&std::path::Path) -> String;
 
 /// The user units `service install --user` writes: the daemon, and the notifier in the
 /// graphical session.
+#[cfg(not(windows))]
 const USER_UNITS: [(&str, UnitText); 2] =
     [("holdfast.service", units::systemd_user_unit), ("holdfast-notify.service", units::systemd_notify_unit)];
 
+#[cfg(not(windows))]
 fn user_unit_dir() -> Result<PathBuf> {
     let base = directories::BaseDirs::new().context("cannot find your home directory")?;
     Ok(base.config_dir().join("systemd/user"))
 }
 
+/// Windows: the logon entries and a start (see `service::windows::user_plan`).
+#[cfg(windows)]
+fn user_install(_scope: &Scope, bin: &std::path::Path) -> Result<Exit> {
+    for line in windows::apply(&windows::user_plan(bin), true)? {
+        println!("{line}");
+    }
+    Ok(Exit::Ok)
+}
+
+#[cfg(windows)]
+fn user_uninstall(_scope: &Scope, bin: &std::path::Path) -> Result<Exit> {
+    for line in windows::apply(&windows::user_uninstall_plan(bin), true)? {
+        println!("{line}");
+    }
+    Ok(Exit::Ok)
+}
+
+#[cfg(not(windows))]
 fn user_install(scope: &Scope, bin: &std::path::Path) -> Result<Exit> {
     if !cfg!(target_os = "linux") {
         #[cfg(not(target_os = "linux"))]
@@ -213,7 +229,8 @@ fn user_install(scope: &Scope, bin: &std::path::Path) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn user_uninstall(_scope: &Scope) -> Result<Exit> {
+#[cfg(not(windows))]
+fn user_uninstall(_scope: &Scope, _bin: &std::path::Path) -> Result<Exit> {
     let dir = user_unit_dir()?;
     for (name, _) in USER_UNITS {
         let _ = std::process::Command::new("systemctl").args(["--user", "disable", "--now", name]).status();
@@ -250,6 +267,13 @@ fn status(scope: &Scope, _bin: &std::path::Path) -> Result<Exit> {
         Err(_) if !marker.exists() => println!("system daemon  not installed ({} absent)", marker.display()),
         Err(e) => println!("system daemon  marker unusable: {e}"),
     }
+    print_user_status();
+    Ok(Exit::Ok)
+}
+
+/// The personal posture's part of `service status`: the user units.
+#[cfg(not(windows))]
+fn print_user_status() {
     if let Ok(dir) = user_unit_dir() {
         for (name, _) in USER_UNITS {
             let p = dir.join(name);
@@ -259,5 +283,15 @@ fn status(scope: &Scope, _bin: &std::path::Path) -> Result<Exit> {
             );
         }
     }
-    Ok(Exit::Ok)
+}
+
+/// The personal posture's part of `service status`: the logon entries.
+#[cfg(windows)]
+fn print_user_status() {
+    for (name, command) in windows::logon_entries() {
+        match command {
+            Some(command) => println!("logon entry    {name}: {command}"),
+            None => println!("logon entry    {name} not installed"),
+        }
+    }
 }

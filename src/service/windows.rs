@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -179,6 +179,51 @@ impl WindowsInstall {
     }
 }
 
+/// The registry key whose values the user's logon runs (no administrator needed to write it).
+pub const RUN_KEY: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run";
+/// The personal posture's logon entries: the value's name and the subcommand it runs.
+const LOGON_ENTRIES: [(&str, &str); 2] = [("holdfast", "start"), ("holdfast-notify", "notify")];
+
+/// The personal posture on Windows (`service install --user`): no service and no administrator;
+/// the user's logon starts the daemon (`holdfast start`) and the notifier, and the daemon is
+/// started now. Nothing restarts a daemon that dies before the next logon (the hook's fallback
+/// applies meanwhile); the locked posture's service is restarted on failure.
+pub fn user_plan(bin: &Path) -> Vec<Step> {
+    let mut steps: Vec<Step> = LOGON_ENTRIES
+        .iter()
+        .map(|(name, sub)| {
+            let command = format!("\"{}\" {sub}", bin.display());
+            Step::Run(
+                ["reg", "add", RUN_KEY, "/v", name, "/t", "REG_SZ", "/d", &command, "/f"].map(String::from).to_vec(),
+            )
+        })
+        .collect();
+    steps.push(Step::Run(vec![bin.display().to_string(), "start".into()]));
+    steps
+}
+
+/// Undoes [`user_plan`]: the logon entries removed, the daemon stopped.
+pub fn user_uninstall_plan(bin: &Path) -> Vec<Step> {
+    let mut steps: Vec<Step> = LOGON_ENTRIES
+        .iter()
+        .map(|(name, _)| Step::Run(["reg", "delete", RUN_KEY, "/v", name, "/f"].map(String::from).to_vec()))
+        .collect();
+    steps.push(Step::Run(vec![bin.display().to_string(), "stop".into()]));
+    steps
+}
+
+/// Each logon entry of the personal posture and the command it runs, if installed (`reg query`).
+pub fn logon_entries() -> Vec<(&'static str, Option<String>)> {
+    let query = |name: &str| {
+        let out = Command::new("reg").args(["query", RUN_KEY, "/v", name]).output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // `    holdfast    REG_SZ    "C:\…\holdfast.exe" start`
+        let line = text.lines().find(|l| l.contains("REG_SZ"))?;
+        out.status.success().then(|| line.split_once("REG_SZ").map(|(_, v)| v.trim().to_owned()))?
+    };
+    LOGON_ENTRIES.iter().map(|(name, _)| (*name, query(name))).collect()
+}
+
 /// Carries out `steps`: files always; commands only when `run` (a real install), else printed.
 /// Returns one line per step done (printed by the CLI). A failing command stops the install.
 pub fn apply(steps: &[Step], run: bool) -> Result<Vec<String>> {
@@ -210,29 +255,47 @@ pub fn apply(steps: &[Step], run: bool) -> Result<Vec<String>> {
     Ok(done)
 }
 
-/// `sc.exe` failures that leave the machine as the step wanted it (sc.exe exits with the Win32
-/// error): the verb, the error, and what the step reports instead. They make a second install (to
-/// change the allowed users) and an uninstall of a stopped service go through.
-const SC_ALREADY_DONE: [(&str, i32, &str); 5] = [
-    ("create", 1073, "the service exists already; kept"),
-    ("start", 1056, "the service is already running: restart it (sc.exe stop, sc.exe start) to apply a changed marker"),
-    ("stop", 1062, "the service was not running"),
-    ("stop", 1060, "no such service"),
-    ("delete", 1060, "no such service"),
+/// Failures that leave the machine as the step wanted it: the program (its file stem), the verb,
+/// the exit code, and what the step reports instead. `sc.exe` exits with the Win32 error; they
+/// make a second install (to change the allowed users) and an uninstall of a stopped service go
+/// through. `reg delete` of a value that is not there exits 1; `holdfast start` exits 7 when a
+/// daemon already answers, `holdfast stop` 3 when none does.
+const ALREADY_DONE: [(&str, &str, i32, &str); 8] = [
+    ("sc", "create", 1073, "the service exists already; kept"),
+    (
+        "sc",
+        "start",
+        1056,
+        "the service is already running: restart it (sc.exe stop, sc.exe start) to apply a changed marker",
+    ),
+    ("sc", "stop", 1062, "the service was not running"),
+    ("sc", "stop", 1060, "no such service"),
+    ("sc", "delete", 1060, "no such service"),
+    ("reg", "delete", 1, "was not installed"),
+    ("holdfast", "start", 7, "the daemon is already running"),
+    ("holdfast", "stop", 3, "the daemon was not running"),
 ];
 
-/// The note for a command that exited with `code` in a way [`SC_ALREADY_DONE`] accepts.
+/// The note for a command that exited with `code` in a way [`ALREADY_DONE`] accepts.
 fn already_done(argv: &[String], code: Option<i32>) -> Option<&'static str> {
     let (program, verb) = (argv.first()?, argv.get(1)?);
-    SC_ALREADY_DONE
+    let stem = Path::new(program).file_stem()?.to_str()?;
+    ALREADY_DONE
         .iter()
-        .find(|(v, c, _)| program == "sc.exe" && verb == v && code == Some(*c))
-        .map(|(_, _, note)| *note)
+        .find(|(p, v, c, _)| stem.eq_ignore_ascii_case(p) && verb == v && code == Some(*c))
+        .map(|(_, _, _, note)| *note)
 }
 
-/// Runs one command; returns a note when it failed in a way [`SC_ALREADY_DONE`] accepts.
+/// Runs one command; returns a note when it failed in a way [`ALREADY_DONE`] accepts.
 fn run_step(argv: &[String]) -> Result<Option<&'static str>> {
-    let out = Command::new(&argv[0]).args(&argv[1..]).output().with_context(|| format!("cannot run {}", argv[0]))?;
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    // The daemon `holdfast start` leaves running inherits the step's handles: a pipe capturing its
+    // output would stay open (and this install wait) as long as the daemon runs.
+    if Path::new(&argv[0]).file_stem().is_some_and(|s| s.eq_ignore_ascii_case("holdfast")) {
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    }
+    let out = cmd.output().with_context(|| format!("cannot run {}", argv[0]))?;
     if out.status.success() {
         return Ok(None);
     }
