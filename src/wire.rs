@@ -603,6 +603,10 @@ pub struct Status {
     /// The TCP address the daemon also listens on (`[daemon] tcp`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp: Option<String>,
+    /// Holds the `[notify]` program did not announce since start (too many still running, or it
+    /// could not start).
+    #[serde(default)]
+    pub notify_missed: u64,
 }
 
 /// A `pong`.

@@ -115,6 +115,12 @@ fn at_most_8_notifiers_run_at_once_and_the_daemon_never_waits_for_them() {
     assert!(begun.elapsed() < Duration::from_secs(8), "10 holds took {:?}", begun.elapsed());
     daemon::wait_for(Duration::from_secs(10), || std::fs::read_dir(&started).unwrap().count() >= 8);
     std::thread::sleep(Duration::from_millis(500));
+    match d.request(RequestBody::Status) {
+        ResponseBody::Status(s) => assert_eq!(s.notify_missed, 2, "status counts the holds not announced"),
+        other => panic!("expected a status, got {other:?}"),
+    }
+    let status = home.run(&["status"], "");
+    assert!(String::from_utf8_lossy(&status.stdout).contains("NOTIFY     2 holds not announced"), "{status:?}");
     let stderr = d.kill_for_stderr();
     let mut announced: Vec<String> =
         std::fs::read_dir(&started).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();

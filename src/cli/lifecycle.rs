@@ -388,6 +388,12 @@ pub fn status(args: &JsonFlag) -> Result<Exit> {
             println!("  POLICY     {e}");
         }
         println!("  pending    {} held, {} remembered decisions", status.pending, status.remembered);
+        if status.notify_missed > 0 {
+            println!(
+                "  NOTIFY     {} holds not announced by the [notify] program (the daemon's log says why)",
+                status.notify_missed
+            );
+        }
         match watcher {
             Some(pid) => println!("  watcher    running (pid {pid})"),
             None => println!(

@@ -298,6 +298,7 @@ impl Daemon {
             log_failures: log::failures(),
             panics: self.panics,
             tcp: self.tcp_addr.map(|a| a.to_string()),
+            notify_missed: self.notifier.missed,
         }
     }
 

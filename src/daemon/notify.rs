@@ -18,7 +18,8 @@ const MAX_FIELD: usize = 4096;
 #[derive(Default)]
 pub(crate) struct Notifier {
     running: Vec<(Child, Instant)>,
-    /// Holds not announced: too many notifiers running, or the program could not start.
+    /// Holds not announced: too many notifiers running, or the program could not start (`status`
+    /// reports it).
     pub missed: u64,
 }
 
