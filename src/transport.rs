@@ -365,20 +365,29 @@ pub(crate) fn read_frame_from<R: Read>(
         if n == 0 {
             return Err(if buf.is_empty() { FrameError::Empty } else { FrameError::Truncated(buf.len()) });
         }
-        let got = &chunk[..n];
-        if let Some(pos) = got.iter().position(|&b| b == b'\n') {
-            if buf.len() + pos + 1 > MAX_FRAME {
-                return Err(FrameError::TooLarge);
-            }
-            buf.extend_from_slice(&got[..pos]);
-            return Ok(buf);
+        if let Some(frame) = ingest(&mut buf, &chunk[..n]) {
+            return frame;
         }
-        // Without a newline yet, the frame needs at least one more byte: refuse at the bound.
-        if buf.len() + n >= MAX_FRAME {
-            return Err(FrameError::TooLarge);
-        }
-        buf.extend_from_slice(got);
     }
+}
+
+/// Adds `got` to a frame being read (by a client here, by the daemon's serve loop per
+/// connection); `Some` once it is complete (bytes after its newline are ignored) or over
+/// [`MAX_FRAME`]. The buffer never grows past the bound.
+pub(crate) fn ingest(buf: &mut Vec<u8>, got: &[u8]) -> Option<Result<Vec<u8>, FrameError>> {
+    if let Some(pos) = got.iter().position(|&b| b == b'\n') {
+        if buf.len() + pos + 1 > MAX_FRAME {
+            return Some(Err(FrameError::TooLarge));
+        }
+        buf.extend_from_slice(&got[..pos]);
+        return Some(Ok(std::mem::take(buf)));
+    }
+    // Without a newline yet, the frame needs at least one more byte: refuse at the bound.
+    if buf.len() + got.len() >= MAX_FRAME {
+        return Some(Err(FrameError::TooLarge));
+    }
+    buf.extend_from_slice(got);
+    None
 }
 
 #[cfg(unix)]
@@ -591,4 +600,76 @@ impl Client {
 /// Reads the PID file: the pid of the daemon that last bound this endpoint.
 pub fn read_pid_file(path: &Path) -> Option<u32> {
     std::fs::read_to_string(path).ok()?.lines().next()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    /// A reader that returns the scripted results in order, then end of file.
+    struct Script(VecDeque<io::Result<Vec<u8>>>);
+
+    impl Read for Script {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            match self.0.pop_front() {
+                None => Ok(0),
+                Some(Err(e)) => Err(e),
+                Some(Ok(mut bytes)) => {
+                    let n = bytes.len().min(out.len());
+                    out[..n].copy_from_slice(&bytes[..n]);
+                    if n < bytes.len() {
+                        self.0.push_front(Ok(bytes.split_off(n)));
+                    }
+                    Ok(n)
+                }
+            }
+        }
+    }
+
+    fn read(script: Vec<io::Result<Vec<u8>>>) -> Result<Vec<u8>, FrameError> {
+        read_frame_from(Script(script.into()), Duration::from_secs(60), |_| Ok(()))
+    }
+
+    fn err(kind: io::ErrorKind) -> io::Result<Vec<u8>> {
+        Err(io::Error::from(kind))
+    }
+
+    #[test]
+    fn an_interrupted_read_is_retried() {
+        let frame = read(vec![Ok(b"pi".to_vec()), err(io::ErrorKind::Interrupted), Ok(b"ng\nrest".to_vec())]);
+        assert_eq!(frame.unwrap(), b"ping");
+    }
+
+    #[test]
+    fn a_receive_timeout_is_a_timeout_and_other_errors_are_io() {
+        for kind in [io::ErrorKind::WouldBlock, io::ErrorKind::TimedOut] {
+            assert!(matches!(read(vec![Ok(b"pi".to_vec()), err(kind)]), Err(FrameError::Timeout(_))), "{kind:?}");
+        }
+        // Not retried until the deadline: a reset connection is reported at once, as what it is.
+        let reset = read(vec![err(io::ErrorKind::ConnectionReset), Ok(b"ping\n".to_vec())]);
+        assert!(matches!(reset, Err(FrameError::Io(e)) if e.kind() == io::ErrorKind::ConnectionReset));
+    }
+
+    #[test]
+    fn the_end_of_input_is_empty_or_truncated() {
+        assert!(matches!(read(vec![]), Err(FrameError::Empty)));
+        assert!(matches!(read(vec![Ok(b"pin".to_vec())]), Err(FrameError::Truncated(3))));
+    }
+
+    #[test]
+    fn a_frame_over_the_bound_is_refused_with_or_without_its_newline() {
+        // Exactly the bound, newline included: accepted.
+        let mut exact = vec![b'x'; MAX_FRAME - 1];
+        exact.push(b'\n');
+        assert_eq!(read(vec![Ok(exact)]).unwrap().len(), MAX_FRAME - 1);
+        // The newline arrives in a read that takes the frame well past the bound.
+        let under = vec![b'x'; MAX_FRAME - 10];
+        let mut tail = vec![b'x'; 100];
+        tail.push(b'\n');
+        assert!(matches!(read(vec![Ok(under.clone()), Ok(tail)]), Err(FrameError::TooLarge)));
+        // No newline: refused once the bound is reached, before any more is read.
+        assert!(matches!(read(vec![Ok(under), Ok(vec![b'x'; 10]), Ok(b"\n".to_vec())]), Err(FrameError::TooLarge)));
+    }
 }

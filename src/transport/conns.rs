@@ -27,8 +27,8 @@ use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags, recv, send};
 
 use super::tcp::{Gate, MAX_HELLO, Refusal};
-use super::{FrameError, OsListener, OsStream, STOP_POLL, Service, peer_of};
-use crate::wire::{ErrorCode, MAX_FRAME, Peer, Response, WireError};
+use super::{FrameError, OsListener, OsStream, STOP_POLL, Service, ingest, peer_of};
+use crate::wire::{ErrorCode, Peer, Response, WireError};
 
 /// Most connections open at once (further clamped by the open-file limit).
 pub const MAX_CONNECTIONS: usize = 4096;
@@ -210,24 +210,6 @@ impl Conn {
         }
         self.state = State::Closed;
     }
-}
-
-/// Adds `got` to a frame being read; `Some` once it is complete (bytes after its newline are
-/// ignored) or over [`MAX_FRAME`].
-fn ingest(buf: &mut Vec<u8>, got: &[u8]) -> Option<Result<Vec<u8>, FrameError>> {
-    if let Some(pos) = got.iter().position(|&b| b == b'\n') {
-        if buf.len() + pos + 1 > MAX_FRAME {
-            return Some(Err(FrameError::TooLarge));
-        }
-        buf.extend_from_slice(&got[..pos]);
-        return Some(Ok(std::mem::take(buf)));
-    }
-    // Without a newline yet, the frame needs at least one more byte: refuse at the bound.
-    if buf.len() + got.len() >= MAX_FRAME {
-        return Some(Err(FrameError::TooLarge));
-    }
-    buf.extend_from_slice(got);
-    None
 }
 
 /// The bytes after a checked hello line, and the server line owed to its peer.
