@@ -662,7 +662,10 @@ impl<'a, R: ?Sized + std::io::BufRead> Tokenizer<'a, R> {
                     if nesting_count == 0 {
                         break;
                     }
-                    state.append_char(self.next_char()?.unwrap());
+                    // The terminating char may be gone when the token was held back behind a
+                    // pending here-document (`<<\r $((/)`): an unterminated expansion, not a panic.
+                    let c = self.next_char()?.ok_or(TokenizerError::UnterminatedExpansion)?;
+                    state.append_char(c);
                 }
                 TokenEndReason::EndOfInput => {
                     return Err(TokenizerError::UnterminatedExpansion);
@@ -671,7 +674,8 @@ impl<'a, R: ?Sized + std::io::BufRead> Tokenizer<'a, R> {
             }
         }
 
-        state.append_char(self.next_char()?.unwrap());
+        let c = self.next_char()?.ok_or(TokenizerError::UnterminatedExpansion)?;
+        state.append_char(c);
         Ok(())
     }
 
@@ -1486,6 +1490,13 @@ SOMETHING
 ",
         );
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn tokenize_expansion_cut_short_behind_a_here_document_is_an_error() {
+        // The `)` ending `$((/)` was held back behind the pending here-document's tokens, and
+        // the reader then unwrapped the end of input: a panic.
+        assert!(tokenize_str("<<\r $((/)\n\n").is_err());
     }
 
     #[test]
