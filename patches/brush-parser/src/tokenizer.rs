@@ -1022,8 +1022,10 @@ impl<'a, R: ?Sized + std::io::BufRead> Tokenizer<'a, R> {
                                     TokenEndReason::NonNewLineBlank => state.append_char(' '),
                                     TokenEndReason::SpecifiedTerminatingChar => {
                                         // We hit the end brace we were looking for but did not
-                                        // yet consume it. Do so now.
-                                        state.append_char(self.next_char()?.unwrap());
+                                        // yet consume it. Do so now (it may be gone when the token
+                                        // was held back behind a pending here-document).
+                                        let c = self.next_char()?.ok_or(TokenizerError::UnterminatedVariable)?;
+                                        state.append_char(c);
                                         break;
                                     }
                                     TokenEndReason::EndOfInput => {
@@ -1497,6 +1499,8 @@ SOMETHING
         // The `)` ending `$((/)` was held back behind the pending here-document's tokens, and
         // the reader then unwrapped the end of input: a panic.
         assert!(tokenize_str("<<\r $((/)\n\n").is_err());
+        // The same in the `${…}` reader.
+        assert!(tokenize_str("<<\r ${a\n}\n\n").is_err());
     }
 
     #[test]
