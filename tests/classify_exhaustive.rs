@@ -23,7 +23,7 @@ const CHARS: &[char] = &[
 const TOKENS: &[&str] = &[
     "ls", "x=1", "time", "-p", "{", "}", "(", ")", "if", "then", "fi", "do", "done", "for", "in", "[[", "]]", ";",
     "&&", "|", "&", "\n", "#c", ">", ">&", "<", "<<<", "&>", "2>", "<(a)", ">(a)", "$$", "$(a)", "`a`", "'q'", "\"q\"",
-    "f()", "f@()", "(ls)", "~", "~x", "~.x", "$'a'", "\\\n", "rm -rf /", "<<E", "\nE",
+    "f()", "f@()", "(ls)", "x[1]=1", "~", "~x", "~.x", "$'a'", "\\\n", "rm -rf /", "<<E", "\nE",
 ];
 
 /// Every line (after `prefix`) of up to `max` items, the items joined by `joiner`.

@@ -877,6 +877,10 @@ impl<'t> Lexer<'t, '_> {
         if self.cmd.words.iter().all(|w| w.assign) {
             if valid_assignment_prefix(&self.s[start..end]) {
                 w.assign = true;
+            } else if is_subscript_assignment(&self.s[start..end]) {
+                // `a[1]=x rm -rf /`: an array element assignment, which bash rejects and then
+                // runs the command anyway; the full walk reads it as an assignment.
+                return None;
             } else if (!w.quoted && is_reserved(w.as_str())) || self.b[start] == b'{' || self.b[start] == b'}' {
                 if bare(&w) && self.cmd_empty() && self.redir.is_none() {
                     return self.keyword(start, end);
@@ -1251,6 +1255,13 @@ fn check_braces(raw: &str) -> Option<()> {
         }
     }
     Some(())
+}
+
+/// `NAME[…]=` or `NAME[…]+=`: an array element assignment.
+fn is_subscript_assignment(raw: &str) -> bool {
+    let name = raw.bytes().take_while(|&c| c == b'_' || c.is_ascii_alphanumeric()).count();
+    let rest = &raw[name..];
+    name > 0 && rest.starts_with('[') && (rest.contains("]=") || rest.contains("]+="))
 }
 
 /// `NAME=…` where `NAME` is a valid, unquoted shell variable name.
