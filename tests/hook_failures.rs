@@ -58,6 +58,19 @@ fn decision_of(agent: &str, out: &Output) -> String {
     d.as_str().unwrap_or("none").to_string()
 }
 
+/// What the deny's reason must say after `script`: the user is told what went wrong.
+fn expected_reason(script: &Script) -> &'static str {
+    match script {
+        Script::Error(code) if code == "unavailable" => "cannot record decisions right now",
+        // A code this client does not know makes the reply unreadable to it.
+        Script::Error(code) if code == "a_code_from_the_future" => "did not answer properly",
+        Script::Error(_) => "holdfast refused the command: scripted",
+        Script::WrongKind => "answered `ack` instead of a verdict",
+        Script::HoldWithoutPending => "held this command without a pending id",
+        Script::Silent | Script::Garbage | Script::Half | Script::Close => "did not answer properly",
+    }
+}
+
 #[test]
 fn every_daemon_failure_is_a_deny_in_every_dialect() {
     let dir = tempfile::Builder::new().prefix("hff").tempdir().unwrap();
@@ -74,9 +87,14 @@ fn every_daemon_failure_is_a_deny_in_every_dialect() {
             assert_eq!(d, "deny", "{agent} after {script:?}: {}", String::from_utf8_lossy(&out.stdout));
             if agent == "generic" {
                 assert_eq!(out.status.code(), Some(2), "generic denies with exit 2 after {script:?}");
+                let reason =
+                    serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"].as_str().unwrap().to_owned();
+                assert!(reason.contains(expected_reason(&script)), "after {script:?} the reason says why: {reason}");
             }
         }
         let kinds = fake.kinds();
         assert_eq!(kinds.iter().filter(|k| *k == "propose").count(), AGENTS.len(), "{script:?}: {kinds:?}");
+        // A hold with nothing to wait on is denied at once, never polled.
+        assert!(!kinds.iter().any(|k| k == "pending_status"), "{script:?}: {kinds:?}");
     }
 }

@@ -198,6 +198,8 @@ pub enum Script {
     Close,
     /// A well-formed reply of the wrong kind (`ack` where a verdict was due).
     WrongKind,
+    /// A `hold` verdict whose pending id is empty: nothing to wait on.
+    HoldWithoutPending,
 }
 
 impl Script {
@@ -220,7 +222,14 @@ impl Script {
             "a_code_from_the_future",
         ];
         let mut all: Vec<Script> = codes.iter().map(|c| Script::Error((*c).into())).collect();
-        all.extend([Script::Silent, Script::Garbage, Script::Half, Script::Close, Script::WrongKind]);
+        all.extend([
+            Script::Silent,
+            Script::Garbage,
+            Script::Half,
+            Script::Close,
+            Script::WrongKind,
+            Script::HoldWithoutPending,
+        ]);
         all
     }
 
@@ -233,6 +242,10 @@ impl Script {
             Script::Garbage => Some("this is not json at all".into()),
             Script::Half => return Some(verdict.as_bytes()[..verdict.len() / 2].to_vec()),
             Script::WrongKind => Some(r#"{"v":1,"kind":"ack","seq":1}"#.into()),
+            Script::HoldWithoutPending => Some(
+                r#"{"v":1,"kind":"verdict","decision":"hold","class":"ambiguous","rule":"r","reason":"x","seq":1,"pending":""}"#
+                    .into(),
+            ),
         }
         .map(|s| format!("{s}\n").into_bytes())
     }
