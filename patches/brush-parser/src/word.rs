@@ -773,6 +773,9 @@ peg::parser! {
             // Finally, match unquoted literal text.
             unquoted_literal_text(<stop_condition()>, in_command)
 
+        // Memoized, with `command`: a `$((` that is not arithmetic is parsed again as a command
+        // substitution holding a subshell, and nested unclosed `$((`/`$(` did that at every level.
+        #[cache]
         rule dollar_sign_word_piece() -> WordPiece =
             arithmetic_expansion() /
             legacy_arithmetic_expansion() /
@@ -1074,6 +1077,7 @@ peg::parser! {
             "$(" c:command() ")" { WordPiece::CommandSubstitution(c.to_owned()) } /
             "`" c:backquoted_command() "`" { WordPiece::BackquotedCommandSubstitution(c) }
 
+        #[cache]
         pub(crate) rule command() -> &'input str =
             $(command_piece()*)
 
@@ -1373,6 +1377,20 @@ mod tests {
         // Generous: only a runaway misses it (the fixed parse takes microseconds).
         let done = rx.recv_timeout(std::time::Duration::from_secs(60));
         assert!(done.is_ok(), "nested `${{p[` parsed in bounded time");
+    }
+
+    #[test]
+    fn parse_nested_unclosed_arithmetic_and_substitutions_is_linear() {
+        // Each unclosed `$((` was parsed as arithmetic, then again as a command substitution
+        // holding a subshell, at every level: 2^n (a 472-byte line took 0.8 s, 16 levels ~10 s).
+        let input = format!("x{}", "$((e$(".repeat(24));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(super::parse(&input, &ParserOptions::default()).is_ok());
+        });
+        // Generous: only a runaway misses it (the fixed parse takes microseconds).
+        let done = rx.recv_timeout(std::time::Duration::from_secs(60));
+        assert!(done.is_ok(), "nested `$((`/`$(` parsed in bounded time");
     }
 
     #[test]
