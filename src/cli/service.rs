@@ -123,9 +123,7 @@ fn windows_installer(scope: &Scope, bin: &std::path::Path, allow: &[String]) -> 
 fn system_install(scope: &Scope, bin: &std::path::Path, allow: &[String]) -> Result<Exit> {
     let install = windows_installer(scope, bin, allow)?;
     let real = scope.root == std::path::Path::new("/");
-    for line in windows::apply(&install.plan(), real)? {
-        println!("{line}");
-    }
+    carry_out(&install.plan(), real)?;
     println!(
         "next: `holdfast vault init` as an administrator sets the admin password; then `holdfast init --system` \
          installs the managed agent hooks"
@@ -136,10 +134,7 @@ fn system_install(scope: &Scope, bin: &std::path::Path, allow: &[String]) -> Res
 #[cfg(windows)]
 fn system_uninstall(scope: &Scope, bin: &std::path::Path, purge: bool) -> Result<Exit> {
     let install = windows_installer(scope, bin, &[])?;
-    for line in windows::apply(&install.uninstall_plan(purge), scope.root == std::path::Path::new("/"))? {
-        println!("{line}");
-    }
-    Ok(Exit::Ok)
+    carry_out(&install.uninstall_plan(purge), scope.root == std::path::Path::new("/"))
 }
 
 #[cfg(not(any(target_os = "linux", windows)))]
@@ -185,15 +180,18 @@ fn user_unit_dir() -> Result<PathBuf> {
 /// Windows: the logon entries and a start (see `service::windows::user_plan`).
 #[cfg(windows)]
 fn user_install(_scope: &Scope, bin: &std::path::Path) -> Result<Exit> {
-    for line in windows::apply(&windows::user_plan(bin), true)? {
-        println!("{line}");
-    }
-    Ok(Exit::Ok)
+    carry_out(&windows::user_plan(bin), true)
 }
 
 #[cfg(windows)]
 fn user_uninstall(_scope: &Scope, bin: &std::path::Path) -> Result<Exit> {
-    for line in windows::apply(&windows::user_uninstall_plan(bin), true)? {
+    carry_out(&windows::user_uninstall_plan(bin), true)
+}
+
+/// Windows: carries out `steps` (the commands only when `run`) and prints one line per step.
+#[cfg(windows)]
+fn carry_out(steps: &[windows::Step], run: bool) -> Result<Exit> {
+    for line in windows::apply(steps, run)? {
         println!("{line}");
     }
     Ok(Exit::Ok)
