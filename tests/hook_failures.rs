@@ -67,6 +67,8 @@ fn expected_reason(script: &Script) -> &'static str {
         Script::Error(_) => "holdfast refused the command: scripted",
         Script::WrongKind => "answered `ack` instead of a verdict",
         Script::HoldWithoutPending => "held this command without a pending id",
+        Script::HoldThenStatusError(code) if code == "not_found" => "no longer knows held command pend-1",
+        Script::HoldThenStatusError(_) => "could not report on pend-1: scripted",
         Script::Silent | Script::Garbage | Script::Half | Script::Close => "did not answer properly",
     }
 }
@@ -96,5 +98,24 @@ fn every_daemon_failure_is_a_deny_in_every_dialect() {
         assert_eq!(kinds.iter().filter(|k| *k == "propose").count(), AGENTS.len(), "{script:?}: {kinds:?}");
         // A hold with nothing to wait on is denied at once, never polled.
         assert!(!kinds.iter().any(|k| k == "pending_status"), "{script:?}: {kinds:?}");
+    }
+}
+
+/// A hold the hook waits on (the generic dialect has no prompt of its own), after which the daemon
+/// cannot report on the held command: a deny that says whether the daemon forgot it or failed.
+#[test]
+fn a_held_command_the_daemon_cannot_report_on_is_denied() {
+    let dir = tempfile::Builder::new().prefix("hfw").tempdir().unwrap();
+    let socket = dir.path().join("fake.sock");
+    for code in ["not_found", "internal"] {
+        let script = Script::HoldThenStatusError(code.into());
+        let fake = ScriptedDaemon::start(&socket, script.clone());
+        let out = hook(dir.path(), &socket, "generic");
+        assert_eq!(decision_of("generic", &out), "deny", "after {script:?}");
+        assert_eq!(out.status.code(), Some(2), "generic denies with exit 2 after {script:?}");
+        let reason = serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"].as_str().unwrap().to_owned();
+        assert!(reason.contains(expected_reason(&script)), "after {script:?} the reason says why: {reason}");
+        // One status question answers it: an error is final, not retried until the hold wait ends.
+        assert_eq!(fake.kinds(), ["propose", "pending_status"], "{script:?}");
     }
 }

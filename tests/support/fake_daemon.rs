@@ -200,6 +200,8 @@ pub enum Script {
     WrongKind,
     /// A `hold` verdict whose pending id is empty: nothing to wait on.
     HoldWithoutPending,
+    /// A `hold` verdict for `pend-1`, then an `error` reply with this code to each `pending_status`.
+    HoldThenStatusError(String),
 }
 
 impl Script {
@@ -233,8 +235,8 @@ impl Script {
         all
     }
 
-    /// The bytes sent back for a request (`None`: nothing, the connection is closed or held).
-    fn reply(&self) -> Option<Vec<u8>> {
+    /// The bytes sent back for a request of `kind` (`None`: nothing, the connection is closed or held).
+    fn reply(&self, kind: &str) -> Option<Vec<u8>> {
         let verdict = r#"{"v":1,"kind":"verdict","decision":"allow","class":"safe","rule":"r","reason":"x","seq":1}"#;
         match self {
             Script::Error(code) => Some(format!(r#"{{"v":1,"kind":"error","code":"{code}","message":"scripted"}}"#)),
@@ -244,6 +246,13 @@ impl Script {
             Script::WrongKind => Some(r#"{"v":1,"kind":"ack","seq":1}"#.into()),
             Script::HoldWithoutPending => Some(
                 r#"{"v":1,"kind":"verdict","decision":"hold","class":"ambiguous","rule":"r","reason":"x","seq":1,"pending":""}"#
+                    .into(),
+            ),
+            Script::HoldThenStatusError(code) if kind == "pending_status" => {
+                Some(format!(r#"{{"v":1,"kind":"error","code":"{code}","message":"scripted"}}"#))
+            }
+            Script::HoldThenStatusError(_) => Some(
+                r#"{"v":1,"kind":"verdict","decision":"hold","class":"ambiguous","rule":"r","reason":"x","seq":1,"pending":"pend-1"}"#
                     .into(),
             ),
         }
@@ -282,8 +291,10 @@ impl ScriptedDaemon {
                 if BufReader::new(&stream).read_line(&mut line).is_err() || line.is_empty() {
                     continue;
                 }
-                log.lock().unwrap().push(serde_json::from_str(line.trim_end()).unwrap_or_default());
-                match script.reply() {
+                let request: serde_json::Value = serde_json::from_str(line.trim_end()).unwrap_or_default();
+                let kind = request["kind"].as_str().unwrap_or_default().to_string();
+                log.lock().unwrap().push(request);
+                match script.reply(&kind) {
                     Some(bytes) => {
                         let _ = (&stream).write_all(&bytes);
                     }
