@@ -525,6 +525,55 @@ mod tests {
         }
     }
 
+    /// An expired nonce is kept one more lifetime, so a late answer reads "expired" and not "replay";
+    /// after that it is forgotten.
+    #[test]
+    fn an_expired_nonce_reads_expired_for_one_more_lifetime() {
+        let (mut s, key) = state();
+        let t = Instant::now();
+        let c = s.begin("pause", ID, t).unwrap();
+        let late = t + NONCE_TTL * 3 / 2;
+        s.begin("pause", ID, late).unwrap(); // each begin sweeps the table
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), ID, late).0, Outcome::Expired);
+        let c = s.begin("pause", ID, t).unwrap();
+        let forgotten = t + NONCE_TTL * 2;
+        s.begin("pause", ID, forgotten).unwrap();
+        assert_eq!(s.check("pause", &answer(&key, &c, "pause"), ID, forgotten).0, Outcome::Replay);
+    }
+
+    /// A full table of expired nonces stays answerable ("expired") while as many fresh ones are issued.
+    #[test]
+    fn a_full_table_of_expired_nonces_is_kept_beside_a_full_live_one() {
+        let (mut s, key) = state();
+        let t = Instant::now();
+        let old: Vec<Challenge> = (0..MAX_OUTSTANDING).map(|_| s.begin("pause", ID, t).unwrap()).collect();
+        let later = t + NONCE_TTL;
+        for _ in 0..MAX_OUTSTANDING {
+            s.begin("pause", ID, later).unwrap();
+        }
+        assert_eq!(s.check("pause", &answer(&key, &old[0], "pause"), ID, later).0, Outcome::Expired);
+    }
+
+    /// `status.vault` names a plaintext verification key (either name the daemon writes) and nothing else.
+    #[test]
+    fn only_a_verification_key_is_reported_as_plaintext() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, _) = Vault::create(PW).unwrap();
+        let mut s = AuthState::with_vault(VaultState::Locked(Box::new(v)));
+        s.config_dir = Some(dir.path().to_path_buf());
+        let t = Instant::now();
+        for other in ["vault.json", "policy.toml", "seal.key", "verification-0123.txt", "verification.key.bak"] {
+            std::fs::write(dir.path().join(other), "x").unwrap();
+        }
+        assert_eq!(s.describe(t), "locked");
+        for name in ["verification.key", "verification-0123456789abcdef.key"] {
+            let file = dir.path().join(name);
+            std::fs::write(&file, "x").unwrap();
+            assert!(s.describe(t).contains(&format!("plaintext at {}", file.display())), "{}", s.describe(t));
+            std::fs::remove_file(file).unwrap();
+        }
+    }
+
     #[test]
     fn no_vault_and_degraded() {
         let mut s = AuthState::with_vault(VaultState::Unprovisioned);
