@@ -142,7 +142,8 @@ T := --cargo-arg=--lib --cargo-arg=--test=
 mutants_proof   := -f src/vault/proof.rs $(T)vault_auth --cargo-arg=--test=vault_gate
 mutants_merge   := -f src/policy/merge.rs $(T)policy_files --cargo-arg=--test=propose
 mutants_decide  := -f src/policy/decide.rs $(T)propose
-mutants_pending := -f src/daemon/pending.rs $(T)propose --cargo-arg=--test=vault_gate
+mutants_pending := -f src/daemon/pending.rs $(T)propose --cargo-arg=--test=vault_gate \
+	--cargo-arg=--test=agent_integration
 mutants_auth    := -f src/daemon/auth.rs $(T)vault_auth --cargo-arg=--test=vault_gate
 mutants_flow    := -f src/hook/flow.rs $(T)hook_dialects --cargo-arg=--test=hook_failures \
 	--cargo-arg=--test=hook_daemon

@@ -234,6 +234,8 @@ fn decision_memory() {
     // A remembered allow is never stored for a catastrophic command.
     let id = propose(&d, CATASTROPHIC).pending.unwrap();
     decide(&d, &id, true, true);
+    let approved = records(&home, "approve").pop().unwrap();
+    assert_eq!((&approved["data"]["remember"], &approved["data"]["remember_refused"]), (&false.into(), &true.into()));
     // The approval itself lets the identical command through once (approval.once), never again.
     assert_eq!(propose(&d, CATASTROPHIC).rule, "approval.once");
     assert_eq!(propose(&d, CATASTROPHIC).decision, Decision::Hold);
@@ -455,6 +457,21 @@ fn invalid_proposals_are_typed_errors() {
             other => panic!("{other:?}"),
         }
     }
+    // A human decision about a command longer than 1 MiB is refused before it is recorded.
+    let r = Resolution {
+        command: "x".repeat((1 << 20) + 1),
+        decision: HumanDecision::Deny,
+        remember: false,
+        cwd: Some(daemon::abs_cwd()),
+        agent: None,
+        pending: None,
+        proof: Proof::default(),
+    };
+    match d.request(RequestBody::Resolve(r)) {
+        ResponseBody::Error(e) => assert!(e.message.contains("too long"), "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(records(&home, "resolve").is_empty());
     d.assert_alive();
 }
 
