@@ -301,8 +301,9 @@ impl Fake {
                 }
                 let first = got.split(|&b| b == b'\n').next().unwrap_or_default();
                 let hello = serde_json::from_slice(first).unwrap_or(serde_json::Value::Null);
-                let _ = s.write_all(&answer(&hello));
+                // Kept before answering: the client may exit, and the test read this, as soon as it is answered.
                 seen.lock().unwrap().extend_from_slice(&got);
+                let _ = s.write_all(&answer(&hello));
             }
         });
         Fake { addr, read, stop, thread: Some(thread) }
