@@ -144,7 +144,7 @@ mutants_merge   := -f src/policy/merge.rs $(T)policy_files --cargo-arg=--test=pr
 mutants_decide  := -f src/policy/decide.rs $(T)propose
 mutants_pending := -f src/daemon/pending.rs $(T)propose --cargo-arg=--test=vault_gate \
 	--cargo-arg=--test=agent_integration
-mutants_auth    := -f src/daemon/auth.rs $(T)vault_auth --cargo-arg=--test=vault_gate
+mutants_auth    := -f src/daemon/auth.rs $(T)vault_auth --cargo-arg=--test=vault_gate --cargo-arg=--test=tcp
 mutants_flow    := -f src/hook/flow.rs $(T)hook_dialects --cargo-arg=--test=hook_failures \
 	--cargo-arg=--test=hook_daemon
 mutants_frame   := -f src/transport.rs --re 'read_frame|ingest' $(T)frame_bound --cargo-arg=--test=bad_input

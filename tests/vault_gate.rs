@@ -188,3 +188,24 @@ fn switches_reload_and_shutdown_need_their_proof() {
     assert!(wait_timeout(&mut d.child, Duration::from_secs(10)).is_some(), "an authorized shutdown stops the daemon");
     assert_eq!(admin_outcomes(&home, "shutdown"), ["bad_proof", "bad_proof", "wrong_op", "replay", "ok"]);
 }
+
+/// A v2 proof is bound to the daemon's identity, its audit log id: the challenge names that id, and
+/// a right proof made for another daemon's id is refused.
+#[test]
+fn a_proof_is_bound_to_this_daemons_audit_log() {
+    let home = Home::new();
+    admin::init_vault(&home, PW);
+    let d = home.daemon(&[]);
+    let genesis = holdfast::audit::read_records(&home.paths().audit_log())
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|r| r.kind == "genesis")
+        .unwrap();
+    let c = admin::challenge(&d, "pause");
+    assert_eq!(c.daemon_id.as_deref(), genesis.data["log_id"].as_str(), "{c:?}");
+    let right = Admin::unlock(&home, PW);
+    let elsewhere = holdfast::wire::Challenge { daemon_id: Some("ab".repeat(16)), ..c };
+    refused(&d, "pause proved for another daemon", RequestBody::Pause(right.answer(&elsewhere, "pause")));
+    assert!(!status(&d).paused);
+    assert_eq!(admin_outcomes(&home, "pause"), ["bad_proof"]);
+}

@@ -574,6 +574,23 @@ mod tests {
         }
     }
 
+    /// A proof needs both halves: a proof without its nonce is not a replay, and a live nonce
+    /// without a proof is asked for the password (the challenge is used up either way).
+    #[test]
+    fn a_proof_missing_either_half_asks_for_the_password() {
+        let (mut s, key) = state();
+        let t = Instant::now();
+        let c = s.begin("pause", ID, t).unwrap();
+        let whole = answer(&key, &c, "pause");
+        let halves = [Proof { nonce: None, ..whole.clone() }, Proof { proof: None, ..whole.clone() }];
+        for half in halves {
+            let (outcome, r) = s.check("pause", &half, ID, t);
+            assert_eq!(outcome, Outcome::BadProof, "{half:?}");
+            assert!(r.unwrap_err().message.contains("needs the admin password"), "{half:?}");
+        }
+        assert_eq!(s.check("pause", &whole, ID, t).0, Outcome::Replay, "the nonce-only attempt used it up");
+    }
+
     #[test]
     fn no_vault_and_degraded() {
         let mut s = AuthState::with_vault(VaultState::Unprovisioned);
