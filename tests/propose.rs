@@ -259,6 +259,65 @@ fn decision_memory() {
     assert_eq!(propose(&d, "rm -rf src/tmp").decision, Decision::Deny);
 }
 
+/// An allow answered in the agent's own prompt (`resolve` without a pending id): remembered only
+/// when asked, never for a catastrophic command (and the ack says so).
+fn resolve_allow(d: &Daemon, command: &str, remember: bool) -> Vec<String> {
+    let r = Resolution {
+        command: command.into(),
+        decision: HumanDecision::Allow,
+        remember,
+        cwd: Some(daemon::abs_cwd()),
+        agent: Some("claude-code".into()),
+        pending: None,
+        proof: Proof::default(),
+    };
+    match d.request(RequestBody::Resolve(r)) {
+        ResponseBody::Ack(a) => a.flags,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn allows_in_the_agents_prompt_are_remembered_only_when_asked_and_never_catastrophic() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    assert!(resolve_allow(&d, "rm -rf src/once", false).is_empty());
+    assert_eq!(propose(&d, "rm -rf src/once").decision, Decision::Hold, "not asked to remember");
+    assert!(resolve_allow(&d, "rm -rf src/always", true).is_empty());
+    let v = propose(&d, "rm -rf src/always");
+    assert!(v.decision == Decision::Allow && v.flags.contains(&"remembered_allow".to_string()), "{v:?}");
+    assert_eq!(resolve_allow(&d, CATASTROPHIC, true), ["remember_refused_catastrophic"]);
+    let data: Vec<_> = records(&home, "resolve").into_iter().map(|r| r["data"].clone()).collect();
+    let remembered: Vec<_> = data.iter().map(|d| (&d["remember"], &d["remember_refused"])).collect();
+    let (t, f) = (&true.into(), &false.into());
+    assert_eq!(remembered, [(f, f), (t, f), (f, t)]);
+}
+
+/// The agent's report that its user approved a held command closes that hold only for the very
+/// command held; a report naming another command is refused and the hold stays open.
+#[test]
+fn an_agent_report_must_name_the_held_command() {
+    let home = Home::new();
+    let d = home.daemon(&[]);
+    let id = propose(&d, AMBIGUOUS).pending.unwrap();
+    let report = |command: &str| Resolution {
+        command: command.into(),
+        decision: HumanDecision::Allow,
+        remember: false,
+        cwd: None,
+        agent: Some("claude-code".into()),
+        pending: Some(id.clone()),
+        proof: Proof::default(),
+    };
+    match d.request(RequestBody::Resolve(report("rm -rf src/other"))) {
+        ResponseBody::Error(e) => assert_eq!(e.code, holdfast::wire::ErrorCode::InvalidField, "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(state(&d, &id), PendingState::Pending);
+    assert!(matches!(d.request(RequestBody::Resolve(report(AMBIGUOUS))), ResponseBody::Ack(_)));
+    assert_eq!(state(&d, &id), PendingState::AgentApproved);
+}
+
 #[test]
 fn kill_switch_and_pause() {
     let home = Home::new();
