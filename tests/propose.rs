@@ -314,6 +314,13 @@ fn an_agent_report_must_name_the_held_command() {
         other => panic!("{other:?}"),
     }
     assert_eq!(state(&d, &id), PendingState::Pending);
+    // A human's deny for that id must name the held command too.
+    let deny = Resolution { decision: HumanDecision::Deny, ..report("rm -rf src/other") };
+    match d.request(RequestBody::Resolve(deny)) {
+        ResponseBody::Error(e) => assert_eq!(e.code, holdfast::wire::ErrorCode::InvalidField, "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(state(&d, &id), PendingState::Pending);
     assert!(matches!(d.request(RequestBody::Resolve(report(AMBIGUOUS))), ResponseBody::Ack(_)));
     assert_eq!(state(&d, &id), PendingState::AgentApproved);
 }
@@ -526,11 +533,21 @@ fn invalid_proposals_are_typed_errors() {
         pending: None,
         proof: Proof::default(),
     };
-    match d.request(RequestBody::Resolve(r)) {
+    match d.request(RequestBody::Resolve(r.clone())) {
         ResponseBody::Error(e) => assert!(e.message.contains("too long"), "{e:?}"),
         other => panic!("{other:?}"),
     }
     assert!(records(&home, "resolve").is_empty());
+    // To remember a decision made without a pending id, its scope comes from an absolute cwd.
+    for cwd in ["relative/dir", "/t\0mp"] {
+        let r = Resolution { command: "rm -rf x".into(), remember: true, cwd: Some(cwd.into()), ..r.clone() };
+        match d.request(RequestBody::Resolve(r)) {
+            ResponseBody::Error(e) => assert!(e.message.contains("absolute `cwd`"), "{cwd:?}: {e:?}"),
+            other => panic!("{cwd:?}: {other:?}"),
+        }
+    }
+    let exactly_1_mib = Resolution { command: "x".repeat(1 << 20), ..r };
+    assert!(matches!(d.request(RequestBody::Resolve(exactly_1_mib)), ResponseBody::Ack(_)));
     d.assert_alive();
 }
 
