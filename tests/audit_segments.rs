@@ -141,6 +141,28 @@ fn retention_removes_old_segments_records_it_and_verify_says_where_history_start
     std::fs::remove_file(archive(&home, oldest)).unwrap();
     let (ok, out) = verify(&home);
     assert!(!ok && out.contains("no retention record"), "{out}");
+    // So is deleting every archive: the active segment alone is still a segment of a longer log.
+    for (n, _) in archives(&home) {
+        std::fs::remove_file(archive(&home, n)).unwrap();
+    }
+    let (ok, out) = verify(&home);
+    assert!(!ok && out.contains("no retention record"), "{out}");
+}
+
+/// A log that never rolled is verified as one file (`segments` 0), and a log that is not there is
+/// an error, never an empty clean report.
+#[test]
+fn a_log_that_never_rolled_is_one_file_and_a_missing_log_is_an_error() {
+    let home = Home::new();
+    let (st, _) = busy(&home, 3).terminate();
+    assert!(st.success());
+    let options = holdfast::audit::VerifyOptions::default();
+    let report = holdfast::audit::verify_log(&home.paths().audit_log(), &options).unwrap();
+    assert!(report.ok && report.lines > 3, "{report:?}");
+    assert_eq!(report.segments, 0, "{report:?}");
+    assert_eq!(report.bytes, std::fs::metadata(home.paths().audit_log()).unwrap().len(), "every byte read is counted");
+    let missing = holdfast::audit::verify_log(&home.path().join("no-such-audit.jsonl"), &options);
+    assert!(missing.is_err(), "{missing:?}");
 }
 
 #[test]
