@@ -182,6 +182,12 @@ fn a_removed_or_edited_middle_segment_is_detected() {
     let (ok, out) = verify(&home);
     assert!(!ok && out.contains("audit-000002.jsonl") && out.contains("`hash` does not match"), "{out}");
 
+    let headless: String =
+        String::from_utf8(saved.clone()).unwrap().lines().skip(1).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&middle, headless).unwrap();
+    let (ok, out) = verify(&home);
+    assert!(!ok && out.contains("segment 2 does not start with its segment record"), "{out}");
+
     std::fs::write(&middle, &saved).unwrap();
     let (ok, out) = verify(&home);
     assert!(ok, "{out}");

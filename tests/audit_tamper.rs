@@ -196,6 +196,7 @@ fn torn_tail_is_quarantined_and_the_chain_continues() {
     assert_eq!(std::fs::read(torn[0].path()).unwrap(), b"{\"body\":{\"seq\":41,\"ts\":\"2026");
     let (code, out) = verify(&home, true);
     assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 torn write(s) recovered after crashes"), "verify names the recovery: {out}");
     assert!(seq > 40);
 }
 
