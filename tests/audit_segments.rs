@@ -149,6 +149,33 @@ fn retention_removes_old_segments_records_it_and_verify_says_where_history_start
     assert!(!ok && out.contains("no retention record"), "{out}");
 }
 
+/// A crash between compressing a segment and removing its plain file leaves both; retention must
+/// remove both, or the compressed copy comes back as an old segment followed by a gap. (Found by
+/// `kill_9_while_rolling_under_load…` under load.)
+#[test]
+fn retention_removes_both_forms_of_a_segment_a_crash_left_compressed_and_plain() {
+    let home = home_with("segment_bytes = 4096\ncompress = false");
+    let (st, _) = busy(&home, 60).terminate();
+    assert!(st.success());
+    let log = home.paths().audit_log();
+    let oldest = holdfast::audit::segments::archives(&log).unwrap().remove(0);
+    let plain = std::fs::read(&oldest.path).unwrap();
+    holdfast::audit::segments::compress(&oldest, &log).unwrap();
+    std::fs::write(&oldest.path, plain).unwrap();
+    let kept = archives(&home).len() - 1;
+    std::fs::write(
+        home.paths().policy(),
+        format!("[audit]\nsegment_bytes = 4096\ncompress = false\nretain_segments = {kept}\n"),
+    )
+    .unwrap();
+    let d = home.daemon(&[]);
+    daemon::wait_for(Duration::from_secs(20), || !oldest.path.exists());
+    let (st, _) = d.terminate();
+    assert!(st.success());
+    let (ok, out) = verify(&home);
+    assert!(ok && out.contains("removed by retention"), "{out}");
+}
+
 /// A log that never rolled is verified as one file (`segments` 0), and a log that is not there is
 /// an error, never an empty clean report.
 #[test]

@@ -379,8 +379,16 @@ impl AuditLog {
         self.append("retention", &Peer::default(), &data)?;
         self.sync()?;
         for (seg, _, _) in &removed {
-            if let Err(e) = std::fs::remove_file(&seg.path) {
-                log!("cannot remove the audit log segment {}: {e}", seg.path.display());
+            // Both forms: a crash between compressing a segment and removing its plain file leaves
+            // two, and a compressed copy left behind would come back as history with a gap after it.
+            for compressed in [false, true] {
+                let path = segments::archive_path(&self.path, seg.number, compressed);
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        log!("cannot remove the audit log segment {}: {e}", path.display());
+                    }
+                    _ => {}
+                }
             }
         }
         let dir = self.path.parent().unwrap_or(Path::new("."));
