@@ -16,6 +16,8 @@ use serde_json::value::RawValue;
 use super::record::{BODY_START, begin_line, finish_line};
 
 mod roll;
+#[cfg(test)]
+mod tests;
 use super::seal::{self, EpochKey, StoredKey, VerificationKey};
 use super::{AuditError, Durability, EPOCH_RECORDS, EPOCH_SECS, recover};
 use crate::paths::Paths;

@@ -1,0 +1,149 @@
+//! The writer's own bookkeeping, in process: batch syncs and `tick`, the time-based seal, what a
+//! reopen reports, and where a checkpoint says its record is.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::AuditLog;
+use crate::audit::{Durability, read_records};
+use crate::paths::Paths;
+use crate::wire::Peer;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn paths(dir: &std::path::Path) -> Paths {
+    let home = dir.to_path_buf();
+    Paths::resolve(&move |k| (k == "HOLDFAST_HOME").then(|| home.clone().into_os_string())).unwrap()
+}
+
+fn open(paths: &Paths, durability: Durability) -> (AuditLog, super::OpenReport) {
+    AuditLog::open(paths, durability).unwrap()
+}
+
+fn record(log: &mut AuditLog) -> u64 {
+    log.append("record", &Peer::default(), &json!({"raw": "echo"})).unwrap()
+}
+
+fn ago(d: Duration) -> Instant {
+    Instant::now().checked_sub(d).unwrap()
+}
+
+/// Batch durability: a record waits for the interval, and the sync comes once it has passed.
+#[test]
+fn batch_appends_sync_once_the_interval_has_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open(&paths(dir.path()), Durability::Batch { every: MINUTE });
+    record(&mut log);
+    assert!(log.dirty, "within the interval a batch append does not sync");
+    log.last_sync = ago(2 * MINUTE);
+    record(&mut log);
+    assert!(!log.dirty, "an append after the interval syncs");
+}
+
+/// `tick` in batch mode: says how long until the sync is due, syncs when it is, then asks for nothing.
+#[test]
+fn tick_syncs_a_batch_when_due_and_asks_again_only_while_dirty() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open(&paths(dir.path()), Durability::Batch { every: MINUTE });
+    record(&mut log);
+    let wait = log.tick().expect("a dirty batch asks to be ticked again");
+    assert!(wait > Duration::ZERO && wait <= MINUTE, "{wait:?}");
+    assert!(log.dirty);
+    log.last_sync = ago(2 * MINUTE);
+    assert_eq!(log.tick(), None);
+    assert!(!log.dirty, "the tick after the interval synced");
+    assert_eq!(log.tick(), None, "nothing to sync, nothing to wait for");
+}
+
+/// The time-based seal closes an epoch that has records, and neither it nor `close` seals an empty one.
+#[test]
+fn tick_seals_an_epoch_with_records_once_it_is_old_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = paths(dir.path());
+    let (mut log, _) = open(&paths, Durability::Always);
+    log.set_seal_interval(2);
+    record(&mut log);
+    log.epoch_started = ago(Duration::from_secs(1));
+    log.tick();
+    assert_eq!(log.in_epoch, 2, "genesis and the record: the epoch is younger than the interval");
+    log.epoch_started = ago(Duration::from_secs(2));
+    let before = log.head().seq;
+    log.tick();
+    assert_eq!((log.head().seq, log.in_epoch), (before + 1, 0), "a seal was written");
+    log.epoch_started = ago(Duration::from_secs(2));
+    log.tick();
+    assert_eq!(log.head().seq, before + 1, "an empty epoch is not sealed");
+    log.close().unwrap();
+    assert_eq!(log.head().seq, before + 1, "nor at close");
+    let kinds: Vec<String> = read_records(&paths.audit_log()).unwrap().map(|r| r.unwrap().kind).collect();
+    assert_eq!(kinds, ["genesis", "record", "seal"]);
+}
+
+/// A clean reopen reports nothing; a sealing key from another log is damage, and sealing goes on
+/// with a new key.
+#[test]
+fn a_clean_reopen_reports_nothing_and_another_logs_key_is_damage() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (pa, pb) = (paths(a.path()), paths(b.path()));
+    for p in [&pa, &pb] {
+        let (mut log, _) = open(p, Durability::Always);
+        record(&mut log);
+        log.close().unwrap();
+    }
+    let (log, report) = open(&pa, Durability::Always);
+    assert!(report.notes.is_empty() && report.damage.is_empty(), "{report:?}");
+    drop(log);
+    std::fs::copy(pb.data_dir.join("seal.key"), pa.data_dir.join("seal.key")).unwrap();
+    let (_log, report) = open(&pa, Durability::Always);
+    assert!(report.damage.iter().any(|d| d.contains("belongs to another log")), "{report:?}");
+}
+
+/// Lines of `paths`' log whose record has `kind`, as JSON.
+fn records_of(paths: &Paths, kind: &str) -> Vec<serde_json::Value> {
+    read_records(&paths.audit_log()).unwrap().map(|r| r.unwrap()).filter(|r| r.kind == kind).map(|r| r.data).collect()
+}
+
+/// A `damage` record lists at most 20 problems and counts the rest.
+#[test]
+fn a_damage_record_lists_twenty_problems_and_counts_the_rest() {
+    for (edited, listed, more) in [(1, 1, None), (30, 20, Some(10))] {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths(dir.path());
+        let (mut log, _) = open(&paths, Durability::Always);
+        for _ in 0..40 {
+            record(&mut log);
+        }
+        drop(log);
+        let text = std::fs::read_to_string(paths.audit_log()).unwrap();
+        // Editing a body breaks only that record's own hash: one problem per edited record.
+        let edited_text = text.replacen("\"raw\":\"echo\"", "\"raw\":\"ecHo\"", edited);
+        std::fs::write(paths.audit_log(), edited_text).unwrap();
+        let (_log, report) = open(&paths, Durability::Always);
+        assert_eq!(report.damage.len(), edited, "{:?}", report.damage);
+        let damage = records_of(&paths, "damage");
+        assert_eq!(damage[0]["problems"].as_array().unwrap().len(), listed);
+        assert_eq!(damage[0]["more_problems"].as_u64(), more, "{damage:?}");
+    }
+}
+
+/// A checkpoint names the line of its own record, also after a reopen.
+#[test]
+fn a_checkpoint_after_a_reopen_names_its_own_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = paths(dir.path());
+    let (mut log, _) = open(&paths, Durability::Always);
+    for _ in 0..5 {
+        record(&mut log);
+    }
+    drop(log);
+    let (mut log, _) = open(&paths, Durability::Always);
+    record(&mut log);
+    let state = serde_json::value::RawValue::from_string("{}".into()).unwrap();
+    log.checkpoint(&state).unwrap();
+    let lines = std::fs::read_to_string(paths.audit_log()).unwrap().lines().count() as u64;
+    let sidecar: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(crate::audit::checkpoint::sidecar_path(&paths.data_dir)).unwrap())
+            .unwrap();
+    assert_eq!(sidecar["line"].as_u64(), Some(lines), "{sidecar}");
+}
