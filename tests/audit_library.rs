@@ -62,3 +62,34 @@ fn a_second_writer_is_refused() {
     #[cfg(unix)]
     assert!(matches!(AuditLog::open(&paths, BATCH), Err(holdfast::audit::AuditError::Locked(_))));
 }
+
+/// What `verify` reports beyond findings: the head it ended at, its throughput in MB/s, a bare
+/// `damage` record, an anchor from another log, and an empty file.
+#[test]
+fn the_report_names_its_head_throughput_and_what_it_could_not_match() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (pa, pb) = (paths(a.path()), paths(b.path()));
+    let (mut log, _) = AuditLog::open(&pa, BATCH).unwrap();
+    log.append("damage", &Peer::default(), &serde_json::json!({"problems": []})).unwrap();
+    log.close().unwrap();
+    let head = log.head();
+    drop(log);
+    let (mut other, _) = AuditLog::open(&pb, BATCH).unwrap();
+    other.close().unwrap();
+
+    let r = verify_file(&pa.audit_log(), &VerifyOptions::default()).unwrap();
+    assert_eq!(r.head.as_ref().map(|h| (h.seq, h.hash.clone())), Some((head.seq, head.hash)), "{r:?}");
+    assert!(r.mb_per_s > 0.0 && (r.mb_per_s * r.seconds * 1e6 - r.bytes as f64).abs() < 1.0, "{r:?}");
+    let whats: Vec<&str> = r.problems.iter().map(|p| p.what.as_str()).collect();
+    assert_eq!(whats, ["the daemon recorded damage found at its start: (no details)"]);
+
+    let foreign = VerifyOptions { key: None, anchor: Some(other.head()) };
+    let r = verify_file(&pa.audit_log(), &foreign).unwrap();
+    assert!(r.problems.iter().any(|p| p.what.contains(&format!("the anchor is log {}", other.head().log_id))), "{r:?}");
+
+    let empty = a.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let r = verify_file(&empty, &VerifyOptions::default()).unwrap();
+    assert!(r.head.is_none() && !r.ok, "{r:?}");
+    assert_eq!(r.problems[0].what, "the log is empty");
+}
