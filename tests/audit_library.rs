@@ -19,6 +19,7 @@ fn epochs_seal_every_1024_records_and_verify_with_the_key() {
     let paths = paths(dir.path());
     let (mut log, report) = AuditLog::open(&paths, BATCH).unwrap();
     assert!(report.created);
+    assert_eq!(log.durability(), BATCH);
     let key = report.new_verification_key.unwrap();
     let peer = Peer { pid: Some(1), uid: Some(2), addr: None };
     for i in 0..2100 {

@@ -76,7 +76,6 @@ pub enum Durability {
     #[default]
     Always,
     /// `fdatasync` at most every `every`; a power loss may lose what was acknowledged within it.
-    /// `fdatasync` at most every `every`; a power loss may lose what was acknowledged within it.
     Batch {
         /// The longest time between two syncs.
         every: Duration,

@@ -147,3 +147,40 @@ fn a_checkpoint_after_a_reopen_names_its_own_line() {
             .unwrap();
     assert_eq!(sidecar["line"].as_u64(), Some(lines), "{sidecar}");
 }
+
+/// A checkpoint falls due after [`CHECKPOINT_RECORDS`](crate::audit::checkpoint::CHECKPOINT_RECORDS)
+/// records, counted across a reopen.
+#[test]
+fn a_checkpoint_falls_due_after_its_record_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = paths(dir.path());
+    let batch = Durability::Batch { every: MINUTE };
+    let (mut log, _) = open(&paths, batch);
+    let every = crate::audit::checkpoint::CHECKPOINT_RECORDS;
+    for _ in 0..every / 2 {
+        record(&mut log);
+    }
+    log.close().unwrap();
+    drop(log);
+    let (mut log, _) = open(&paths, batch);
+    while log.head().seq < every - 1 {
+        assert!(!log.checkpoint_due(), "due at seq {}", log.head().seq);
+        record(&mut log);
+    }
+    record(&mut log);
+    assert!(log.checkpoint_due(), "not due at seq {}", log.head().seq);
+}
+
+/// A write that fails and cannot be cut back breaks the handle: it says so, and writes nothing more.
+#[test]
+fn a_write_that_cannot_be_undone_breaks_the_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = paths(dir.path());
+    let (mut log, _) = open(&paths, Durability::Always);
+    assert!(!log.is_broken());
+    // A read-only handle: the write fails, and so does cutting the file back.
+    log.file = std::fs::File::open(paths.audit_log()).unwrap();
+    assert!(log.append("record", &Peer::default(), &json!({})).is_err());
+    assert!(log.is_broken());
+    assert!(matches!(log.append("record", &Peer::default(), &json!({})), Err(crate::audit::AuditError::Broken(_))));
+}
