@@ -150,7 +150,8 @@ mutants_flow    := -f src/hook/flow.rs $(T)hook_dialects --cargo-arg=--test=hook
 mutants_frame   := -f src/transport.rs --re 'read_frame|ingest' $(T)frame_bound --cargo-arg=--test=bad_input
 mutants_writer  := -f src/audit/writer.rs $(T)audit_crash --cargo-arg=--test=audit_failclosed \
 	--cargo-arg=--test=audit_sync_order --cargo-arg=--test=audit_tamper \
-	--cargo-arg=--test=audit_library --cargo-arg=--test=audit_segments
+	--cargo-arg=--test=audit_library --cargo-arg=--test=audit_segments \
+	--cargo-arg=--test=audit_checkpoint --cargo-arg=--test=audit_tamper_gaps
 mutants_verify  := -f src/audit/verify.rs $(T)audit_tamper --cargo-arg=--test=audit_library \
 	--cargo-arg=--test=audit_segments
 

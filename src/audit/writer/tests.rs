@@ -141,11 +141,46 @@ fn a_checkpoint_after_a_reopen_names_its_own_line() {
     record(&mut log);
     let state = serde_json::value::RawValue::from_string("{}".into()).unwrap();
     log.checkpoint(&state).unwrap();
-    let lines = std::fs::read_to_string(paths.audit_log()).unwrap().lines().count() as u64;
-    let sidecar: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(crate::audit::checkpoint::sidecar_path(&paths.data_dir)).unwrap())
-            .unwrap();
-    assert_eq!(sidecar["line"].as_u64(), Some(lines), "{sidecar}");
+    assert_eq!(sidecar_line(&paths), lines_in(&paths));
+    // Reopened from that checkpoint, the count goes on from the checkpoint's line.
+    record(&mut log);
+    drop(log);
+    let (mut log, report) = open(&paths, Durability::Always);
+    assert!(report.checkpoint.is_some(), "{report:?}");
+    record(&mut log);
+    log.checkpoint(&state).unwrap();
+    assert_eq!(sidecar_line(&paths), lines_in(&paths));
+}
+
+fn lines_in(paths: &Paths) -> u64 {
+    std::fs::read_to_string(paths.audit_log()).unwrap().lines().count() as u64
+}
+
+fn sidecar_line(paths: &Paths) -> u64 {
+    let sidecar = std::fs::read(crate::audit::checkpoint::sidecar_path(&paths.data_dir)).unwrap();
+    serde_json::from_slice::<serde_json::Value>(&sidecar).unwrap()["line"].as_u64().unwrap()
+}
+
+/// A deleted log beside its sealing key is damage; a torn first genesis beside the key that the
+/// same first start wrote is not.
+#[test]
+fn a_deleted_log_is_damage_but_a_crash_in_the_first_genesis_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = paths(dir.path());
+    let (mut log, _) = open(&paths, Durability::Always);
+    record(&mut log);
+    drop(log);
+    std::fs::remove_file(paths.audit_log()).unwrap();
+    let (_log, report) = open(&paths, Durability::Always);
+    assert!(report.created && report.damage.iter().any(|d| d.contains("missing or empty")), "{report:?}");
+
+    let first_dir = tempfile::tempdir().unwrap();
+    let first = self::paths(first_dir.path());
+    drop(open(&first, Durability::Always));
+    let genesis = std::fs::read(first.audit_log()).unwrap();
+    std::fs::write(first.audit_log(), &genesis[..genesis.len() / 2]).unwrap();
+    let (_log, report) = open(&first, Durability::Always);
+    assert!(report.created && report.recovered.is_some() && report.damage.is_empty(), "{report:?}");
 }
 
 /// A checkpoint falls due after [`CHECKPOINT_RECORDS`](crate::audit::checkpoint::CHECKPOINT_RECORDS)
