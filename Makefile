@@ -146,7 +146,7 @@ mutants_pending := -f src/daemon/pending.rs $(T)propose --cargo-arg=--test=vault
 	--cargo-arg=--test=agent_integration
 mutants_auth    := -f src/daemon/auth.rs $(T)vault_auth --cargo-arg=--test=vault_gate --cargo-arg=--test=tcp
 mutants_flow    := -f src/hook/flow.rs $(T)hook_dialects --cargo-arg=--test=hook_failures \
-	--cargo-arg=--test=hook_daemon
+	--cargo-arg=--test=hook_daemon --cargo-arg=--test=hook_proposal
 mutants_frame   := -f src/transport.rs --re 'read_frame|ingest' $(T)frame_bound --cargo-arg=--test=bad_input
 mutants_writer  := -f src/audit/writer.rs $(T)audit_crash --cargo-arg=--test=audit_failclosed \
 	--cargo-arg=--test=audit_sync_order --cargo-arg=--test=audit_tamper \

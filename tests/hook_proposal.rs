@@ -1,0 +1,55 @@
+//! What the hook tells the daemon: the proposal a real hook sends, read off a fake daemon that
+//! records it. The daemon's side of each field is tested elsewhere (`repo_policy_carry`,
+//! `sessions`); here, that the hook fills them in.
+#![cfg(unix)]
+
+#[path = "support/fake_daemon.rs"]
+mod fake_daemon;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use fake_daemon::{Script, ScriptedDaemon};
+
+const POLICY: &str = "[[deny]]\npattern = \"make release\"\nreason = \"releases are cut by CI\"\n";
+
+/// The hook carries the repository policy it can read (for a daemon that cannot, in the locked
+/// posture), its own pid and the agent's session.
+#[test]
+fn the_proposal_carries_the_repository_policy_the_pid_and_the_session() {
+    let dir = tempfile::Builder::new().prefix("hfp").tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    std::fs::write(repo.join(".holdfast.toml"), POLICY).unwrap();
+    let socket = dir.path().join("fake.sock");
+    let fake = ScriptedDaemon::start(&socket, Script::Error("unavailable".into()));
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hook/claude-code/pre_shell.json");
+    let payload = std::fs::read_to_string(fixture)
+        .unwrap()
+        .replace("__CMD__", "ls")
+        .replace("/home/u/project", repo.join("src").to_str().unwrap());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["hook", "--agent", "claude-code"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("HOLDFAST_HOME", dir.path())
+        .env("HOLDFAST_SOCKET", &socket)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    child.stdin.take().unwrap().write_all(payload.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deny"), "{out:?}");
+    let requests = fake.requests.lock().unwrap().clone();
+    let propose = requests.iter().find(|r| r["kind"] == "propose").expect("a proposal");
+    assert_eq!(propose["pid"], pid, "{propose}");
+    assert_eq!(propose["session"], "abc123", "{propose}");
+    let carried = &propose["repo_policy"];
+    assert_eq!(carried["path"], repo.join(".holdfast.toml").to_str().unwrap(), "{propose}");
+    assert_eq!(carried["text"], POLICY, "{propose}");
+}
