@@ -140,7 +140,7 @@ fn a_checkpoint_after_a_reopen_names_its_own_line() {
     let (mut log, _) = open(&paths, Durability::Always);
     record(&mut log);
     let state = serde_json::value::RawValue::from_string("{}".into()).unwrap();
-    log.checkpoint(&state).unwrap();
+    assert_eq!(log.checkpoint(&state).unwrap(), log.head().seq, "the checkpoint record's seq");
     assert_eq!(sidecar_line(&paths), lines_in(&paths));
     // Reopened from that checkpoint, the count goes on from the checkpoint's line.
     record(&mut log);
@@ -218,4 +218,21 @@ fn a_write_that_cannot_be_undone_breaks_the_handle() {
     assert!(log.append("record", &Peer::default(), &json!({})).is_err());
     assert!(log.is_broken());
     assert!(matches!(log.append("record", &Peer::default(), &json!({})), Err(crate::audit::AuditError::Broken(_))));
+}
+
+/// A checkpoint that would overfill the epoch seals it first; one in a young epoch does not.
+#[test]
+fn a_checkpoint_seals_a_full_epoch_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = paths(dir.path());
+    let (mut log, _) = open(&paths, Durability::Batch { every: MINUTE });
+    while log.in_epoch + 1 < crate::audit::EPOCH_RECORDS {
+        record(&mut log);
+    }
+    let state = serde_json::value::RawValue::from_string("{}".into()).unwrap();
+    let before = log.head().seq;
+    assert_eq!(log.checkpoint(&state).unwrap(), before + 2, "a seal, then the checkpoint");
+    assert_eq!(log.checkpoint(&state).unwrap(), before + 3, "no seal in a young epoch");
+    let kinds: Vec<String> = read_records(&paths.audit_log()).unwrap().map(|r| r.unwrap().kind).collect();
+    assert_eq!(kinds[kinds.len() - 3..], ["seal", "checkpoint", "checkpoint"]);
 }
