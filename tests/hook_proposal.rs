@@ -53,3 +53,33 @@ fn the_proposal_carries_the_repository_policy_the_pid_and_the_session() {
     assert_eq!(carried["path"], repo.join(".holdfast.toml").to_str().unwrap(), "{propose}");
     assert_eq!(carried["text"], POLICY, "{propose}");
 }
+
+/// A payload without a `cwd` is proposed from the directory the hook runs in.
+#[test]
+fn without_a_cwd_in_the_payload_the_hooks_own_directory_is_proposed() {
+    let dir = tempfile::Builder::new().prefix("hfc").tempdir().unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let socket = dir.path().join("fake.sock");
+    let fake = ScriptedDaemon::start(&socket, Script::Error("unavailable".into()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["hook", "--agent", "generic"])
+        .current_dir(&work)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("HOLDFAST_HOME", dir.path())
+        .env("HOLDFAST_SOCKET", &socket)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(br#"{"command":"ls"}"#).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let requests = fake.requests.lock().unwrap().clone();
+    let propose = requests.iter().find(|r| r["kind"] == "propose").expect("a proposal");
+    let cwd = std::path::PathBuf::from(propose["cwd"].as_str().unwrap());
+    assert_eq!(cwd.canonicalize().unwrap(), work.canonicalize().unwrap(), "{propose}");
+}
