@@ -236,3 +236,23 @@ fn a_checkpoint_seals_a_full_epoch_first() {
     let kinds: Vec<String> = read_records(&paths.audit_log()).unwrap().map(|r| r.unwrap().kind).collect();
     assert_eq!(kinds[kinds.len() - 3..], ["seal", "checkpoint", "checkpoint"]);
 }
+
+/// `check_file` looks at the path at most every `FILE_CHECK_EVERY`, and never on a broken handle.
+#[cfg(unix)]
+#[test]
+fn the_log_file_is_checked_at_most_every_interval_and_never_once_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = paths(dir.path());
+    let (mut log, _) = open(&paths, Durability::Always);
+    log.file_checked = Instant::now();
+    std::fs::remove_file(paths.audit_log()).unwrap();
+    assert_eq!(log.check_file(), None, "checked again within the interval");
+    log.broken = Some("broken".into());
+    log.file_checked = ago(MINUTE);
+    assert_eq!(log.check_file(), None, "a broken handle restores nothing");
+    assert!(!paths.audit_log().exists());
+    log.broken = None;
+    let why = log.check_file().expect("an unlinked log is found once the interval passed");
+    assert!(why.contains("unlinked") && why.contains("restored"), "{why}");
+    assert!(paths.audit_log().exists());
+}
