@@ -21,8 +21,12 @@ fn open(paths: &Paths, durability: Durability) -> (AuditLog, super::OpenReport) 
     AuditLog::open(paths, durability).unwrap()
 }
 
+/// Appends a record; fails at once (rather than loop for ever) if the append wrote nothing.
 fn record(log: &mut AuditLog) -> u64 {
-    log.append("record", &Peer::default(), &json!({"raw": "echo"})).unwrap()
+    let before = log.head().seq;
+    let seq = log.append("record", &Peer::default(), &json!({"raw": "echo"})).unwrap();
+    assert!(seq > before && log.head().seq == seq, "append wrote no record: seq {seq} after {before}");
+    seq
 }
 
 fn ago(d: Duration) -> Instant {
