@@ -620,7 +620,8 @@ const FILE_CHECK_EVERY: Duration = Duration::from_millis(200);
 
 impl AuditLog {
     /// Compares the log's path with the open file (device and inode), at most every
-    /// `FILE_CHECK_EVERY`. When the file was unlinked or replaced, the daemon's open copy is
+    /// `FILE_CHECK_EVERY`. When the file was unlinked or replaced (or its path no longer
+    /// resolves), the daemon's open copy is
     /// put back at the path (a replacement is moved aside first) and a `damage` record says so;
     /// returns that sentence. If the copy cannot be restored, nothing more is written (fail closed).
     pub fn check_file(&mut self) -> Option<String> {
@@ -702,7 +703,8 @@ impl AuditLog {
     }
 }
 
-/// `Some("unlinked")` or `Some("replaced")` when `path` is no longer the open `file`.
+/// `Some("unlinked")`, `Some("replaced")` or `Some("unreachable")` when `path` is no longer the
+/// open `file`.
 #[cfg(unix)]
 fn file_changed(file: &File, path: &Path) -> Option<&'static str> {
     use std::os::unix::fs::MetadataExt;
@@ -711,7 +713,9 @@ fn file_changed(file: &File, path: &Path) -> Option<&'static str> {
         Ok(m) if m.dev() == open.dev() && m.ino() == open.ino() => None,
         Ok(_) => Some("replaced"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("unlinked"),
-        Err(_) => None,
+        // E.g. the data directory replaced by a file: the records would go where no reader
+        // looks, so this is restored like an unlink, or the log fails closed.
+        Err(_) => Some("unreachable"),
     }
 }
 

@@ -260,3 +260,20 @@ fn the_log_file_is_checked_at_most_every_interval_and_never_once_broken() {
     assert!(why.contains("unlinked") && why.contains("restored"), "{why}");
     assert!(paths.audit_log().exists());
 }
+
+/// A log path that no longer resolves (its directory replaced by a file) is not ignored: the
+/// copy cannot be put back there, so the log fails closed and says why.
+#[cfg(unix)]
+#[test]
+fn a_log_whose_path_no_longer_resolves_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = paths(dir.path());
+    let (mut log, _) = open(&paths, Durability::Always);
+    let not_a_dir = dir.path().join("not-a-dir");
+    std::fs::write(&not_a_dir, "").unwrap();
+    log.path = not_a_dir.join("audit.jsonl");
+    log.file_checked = ago(MINUTE);
+    let why = log.check_file().expect("an unreachable path is found");
+    assert!(why.contains("unreachable") && why.contains("cannot be restored"), "{why}");
+    assert!(log.is_broken());
+}
