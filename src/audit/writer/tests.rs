@@ -230,9 +230,14 @@ fn a_checkpoint_seals_a_full_epoch_first() {
     let dir = tempfile::tempdir().unwrap();
     let paths = paths(dir.path());
     let (mut log, _) = open(&paths, Durability::Batch { every: MINUTE });
-    while log.in_epoch + 1 < crate::audit::EPOCH_RECORDS {
+    let full = crate::audit::EPOCH_RECORDS;
+    for _ in 0..full {
+        if log.in_epoch + 1 >= full {
+            break;
+        }
         record(&mut log);
     }
+    assert_eq!(log.in_epoch + 1, full, "the epoch counts its records and is sealed only when full");
     let state = serde_json::value::RawValue::from_string("{}".into()).unwrap();
     let before = log.head().seq;
     assert_eq!(log.checkpoint(&state).unwrap(), before + 2, "a seal, then the checkpoint");
