@@ -9,9 +9,9 @@ mod fake_daemon;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use fake_daemon::{Script, ScriptedDaemon};
+use fake_daemon::{Script, ScriptedDaemon, hook_child};
 use serde_json::Value;
 
 const AGENTS: &[&str] = &["claude-code", "codex", "gemini", "cursor", "copilot", "generic"];
@@ -24,18 +24,7 @@ fn payload(agent: &str) -> String {
 }
 
 fn hook(home: &Path, socket: &Path, agent: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
-        .args(["hook", "--agent", agent])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("HOLDFAST_HOME", home)
-        .env("HOLDFAST_SOCKET", socket)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = hook_child(agent, home, home, socket);
     child.stdin.take().unwrap().write_all(payload(agent).as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }

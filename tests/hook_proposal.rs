@@ -7,9 +7,8 @@
 mod fake_daemon;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
 
-use fake_daemon::{Script, ScriptedDaemon};
+use fake_daemon::{Script, ScriptedDaemon, hook_child};
 
 const POLICY: &str = "[[deny]]\npattern = \"make release\"\nreason = \"releases are cut by CI\"\n";
 
@@ -29,7 +28,7 @@ fn the_proposal_carries_the_repository_policy_the_pid_and_the_session() {
         .unwrap()
         .replace("__CMD__", "ls")
         .replace("/home/u/project", repo.join("src").to_str().unwrap());
-    let mut child = hook("claude-code", dir.path(), dir.path(), &socket);
+    let mut child = hook_child("claude-code", dir.path(), dir.path(), &socket);
     let pid = child.id();
     child.stdin.take().unwrap().write_all(payload.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
@@ -51,7 +50,7 @@ fn without_a_cwd_in_the_payload_the_hooks_own_directory_is_proposed() {
     std::fs::create_dir_all(&work).unwrap();
     let socket = dir.path().join("fake.sock");
     let fake = ScriptedDaemon::start(&socket, Script::Error("unavailable".into()));
-    let mut child = hook("generic", &work, dir.path(), &socket);
+    let mut child = hook_child("generic", &work, dir.path(), &socket);
     child.stdin.take().unwrap().write_all(br#"{"command":"ls"}"#).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
@@ -59,21 +58,4 @@ fn without_a_cwd_in_the_payload_the_hooks_own_directory_is_proposed() {
     let propose = requests.iter().find(|r| r["kind"] == "propose").expect("a proposal");
     let cwd = std::path::PathBuf::from(propose["cwd"].as_str().unwrap());
     assert_eq!(cwd.canonicalize().unwrap(), work.canonicalize().unwrap(), "{propose}");
-}
-
-/// `holdfast hook --agent AGENT` run in `cwd`, with only `home` and the fake daemon's `socket`.
-fn hook(agent: &str, cwd: &std::path::Path, home: &std::path::Path, socket: &std::path::Path) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_holdfast"))
-        .args(["hook", "--agent", agent])
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("HOLDFAST_HOME", home)
-        .env("HOLDFAST_SOCKET", socket)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
 }

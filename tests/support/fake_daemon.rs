@@ -321,3 +321,21 @@ impl Drop for ScriptedDaemon {
         let _ = std::fs::remove_file(&self.path);
     }
 }
+
+/// `holdfast hook --agent AGENT` in `cwd`, pointed at the fake daemon's `socket`, with a clean
+/// environment whose home is `home`, all stdio piped.
+pub fn hook_child(agent: &str, cwd: &Path, home: &Path, socket: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["hook", "--agent", agent])
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("HOLDFAST_HOME", home)
+        .env("HOLDFAST_SOCKET", socket)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
